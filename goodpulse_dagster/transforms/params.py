@@ -1,0 +1,44 @@
+"""Analytic parameters of METRICS.md, with its defaults. Plain data: no Dagster, no environment.
+
+The Dagster resource ``AnalyticsSettings`` (goodpulse_dagster/settings.py) builds one of these from
+run config or environment variables; transforms and tests take it directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+
+@dataclass(frozen=True)
+class MetricParams:
+    # Order statuses that count as a completed order.
+    completed_statuses: tuple[str, ...] = ("delivered",)
+    # frequency_tier: One-time = 1 order; Regular = 2 .. power_user_min_orders - 1; Power User >= it.
+    regular_min_orders: int = 2
+    power_user_min_orders: int = 5
+    # value_segment cut points, as quantiles of lifetime revenue (quantile_cont).
+    value_quantiles: tuple[float, float, float] = (0.20, 0.80, 0.95)
+    # lifecycle_stage upper bounds in recency days: Active <= 90 < Warm <= 180 < At Risk <= 365.
+    lifecycle_days: tuple[int, int, int] = (90, 180, 365)
+    # city_concentration headline: revenue share of the top N cities.
+    top_n_cities: int = 7
+    # Reference date; None means the date of the latest order_purchase_timestamp (any status).
+    as_of: date | None = None
+
+    def __post_init__(self) -> None:
+        if not self.completed_statuses:
+            raise ValueError("completed_statuses must name at least one order status")
+        if not 1 < self.regular_min_orders < self.power_user_min_orders:
+            raise ValueError(
+                "frequency thresholds must satisfy 1 < regular_min_orders < power_user_min_orders, "
+                f"got {self.regular_min_orders} and {self.power_user_min_orders}"
+            )
+        q = self.value_quantiles
+        if not (len(q) == 3 and 0 < q[0] < q[1] < q[2] < 1):
+            raise ValueError(f"value_quantiles must be three increasing values in (0, 1), got {q}")
+        d = self.lifecycle_days
+        if not (len(d) == 3 and 0 <= d[0] < d[1] < d[2]):
+            raise ValueError(f"lifecycle_days must be three increasing day counts, got {d}")
+        if self.top_n_cities < 1:
+            raise ValueError(f"top_n_cities must be at least 1, got {self.top_n_cities}")
