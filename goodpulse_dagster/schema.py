@@ -25,9 +25,8 @@ QUARANTINE = "quarantine"
 PARTITION_COLUMN = "_partition"
 # Ingestion columns added in bronze.
 SOURCE_FILE_COLUMN = "_source_file"
-SOURCE_LINE_COLUMN = "_source_line"
 INGESTED_AT_COLUMN = "_ingested_at"
-INGESTION_COLUMNS = (SOURCE_FILE_COLUMN, SOURCE_LINE_COLUMN, INGESTED_AT_COLUMN)
+INGESTION_COLUMNS = (SOURCE_FILE_COLUMN, INGESTED_AT_COLUMN)
 
 TIMESTAMP = "TIMESTAMP"
 VARCHAR = "VARCHAR"
@@ -371,7 +370,6 @@ def bronze_table_columns(name: str) -> dict[str, str]:
     if table.partitioned:
         cols[PARTITION_COLUMN] = DATE
     cols[SOURCE_FILE_COLUMN] = VARCHAR
-    cols[SOURCE_LINE_COLUMN] = BIGINT
     cols[INGESTED_AT_COLUMN] = TIMESTAMP
     return cols
 
@@ -552,3 +550,17 @@ FREQUENCY_TIERS = ("One-time", "Regular", "Power User")
 VALUE_SEGMENTS = ("Low Value", "Medium Value", "High Value", "VIP")
 LIFECYCLE_STAGES = ("Active", "Warm", "At Risk", "Dormant")
 DELIVERY_BUCKETS = ("0-3", "4-7", "8-14", "15-21", "22-30", "31+")
+
+# --- Quarantine (lake: quarantine/<table>/...; warehouse: schema ``quarantine``) -------------------
+# Every row a layer rejects lands here with the reason, so nothing is lost silently.
+QUARANTINE_COLUMNS: dict[str, str] = {
+    "table_name": VARCHAR,
+    "layer": VARCHAR,  # 'bronze' | 'silver'
+    "rule": VARCHAR,  # 'malformed' | 'unparseable' | 'unroutable' | 'orphan' | 'duplicate_key' | ...
+    "source_file": VARCHAR,
+    "source_line": BIGINT,  # physical line in the source file, when known
+    "reason": VARCHAR,
+    "record": VARCHAR,  # the raw CSV line, or the row as JSON
+    PARTITION_COLUMN: DATE,
+    "quarantined_at": TIMESTAMP,
+}

@@ -1,0 +1,125 @@
+"""Bronze: one asset per source table, a typed as-is copy plus ingestion columns.
+
+Raw files are modelled as external assets (``raw/<table>``) so the lineage in the UI starts at the
+landing zone. Order-grain tables are partitioned by purchase quarter; items, payments and reviews
+take the quarter of their order, so they also read the raw orders files.
+"""
+
+
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetSpec,
+    BackfillPolicy,
+    MetadataValue,
+    Output,
+    asset,
+)
+
+from goodpulse_dagster.assets.common import (
+    LAKE_IO_MANAGER,
+    LAKE_KIND,
+    OWNERS,
+    column_schema_metadata,
+    partition_window,
+    profile_metadata,
+)
+from goodpulse_dagster.partitions import quarterly_partitions
+from goodpulse_dagster.resources.storage import LakeResource, LandingZoneResource
+from goodpulse_dagster.schema import (
+    BRONZE,
+    ORDERS,
+    SOURCE_TABLES,
+    SourceTable,
+    bronze_table_columns,
+)
+from goodpulse_dagster.sources.staging import build_bronze
+
+RAW = "raw"
+CODE_VERSION = "1"
+
+
+def raw_spec(table: SourceTable) -> AssetSpec:
+    return AssetSpec(
+        key=AssetKey([RAW, table.name]),
+        group_name=RAW,
+        description=(
+            f"Raw export of `{table.name}` in the landing zone: `{table.file_name}` (a full "
+            f"export) and/or `{table.drop_dir}/<YYYY>-Q<n>.csv` per-quarter drops."
+        ),
+        kinds={"csv"},
+        owners=OWNERS,
+    )
+
+
+def _raw_deps(table: SourceTable) -> list[AssetKey]:
+    deps = [AssetKey([RAW, table.name])]
+    if table.partitioned and table.name != ORDERS.name:
+        deps.append(AssetKey([RAW, ORDERS.name]))
+    return deps
+
+
+def _description(table: SourceTable) -> str:
+    grain = table.description
+    part = (
+        " Partitioned by the calendar quarter of the order's purchase time (`_partition`)."
+        if table.partitioned
+        else " Unpartitioned."
+    )
+    return (
+        f"Bronze `{table.name}`: typed as-is copy of `{table.file_name}`. Grain: {grain}{part} "
+        "Adds `_source_file` and `_ingested_at`. Rows that cannot be read (wrong field count, "
+        "unparseable value, no quarter, unknown order) go to `quarantine/"
+        f"{table.name}/bronze.parquet` with file, line and reason."
+    )
+
+
+def build_bronze_asset(table: SourceTable):
+    @asset(
+        name=table.name,
+        key_prefix=[BRONZE],
+        group_name=BRONZE,
+        description=_description(table),
+        partitions_def=quarterly_partitions if table.partitioned else None,
+        # One run can cover many quarters: each raw file is parsed once for all of them.
+        backfill_policy=BackfillPolicy.single_run() if table.partitioned else None,
+        io_manager_key=LAKE_IO_MANAGER,
+        deps=_raw_deps(table),
+        kinds={"duckdb", LAKE_KIND},
+        owners=OWNERS,
+        code_version=CODE_VERSION,
+        metadata=column_schema_metadata(bronze_table_columns(table.name)),
+        tags={"layer": BRONZE},
+    )
+    def _bronze(context: AssetExecutionContext, landing: LandingZoneResource, lake: LakeResource):
+        zone = landing.zone()
+        build = build_bronze(table.name, zone, landing.staging_path, partition_window(context))
+        quarantine_uri = lake.write_quarantine(table.name, BRONZE, build.quarantine)
+        metadata = profile_metadata(build.table)
+        metadata.update(
+            {
+                "source_files": MetadataValue.md(
+                    "\n".join(f"- `{f.uri}` ({f.records:,} records)" for f in build.files)
+                ),
+                "source_records": sum(f.records for f in build.files),
+                "quarantined_rows": build.quarantine.num_rows,
+                "quarantine_uri": quarantine_uri,
+                "duplicate_files_skipped": len(build.duplicate_files),
+                "extra_columns": ", ".join(build.extra_columns) or "none",
+            }
+        )
+        if build.extra_columns:
+            context.log.warning(
+                f"bronze/{table.name}: extra column(s) kept: {', '.join(build.extra_columns)}"
+            )
+        if build.duplicate_files:
+            context.log.warning(
+                "same content as another file, read once: " + ", ".join(build.duplicate_files)
+            )
+        return Output(build.table, metadata=metadata)
+
+    return _bronze
+
+
+raw_assets = [raw_spec(t) for t in SOURCE_TABLES.values()]
+bronze_assets = [build_bronze_asset(t) for t in SOURCE_TABLES.values()]

@@ -1,0 +1,63 @@
+"""What every asset shares: owners, kinds, column schemas and profiling metadata."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+
+import pyarrow as pa
+from dagster import (
+    AssetExecutionContext,
+    MetadataValue,
+    TableColumn,
+    TableSchema,
+)
+
+from goodpulse_dagster.settings import STORAGE_S3, load_settings
+
+OWNERS = ["team:goodpulse-data"]
+# The storage kind shown in the UI follows the environment (as hooli does): parquet locally, s3 in
+# production.
+LAKE_KIND = "s3" if load_settings().storage == STORAGE_S3 else "parquet"
+LAKE_IO_MANAGER = "lake_io_manager"
+WAREHOUSE_IO_MANAGER = "warehouse_io_manager"
+# DuckDB allows one writer process per file: every asset that writes the warehouse runs in this
+# concurrency pool, whose limit (1) is set in dagster.yaml / the instance.
+DUCKDB_POOL = "duckdb"
+
+
+def table_schema(columns: Mapping[str, str], descriptions: Mapping[str, str] | None = None):
+    descriptions = descriptions or {}
+    return TableSchema(
+        columns=[
+            TableColumn(name=c, type=t, description=descriptions.get(c)) for c, t in columns.items()
+        ]
+    )
+
+
+def column_schema_metadata(columns: Mapping[str, str]) -> dict:
+    return {"dagster/column_schema": table_schema(columns)}
+
+
+def arrow_column_types(table: pa.Table) -> dict[str, str]:
+    return {f.name: str(f.type) for f in table.schema}
+
+
+def profile_metadata(table: pa.Table) -> dict:
+    """Row count, null count per column and the column schema of a materialized table."""
+    nulls = {name: table.column(name).null_count for name in table.column_names}
+    rows = "\n".join(f"| {name} | {n:,} |" for name, n in nulls.items())
+    return {
+        "dagster/row_count": table.num_rows,
+        "dagster/column_schema": table_schema(arrow_column_types(table)),
+        "null_counts": MetadataValue.md("| column | nulls |\n|---|---|\n" + rows),
+        "null_cells": sum(nulls.values()),
+    }
+
+
+def partition_window(context: AssetExecutionContext) -> tuple[date, date] | None:
+    """[start, end) of the run's partition range, or None for an unpartitioned run."""
+    if not context.has_partition_key_range and not context.has_partition_key:
+        return None
+    window = context.partition_time_window
+    return window.start.date(), window.end.date()

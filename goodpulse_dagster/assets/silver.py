@@ -1,0 +1,189 @@
+"""Silver: cleaned, deduplicated, standardised tables and ``unified_user_lifecycle``.
+
+Each asset loads its bronze table (and the silver dimensions it checks references against), calls a
+pure transform from ``transforms/silver.py``, writes what it rejected to the quarantine, and
+attaches the counts that reconcile it with bronze.
+"""
+
+
+from collections.abc import Callable
+from datetime import datetime
+
+import pyarrow as pa
+from dagster import (
+    AssetExecutionContext,
+    AssetIn,
+    AssetKey,
+    BackfillPolicy,
+    Output,
+    asset,
+)
+
+from goodpulse_dagster.assets.common import (
+    LAKE_IO_MANAGER,
+    LAKE_KIND,
+    OWNERS,
+    column_schema_metadata,
+    profile_metadata,
+)
+from goodpulse_dagster.partitions import quarterly_partitions
+from goodpulse_dagster.resources.parquet_io import split_by_partition
+from goodpulse_dagster.resources.storage import LakeResource
+from goodpulse_dagster.schema import (
+    BRONZE,
+    SILVER,
+    SOURCE_TABLES,
+    silver_table_columns,
+)
+from goodpulse_dagster.transforms.silver import (
+    CleanResult,
+    build_unified_user_lifecycle,
+    clean_geolocation,
+    clean_order_reviews,
+    clean_products,
+    clean_source,
+)
+
+CODE_VERSION = "1"
+
+# Referential rules checked in silver: column -> parent silver table holding that key.
+REFERENCES: dict[str, dict[str, str]] = {
+    "orders": {"customer_id": "customers"},
+    "order_items": {"product_id": "products", "seller_id": "sellers"},
+}
+
+SILVER_DESCRIPTIONS = {
+    "orders": "One row per order (all statuses); customer_id must exist in customers.",
+    "customers": "One row per customer_id; zip prefix as 5 characters, city lower, state upper.",
+    "order_items": "One row per (order_id, order_item_id); product and seller must exist.",
+    "order_payments": "One row per (order_id, payment_sequential).",
+    "order_reviews": "One row per order: its latest review by answer time (ties: higher score).",
+    "products": "One row per product_id; misspelt *_lenght columns renamed; English category.",
+    "sellers": "One row per seller_id.",
+    "geolocation": "One row per zip prefix: median lat/lng and modal city/state of its in-Brazil "
+    "points; geolocation_points counts them.",
+    "category_translation": "One row per Portuguese category name with its English name.",
+    "marketing_qualified_leads": "One row per marketing-qualified lead (mql_id); origin lower case.",
+    "closed_deals": "One row per closed deal (mql_id) with the seller it became.",
+}
+
+Transform = Callable[[pa.Table, dict[str, pa.Table], datetime], CleanResult]
+
+
+def _generic(table_name: str) -> Transform:
+    def transform(bronze_rows, parents, now):
+        refs = {
+            col: (parent, parents[parent]) for col, parent in REFERENCES.get(table_name, {}).items()
+        }
+        return clean_source(table_name, bronze_rows, now, refs)
+
+    return transform
+
+
+TRANSFORMS: dict[str, tuple[Transform, tuple[str, ...]]] = {
+    name: (_generic(name), tuple(dict.fromkeys(REFERENCES.get(name, {}).values())))
+    for name in SOURCE_TABLES
+}
+TRANSFORMS["order_reviews"] = (lambda b, _p, now: clean_order_reviews(b, now), ())
+TRANSFORMS["geolocation"] = (lambda b, _p, now: clean_geolocation(b, now), ())
+TRANSFORMS["products"] = (
+    lambda b, p, now: clean_products(b, p["category_translation"], now),
+    ("category_translation",),
+)
+
+
+def write_silver_quarantine(
+    context: AssetExecutionContext, lake: LakeResource, table_name: str, rows: pa.Table
+) -> str:
+    """One quarantine object per partition (or one for a dimension), replaced on every run."""
+    if context.has_partition_key or context.has_partition_key_range:
+        uri = ""
+        for key, part in split_by_partition(rows, sorted(context.partition_keys)).items():
+            uri = lake.write_quarantine(table_name, f"{SILVER}/{key}", part)
+        return uri
+    return lake.write_quarantine(table_name, SILVER, rows)
+
+
+def build_silver_asset(table_name: str):
+    table = SOURCE_TABLES[table_name]
+    transform, parents = TRANSFORMS[table_name]
+    ins = {"bronze_rows": AssetIn(key=AssetKey([BRONZE, table_name]))}
+    ins.update({parent: AssetIn(key=AssetKey([SILVER, parent])) for parent in parents})
+
+    @asset(
+        name=table_name,
+        key_prefix=[SILVER],
+        group_name=SILVER,
+        ins=ins,
+        description=(
+            f"Silver `{table_name}`. Grain: {SILVER_DESCRIPTIONS[table_name]} Exact duplicates "
+            "dropped; conflicting duplicate keys, empty keys and orphans quarantined in "
+            f"`quarantine/{table_name}/silver`."
+            + (" Partitioned by purchase quarter." if table.partitioned else "")
+        ),
+        partitions_def=quarterly_partitions if table.partitioned else None,
+        backfill_policy=BackfillPolicy.single_run() if table.partitioned else None,
+        io_manager_key=LAKE_IO_MANAGER,
+        kinds={"duckdb", LAKE_KIND},
+        owners=OWNERS,
+        code_version=CODE_VERSION,
+        metadata=column_schema_metadata(silver_table_columns(table_name)),
+        tags={"layer": SILVER},
+    )
+    def _silver(context: AssetExecutionContext, lake: LakeResource, **inputs: pa.Table):
+        bronze_rows = inputs.pop("bronze_rows")
+        result = transform(bronze_rows, inputs, datetime.now().replace(microsecond=0))
+        quarantine_uri = write_silver_quarantine(context, lake, table_name, result.quarantine)
+        metadata = profile_metadata(result.table)
+        metadata.update({f"rows_{k}": int(v) for k, v in result.counts.items()})
+        metadata["quarantine_uri"] = quarantine_uri
+        return Output(result.table, metadata=metadata)
+
+    return _silver
+
+
+LIFECYCLE_INPUTS = {
+    "orders": "orders",
+    "customers": "customers",
+    "items": "order_items",
+    "payments": "order_payments",
+    "reviews": "order_reviews",
+    "products": "products",
+}
+
+
+@asset(
+    name="unified_user_lifecycle",
+    key_prefix=[SILVER],
+    group_name=SILVER,
+    ins={arg: AssetIn(key=AssetKey([SILVER, t])) for arg, t in LIFECYCLE_INPUTS.items()},
+    description=(
+        "Silver `unified_user_lifecycle`. Grain: one row per order of every status, with the "
+        "customer's unique id and city/state at that order, order revenue (sum of payments; "
+        "price + freight when the order has no payment rows), item lines, merchandise and freight "
+        "value, the payment type of its largest payment, the review score of its latest review, "
+        "delivery days (fractional, NULL when not delivered) and an on-time flag. Partitioned by "
+        "purchase quarter."
+    ),
+    partitions_def=quarterly_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    io_manager_key=LAKE_IO_MANAGER,
+    kinds={"duckdb", LAKE_KIND},
+    owners=OWNERS,
+    code_version=CODE_VERSION,
+    metadata=column_schema_metadata(silver_table_columns("unified_user_lifecycle")),
+    tags={"layer": SILVER},
+)
+def unified_user_lifecycle(
+    orders: pa.Table,
+    customers: pa.Table,
+    items: pa.Table,
+    payments: pa.Table,
+    reviews: pa.Table,
+    products: pa.Table,
+):
+    table = build_unified_user_lifecycle(orders, customers, items, payments, reviews, products)
+    return Output(table, metadata=profile_metadata(table))
+
+
+silver_assets = [build_silver_asset(name) for name in SOURCE_TABLES] + [unified_user_lifecycle]

@@ -1,0 +1,72 @@
+"""The one Definitions object: assets, checks, resources, jobs, schedules and sensors.
+
+``build_definitions(settings)`` builds it for any environment (tests pass a temporary home or an
+S3 endpoint); ``defs`` is the code location that ``dagster dev`` and the CLI load, configured from
+the GOODPULSE_* environment variables (settings.py).
+"""
+
+from __future__ import annotations
+
+from dagster import Definitions
+from dagster_duckdb_pandas import DuckDBPandasIOManager
+
+from goodpulse_dagster.assets.bronze import bronze_assets, raw_assets
+from goodpulse_dagster.assets.common import LAKE_IO_MANAGER, WAREHOUSE_IO_MANAGER
+from goodpulse_dagster.assets.silver import silver_assets
+from goodpulse_dagster.resources.parquet_io import ParquetLakeIOManager
+from goodpulse_dagster.resources.storage import (
+    AnalyticsSettings,
+    LakeResource,
+    LandingZoneResource,
+    S3Connection,
+)
+from goodpulse_dagster.settings import Settings, load_settings
+
+
+def build_resources(settings: Settings) -> dict:
+    s3 = S3Connection(endpoint_url=settings.s3_endpoint_url, region_name=settings.s3_region)
+    lake = LakeResource(
+        storage=settings.storage,
+        local_dir=str(settings.lake_dir),
+        s3_bucket=settings.s3_bucket,
+        s3_prefix=settings.s3_lake_prefix,
+        s3=s3,
+    )
+    landing = LandingZoneResource(
+        storage=settings.storage,
+        raw_dir=str(settings.raw_dir),
+        s3_bucket=settings.s3_bucket,
+        s3_prefix=settings.s3_raw_prefix,
+        staging_dir=str(settings.staging_dir),
+        cache_dir=str(settings.raw_cache_dir),
+        s3=s3,
+    )
+    m = settings.metrics
+    analytics = AnalyticsSettings(
+        completed_statuses=list(m.completed_statuses),
+        regular_min_orders=m.regular_min_orders,
+        power_user_min_orders=m.power_user_min_orders,
+        value_quantiles=list(m.value_quantiles),
+        lifecycle_days=list(m.lifecycle_days),
+        top_n_cities=m.top_n_cities,
+        as_of=m.as_of.isoformat() if m.as_of else None,
+        orphan_error_rate=settings.orphan_error_rate,
+    )
+    return {
+        "lake": lake,
+        "landing": landing,
+        "analytics": analytics,
+        LAKE_IO_MANAGER: ParquetLakeIOManager(lake=lake),
+        WAREHOUSE_IO_MANAGER: DuckDBPandasIOManager(database=str(settings.warehouse_path)),
+    }
+
+
+def build_definitions(settings: Settings | None = None) -> Definitions:
+    settings = settings or load_settings()
+    return Definitions(
+        assets=[*raw_assets, *bronze_assets, *silver_assets],
+        resources=build_resources(settings),
+    )
+
+
+defs = build_definitions()

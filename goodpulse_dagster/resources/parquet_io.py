@@ -1,0 +1,90 @@
+"""One Parquet IO manager for bronze and silver, on a local directory or S3.
+
+Layout: ``<lake>/<layer>/<table>/<partition key>.parquet`` for partitioned assets (one object per
+quarter) and ``<lake>/<layer>/<table>/data.parquet`` otherwise. Values are Arrow tables: ids stay
+Arrow strings, never pandas object columns.
+
+A run may cover several partitions (single-run backfills): the asset returns one table holding a
+``_partition`` column, and the IO manager writes one object per partition key of the run, an
+empty object (with the schema) for a quarter without rows. Writing replaces the object, so
+re-materializing a partition never duplicates rows.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from dagster import ConfigurableIOManager, InputContext, OutputContext
+from pydantic import Field
+
+from goodpulse_dagster.partitions import PARTITION_KEY_FORMAT
+from goodpulse_dagster.resources.storage import LakeResource
+from goodpulse_dagster.schema import PARTITION_COLUMN
+from goodpulse_dagster.transforms.sql import concat
+
+UNPARTITIONED_OBJECT = "data.parquet"
+
+
+def partition_date(key: str) -> date:
+    return datetime.strptime(key, PARTITION_KEY_FORMAT).date()
+
+
+def split_by_partition(table: pa.Table, keys: list[str]) -> dict[str, pa.Table]:
+    """One table per partition key; raises if a row belongs to a partition outside ``keys``."""
+    if PARTITION_COLUMN not in table.column_names:
+        raise ValueError(f"a partitioned lake table needs a '{PARTITION_COLUMN}' column")
+    parts = {}
+    column = table.column(PARTITION_COLUMN)
+    for key in keys:
+        parts[key] = table.filter(pc.equal(column, pa.scalar(partition_date(key), pa.date32())))
+    stray = table.num_rows - sum(p.num_rows for p in parts.values())
+    if stray:
+        raise ValueError(f"{stray} rows belong to partitions outside this run ({keys[0]}..{keys[-1]})")
+    return parts
+
+
+class ParquetLakeIOManager(ConfigurableIOManager):
+    lake: LakeResource = Field(default_factory=LakeResource)
+
+    def _base(self, asset_key_path: list[str]) -> str:
+        return "/".join(asset_key_path)
+
+    def handle_output(self, context: OutputContext, obj: pa.Table) -> None:
+        if obj is None:
+            return
+        store = self.lake.store()
+        base = self._base(context.asset_key.path)
+        if context.has_asset_partitions:
+            keys = sorted(context.asset_partition_keys)
+            for key, part in split_by_partition(obj, keys).items():
+                store.write_table(f"{base}/{key}.parquet", part)
+            uri = store.object_uri(f"{base}/{keys[0]}.parquet")
+            context.add_output_metadata({"lake_uri": uri, "partitions_written": len(keys)})
+        else:
+            store.write_table(f"{base}/{UNPARTITIONED_OBJECT}", obj)
+            context.add_output_metadata(
+                {"lake_uri": store.object_uri(f"{base}/{UNPARTITIONED_OBJECT}")}
+            )
+
+    def load_input(self, context: InputContext) -> pa.Table:
+        store = self.lake.store()
+        base = self._base(context.asset_key.path)
+        if not context.has_asset_partitions:
+            return store.read_table(f"{base}/{UNPARTITIONED_OBJECT}")
+        wanted = set(context.asset_partition_keys)
+        present = {p.rsplit("/", 1)[-1].removesuffix(".parquet") for p in store.list(base)}
+        missing = sorted(wanted - present)
+        if missing:
+            # A quarter never materialized holds no rows yet; say so rather than fail the read.
+            context.log.warning(
+                f"{base}: {len(missing)} partition(s) not materialized yet, read as empty "
+                f"(first: {missing[0]})"
+            )
+        tables = [store.read_table(f"{base}/{key}.parquet") for key in sorted(wanted & present)]
+        if not tables:
+            raise FileNotFoundError(
+                f"{store.object_uri(base)}: no partition of this asset is materialized yet"
+            )
+        return concat(tables)

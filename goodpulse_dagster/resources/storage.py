@@ -1,0 +1,97 @@
+"""Dagster resources for the landing zone, the Parquet lake, and the analytics settings.
+
+Local and S3 differ only in the store these resources build; S3 clients come from dagster-aws's
+``S3Resource`` (boto3), whose ``endpoint_url`` makes MinIO, R2 or LocalStack work as well.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pyarrow as pa
+from dagster import ConfigurableResource
+from dagster_aws.s3 import S3Resource
+from pydantic import Field
+
+from goodpulse_dagster.resources.lake import LakeStore, LocalLakeStore, S3LakeStore
+from goodpulse_dagster.settings import STORAGE_LOCAL, STORAGE_S3
+from goodpulse_dagster.sources.landing import LandingZone, LocalLandingZone, S3LandingZone
+from goodpulse_dagster.transforms.params import MetricParams
+
+
+class S3Connection(ConfigurableResource):
+    """Where the S3 API is: AWS by default, or any S3-compatible endpoint."""
+
+    endpoint_url: str | None = None
+    region_name: str = "us-east-1"
+
+    def client(self):
+        return S3Resource(endpoint_url=self.endpoint_url, region_name=self.region_name).get_client()
+
+
+class LakeResource(ConfigurableResource):
+    """The Parquet lake: ``local_dir`` (storage=local) or ``s3://bucket/prefix`` (storage=s3)."""
+
+    storage: str = STORAGE_LOCAL
+    local_dir: str = ".goodpulse/lake"
+    s3_bucket: str | None = None
+    s3_prefix: str = "lake"
+    s3: S3Connection = Field(default_factory=S3Connection)
+
+    def store(self) -> LakeStore:
+        if self.storage == STORAGE_S3:
+            return S3LakeStore(self.s3.client(), self.s3_bucket, self.s3_prefix)
+        return LocalLakeStore(self.local_dir)
+
+    def write_quarantine(self, table: str, name: str, rows: pa.Table) -> str:
+        """Replace one quarantine object (so a re-run never duplicates rejected rows)."""
+        relpath = f"quarantine/{table}/{name}.parquet"
+        self.store().write_table(relpath, rows)
+        return self.store().object_uri(relpath)
+
+
+class LandingZoneResource(ConfigurableResource):
+    """The raw landing zone and the local staging cache of parsed files."""
+
+    storage: str = STORAGE_LOCAL
+    raw_dir: str = ".goodpulse/raw"
+    s3_bucket: str | None = None
+    s3_prefix: str = "raw"
+    staging_dir: str = ".goodpulse/staging"
+    cache_dir: str = ".goodpulse/cache/raw"
+    s3: S3Connection = Field(default_factory=S3Connection)
+
+    def zone(self) -> LandingZone:
+        if self.storage == STORAGE_S3:
+            return S3LandingZone(self.s3.client(), self.s3_bucket, self.s3_prefix, self.cache_dir)
+        return LocalLandingZone(self.raw_dir)
+
+    @property
+    def staging_path(self) -> Path:
+        return Path(self.staging_dir)
+
+
+class AnalyticsSettings(ConfigurableResource):
+    """The analytic parameters of METRICS.md. Defaults come from the GOODPULSE_* environment
+    variables (see settings.py); any run can override them in the launchpad's resource config."""
+
+    completed_statuses: list[str] = ["delivered"]
+    regular_min_orders: int = 2
+    power_user_min_orders: int = 5
+    value_quantiles: list[float] = [0.2, 0.8, 0.95]
+    lifecycle_days: list[int] = [90, 180, 365]
+    top_n_cities: int = 7
+    as_of: str | None = Field(default=None, description="YYYY-MM-DD; empty = latest purchase date")
+    orphan_error_rate: float = 0.01
+
+    def params(self) -> MetricParams:
+        return MetricParams(
+            completed_statuses=tuple(self.completed_statuses),
+            regular_min_orders=self.regular_min_orders,
+            power_user_min_orders=self.power_user_min_orders,
+            value_quantiles=tuple(self.value_quantiles),
+            lifecycle_days=tuple(self.lifecycle_days),
+            top_n_cities=self.top_n_cities,
+            as_of=date.fromisoformat(self.as_of) if self.as_of else None,
+        )

@@ -1,0 +1,126 @@
+"""Environment settings, read in one place. Every variable is documented in README.md.
+
+| variable | default | meaning |
+|---|---|---|
+| GOODPULSE_HOME | ./.goodpulse | local working directory: lake, warehouse, reports, caches |
+| GOODPULSE_STORAGE | local | `local` or `s3`: where raw files and the Parquet lake live |
+| GOODPULSE_RAW_DIR | $GOODPULSE_HOME/raw | local landing zone (storage=local) |
+| GOODPULSE_S3_BUCKET | (none) | bucket for raw/ and lake/ (storage=s3) |
+| GOODPULSE_S3_RAW_PREFIX | raw | landing-zone prefix in the bucket |
+| GOODPULSE_S3_LAKE_PREFIX | lake | lake prefix in the bucket |
+| GOODPULSE_S3_ENDPOINT_URL / AWS_ENDPOINT_URL | (AWS) | S3-compatible endpoint (MinIO, R2, LocalStack) |
+| GOODPULSE_S3_REGION / AWS_REGION | us-east-1 | region of the bucket |
+| GOODPULSE_WAREHOUSE | $GOODPULSE_HOME/warehouse.duckdb | DuckDB warehouse file (gold, kpi, quarantine) |
+| GOODPULSE_COMPLETED_STATUSES | delivered | comma list of statuses that count as completed |
+| GOODPULSE_REGULAR_MIN_ORDERS | 2 | fewest completed orders of a Regular customer |
+| GOODPULSE_POWER_USER_MIN_ORDERS | 5 | fewest completed orders of a Power User |
+| GOODPULSE_VALUE_QUANTILES | 0.2,0.8,0.95 | value-segment cut points (quantiles of lifetime revenue) |
+| GOODPULSE_LIFECYCLE_DAYS | 90,180,365 | Active / Warm / At Risk upper bounds in recency days |
+| GOODPULSE_TOP_N_CITIES | 7 | N of the top-N city revenue share |
+| GOODPULSE_AS_OF | (latest purchase date) | reference date YYYY-MM-DD |
+| GOODPULSE_ORPHAN_ERROR_RATE | 0.01 | quarantine rate above which a referential check is an ERROR |
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from goodpulse_dagster.transforms.params import MetricParams
+
+STORAGE_LOCAL = "local"
+STORAGE_S3 = "s3"
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    storage: str
+    raw_dir: Path
+    s3_bucket: str | None
+    s3_raw_prefix: str
+    s3_lake_prefix: str
+    s3_endpoint_url: str | None
+    s3_region: str
+    warehouse_path: Path
+    metrics: MetricParams
+    orphan_error_rate: float
+
+    @property
+    def lake_dir(self) -> Path:
+        return self.home / "lake"
+
+    @property
+    def staging_dir(self) -> Path:
+        """Parsed copies of raw files, by content hash: a file is parsed once, however many
+        partitions read it."""
+        return self.home / "staging"
+
+    @property
+    def raw_cache_dir(self) -> Path:
+        """Local copies of S3 raw objects (by ETag) for DuckDB to read."""
+        return self.home / "cache" / "raw"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.home / "reports"
+
+
+def _env(name: str, default: str | None = None, env: dict[str, str] | None = None) -> str | None:
+    value = (env if env is not None else os.environ).get(name)
+    return value if value not in (None, "") else default
+
+
+def _floats(text: str, name: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(x) for x in text.split(","))
+    except ValueError as exc:
+        raise ValueError(f"{name} must be comma-separated numbers, got {text!r}") from exc
+
+
+def metric_params_from_env(env: dict[str, str] | None = None) -> MetricParams:
+    statuses = _env("GOODPULSE_COMPLETED_STATUSES", "delivered", env)
+    as_of = _env("GOODPULSE_AS_OF", None, env)
+    return MetricParams(
+        completed_statuses=tuple(s.strip() for s in statuses.split(",") if s.strip()),
+        regular_min_orders=int(_env("GOODPULSE_REGULAR_MIN_ORDERS", "2", env)),
+        power_user_min_orders=int(_env("GOODPULSE_POWER_USER_MIN_ORDERS", "5", env)),
+        value_quantiles=_floats(
+            _env("GOODPULSE_VALUE_QUANTILES", "0.2,0.8,0.95", env), "GOODPULSE_VALUE_QUANTILES"
+        ),
+        lifecycle_days=tuple(
+            int(x)
+            for x in _floats(
+                _env("GOODPULSE_LIFECYCLE_DAYS", "90,180,365", env), "GOODPULSE_LIFECYCLE_DAYS"
+            )
+        ),
+        top_n_cities=int(_env("GOODPULSE_TOP_N_CITIES", "7", env)),
+        as_of=date.fromisoformat(as_of) if as_of else None,
+    )
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    home = Path(_env("GOODPULSE_HOME", ".goodpulse", env)).absolute()
+    storage = _env("GOODPULSE_STORAGE", STORAGE_LOCAL, env).lower()
+    if storage not in (STORAGE_LOCAL, STORAGE_S3):
+        raise ValueError(f"GOODPULSE_STORAGE must be 'local' or 's3', got {storage!r}")
+    bucket = _env("GOODPULSE_S3_BUCKET", None, env)
+    if storage == STORAGE_S3 and not bucket:
+        raise ValueError("GOODPULSE_STORAGE=s3 needs GOODPULSE_S3_BUCKET")
+    return Settings(
+        home=home,
+        storage=storage,
+        raw_dir=Path(_env("GOODPULSE_RAW_DIR", str(home / "raw"), env)).absolute(),
+        s3_bucket=bucket,
+        s3_raw_prefix=_env("GOODPULSE_S3_RAW_PREFIX", "raw", env),
+        s3_lake_prefix=_env("GOODPULSE_S3_LAKE_PREFIX", "lake", env),
+        s3_endpoint_url=_env("GOODPULSE_S3_ENDPOINT_URL", _env("AWS_ENDPOINT_URL", None, env), env),
+        s3_region=_env("GOODPULSE_S3_REGION", _env("AWS_REGION", "us-east-1", env), env),
+        warehouse_path=Path(
+            _env("GOODPULSE_WAREHOUSE", str(home / "warehouse.duckdb"), env)
+        ).absolute(),
+        metrics=metric_params_from_env(env),
+        orphan_error_rate=float(_env("GOODPULSE_ORPHAN_ERROR_RATE", "0.01", env)),
+    )

@@ -1,0 +1,202 @@
+"""From landing-zone files to bronze tables, parsing each distinct file once.
+
+Each source file is parsed into ``staging/<table>/<content hash>.*.parquet`` the first time any
+asset needs it; every later partition (and every later run) reads that Parquet copy. Keying by
+content hash means that the same file dropped twice (under another name, or re-uploaded unchanged)
+is read once and its rows are not counted twice, and that a changed file is parsed again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from goodpulse_dagster.schema import (
+    ORDERS,
+    PARTITION_COLUMN,
+    QUARANTINE_COLUMNS,
+    SOURCE_TABLES,
+)
+from goodpulse_dagster.sources.landing import LandingZone, RawObject
+from goodpulse_dagster.transforms.bronze import (
+    assign_order_partitions,
+    bronze_arrow_schema,
+    ingest_file,
+    route_to_order_partitions,
+)
+from goodpulse_dagster.transforms.sql import arrow_schema, concat, run_sql
+
+# Bump when the parsing rules change, so stale staged copies are not reused.
+STAGING_VERSION = "1"
+
+
+class SourceMissingError(FileNotFoundError):
+    """No file of a source table is in the landing zone."""
+
+
+@dataclass
+class StagedFile:
+    obj: RawObject
+    uri: str
+    content_hash: str
+    valid_path: Path
+    rejected_path: Path
+    extra_columns: list[str]
+    records: int
+
+
+@dataclass
+class BronzeBuild:
+    """A bronze table (one partition window, or all rows of a dimension) and what was set aside."""
+
+    table: pa.Table
+    quarantine: pa.Table
+    files: list[StagedFile]
+    duplicate_files: list[str] = field(default_factory=list)  # URIs skipped: same content as another
+
+    @property
+    def extra_columns(self) -> list[str]:
+        return sorted({c for f in self.files for c in f.extra_columns})
+
+
+def _content_hash(path: Path, cache_dir: Path) -> str:
+    """SHA-256 of a file, cached by (path, size, mtime) so unchanged files are not re-read."""
+    stat = path.stat()
+    key = hashlib.sha1(str(path.resolve()).encode()).hexdigest()
+    sidecar = cache_dir / "_hashes" / f"{key}.json"
+    stamp = [stat.st_size, stat.st_mtime_ns]
+    if sidecar.exists():
+        cached = json.loads(sidecar.read_text())
+        if cached.get("stamp") == stamp:
+            return cached["sha256"]
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 22), b""):
+            digest.update(block)
+    _atomic_write(sidecar, json.dumps({"stamp": stamp, "sha256": digest.hexdigest()}).encode())
+    return digest.hexdigest()
+
+
+def _atomic_write(target: Path, data: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part")
+    tmp.write_bytes(data)
+    os.replace(tmp, target)
+
+
+def _write_parquet(target: Path, table: pa.Table) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part")
+    pq.write_table(table, tmp, compression="zstd")
+    os.replace(tmp, target)
+
+
+def stage_table(table_name: str, zone: LandingZone, staging_dir: Path) -> list[StagedFile]:
+    """Parse (or reuse the parsed copy of) every distinct source file of a table, oldest first."""
+    table = SOURCE_TABLES[table_name]
+    objects = zone.source_objects(table_name)
+    if not objects:
+        raise SourceMissingError(
+            f"no source file for table '{table_name}' in {zone.uri}: expected "
+            f"{table.file_name} (a full export) or {table.drop_dir}/<YYYY>-Q<n>.csv drops"
+        )
+    staged: list[StagedFile] = []
+    base = staging_dir / f"v{STAGING_VERSION}" / table_name
+    for obj in objects:
+        local = zone.fetch(obj)
+        uri = zone.object_uri(obj)
+        content_hash = _content_hash(local, staging_dir)
+        valid_path = base / f"{content_hash}.valid.parquet"
+        rejected_path = base / f"{content_hash}.rejected.parquet"
+        meta_path = base / f"{content_hash}.meta.json"
+        if not meta_path.exists():
+            ingested = ingest_file(table, local, uri, datetime.now().replace(microsecond=0))
+            _write_parquet(valid_path, ingested.valid)
+            _write_parquet(rejected_path, ingested.rejected)
+            meta = {"extra_columns": ingested.extra_columns, "records": ingested.record_count}
+            # The meta file is written last: its presence means the staged copy is complete.
+            _atomic_write(meta_path, json.dumps(meta).encode())
+        meta = json.loads(meta_path.read_text())
+        staged.append(
+            StagedFile(
+                obj,
+                uri,
+                content_hash,
+                valid_path,
+                rejected_path,
+                meta["extra_columns"],
+                meta["records"],
+            )
+        )
+    return staged
+
+
+def _distinct_files(files: list[StagedFile]) -> tuple[list[StagedFile], list[str]]:
+    seen: set[str] = set()
+    keep, duplicates = [], []
+    for f in files:
+        if f.content_hash in seen:
+            duplicates.append(f.uri)
+        else:
+            seen.add(f.content_hash)
+            keep.append(f)
+    return keep, duplicates
+
+
+def _read_valid(files: list[StagedFile], table_name: str) -> pa.Table:
+    table = SOURCE_TABLES[table_name]
+    return concat([pq.read_table(f.valid_path) for f in files], bronze_arrow_schema(table))
+
+
+def _read_rejected(files: list[StagedFile]) -> list[pa.Table]:
+    return [pq.read_table(f.rejected_path) for f in files]
+
+
+def _filter_window(rows: pa.Table, window: tuple[date, date] | None) -> pa.Table:
+    if window is None:
+        return rows
+    return run_sql(
+        f"SELECT * FROM rows WHERE {PARTITION_COLUMN} >= ? AND {PARTITION_COLUMN} < ?",
+        [window[0], window[1]],
+        rows=rows,
+    )
+
+
+def build_bronze(
+    table_name: str,
+    zone: LandingZone,
+    staging_dir: Path,
+    window: tuple[date, date] | None = None,
+) -> BronzeBuild:
+    """The bronze rows of a table: all of them, or the partitions whose quarter start is in
+    ``[window[0], window[1])``. The quarantine holds every rejected row of the table's files
+    (partition-independent, so each materialization rewrites the same complete set)."""
+    table = SOURCE_TABLES[table_name]
+    files, duplicates = _distinct_files(stage_table(table_name, zone, staging_dir))
+    rows = _read_valid(files, table_name)
+    quarantine = _read_rejected(files)
+    now = datetime.now().replace(microsecond=0)
+    if table_name == ORDERS.name:
+        rows, unroutable = assign_order_partitions(rows, now)
+        quarantine.append(unroutable)
+    elif table.partitioned:
+        order_files, _ = _distinct_files(stage_table(ORDERS.name, zone, staging_dir))
+        orders, _ = assign_order_partitions(_read_valid(order_files, ORDERS.name), now)
+        rows, orphans = route_to_order_partitions(
+            table_name, rows, orders.select(["order_id", PARTITION_COLUMN]), now
+        )
+        quarantine.append(orphans)
+    return BronzeBuild(
+        table=_filter_window(rows, window) if table.partitioned else rows,
+        quarantine=concat(quarantine, arrow_schema(QUARANTINE_COLUMNS)),
+        files=files,
+        duplicate_files=duplicates,
+    )

@@ -1,0 +1,225 @@
+"""Bronze: a typed, as-is copy of each source file, and the quarter each order-grain row belongs to.
+
+Reading: DuckDB's CSV reader with the expected column types and ``store_rejects``: a row with the
+wrong field count, an unterminated quote or a value that does not parse as its column's type is
+rejected with its physical line number and DuckDB's message, and every other row loads. Rejected
+rows become quarantine rows (nothing is dropped silently).
+
+The header is read by Python's csv module (not sniffed) so that a missing required column fails with
+a message naming the file and the column, and so that a malformed line cannot confuse the sniffer.
+"""
+
+from __future__ import annotations
+
+import csv
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from goodpulse_dagster.schema import (
+    INGESTED_AT_COLUMN,
+    PARTITION_COLUMN,
+    QUARANTINE_COLUMNS,
+    SOURCE_FILE_COLUMN,
+    SourceTable,
+)
+from goodpulse_dagster.transforms.sql import arrow_schema, empty_table, quote_ident, quote_literal
+
+
+class SourceSchemaError(ValueError):
+    """A source file cannot be read as its table: names the file and what is wrong."""
+
+
+@dataclass
+class IngestedFile:
+    valid: pa.Table  # the table's columns (typed), extra columns (text), _source_file, _ingested_at
+    rejected: pa.Table  # QUARANTINE_COLUMNS
+    extra_columns: list[str]
+
+    @property
+    def record_count(self) -> int:
+        return self.valid.num_rows + self.rejected.num_rows
+
+
+def read_header(path: Path) -> list[str]:
+    """Column names of a CSV file (UTF-8 byte-order mark removed); [] for an empty file."""
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        first = next(csv.reader(fh), None)
+    return [c.strip() for c in first] if first else []
+
+
+def check_header(table: SourceTable, header: list[str], source: str) -> list[str]:
+    """Raise if a required column is missing; return the extra (unknown) columns, which are kept."""
+    missing = [c for c in table.required if c not in header]
+    if missing:
+        raise SourceSchemaError(
+            f"{source}: missing required column(s) {', '.join(missing)} for table "
+            f"'{table.name}' (header has: {', '.join(header) or 'nothing'})"
+        )
+    dupes = sorted({c for c in header if header.count(c) > 1})
+    if dupes:
+        raise SourceSchemaError(f"{source}: column(s) {', '.join(dupes)} appear twice in the header")
+    return [c for c in header if c not in table.columns]
+
+
+def bronze_arrow_schema(table: SourceTable, extra_columns: list[str] = ()) -> pa.Schema:
+    cols = dict(table.columns)
+    cols.update({c: "VARCHAR" for c in extra_columns})
+    cols[SOURCE_FILE_COLUMN] = "VARCHAR"
+    cols[INGESTED_AT_COLUMN] = "TIMESTAMP"
+    return arrow_schema(cols)
+
+
+def ingest_file(
+    table: SourceTable, path: Path, source: str, ingested_at: datetime
+) -> IngestedFile:
+    """Read one source file into its typed bronze columns plus the quarantined rows.
+
+    ``source`` is the file's URI as the user knows it (landing-zone path or s3:// key); it is what
+    ``_source_file`` and every error message show.
+    """
+    if path.stat().st_size == 0:
+        # An empty file is a valid, empty table.
+        return IngestedFile(empty_table(bronze_arrow_schema(table)), empty_quarantine(), [])
+    header = read_header(path)
+    extras = check_header(table, header, source)
+    file_types = {c: table.columns.get(c, "VARCHAR") for c in header}
+    columns_sql = "{" + ", ".join(f"{quote_literal(c)}: '{t}'" for c, t in file_types.items()) + "}"
+    suffix = uuid.uuid4().hex[:12]
+    rejects, scans = f"rejects_{suffix}", f"scans_{suffix}"
+    con = duckdb.connect()
+    try:
+        con.execute(
+            f"""
+            CREATE TEMP TABLE raw AS
+            SELECT * FROM read_csv(
+                {quote_literal(str(path))},
+                columns = {columns_sql},
+                header = true, auto_detect = false, delim = ',', quote = '"', escape = '"',
+                store_rejects = true, rejects_table = '{rejects}', rejects_scan = '{scans}'
+            )
+            """
+        )
+        # Missing optional columns become typed NULLs so every file has the same core schema.
+        select = [
+            quote_ident(c) if c in file_types else f"NULL::{t} AS {quote_ident(c)}"
+            for c, t in table.columns.items()
+        ]
+        select += [quote_ident(c) for c in extras]
+        valid = con.sql(
+            f"""
+            SELECT {", ".join(select)},
+                   {quote_literal(source)} AS {SOURCE_FILE_COLUMN},
+                   ?::TIMESTAMP AS {INGESTED_AT_COLUMN}
+            FROM raw
+            """,
+            params=[ingested_at],
+        ).to_arrow_table()
+        rejected = con.sql(
+            f"""
+            SELECT {quote_literal(table.name)} AS table_name, 'bronze' AS layer,
+                   CASE WHEN error_type = 'CAST' THEN 'unparseable' ELSE 'malformed' END AS rule,
+                   {quote_literal(source)} AS source_file,
+                   line::BIGINT AS source_line,
+                   'line ' || line || ': ' || error_message AS reason,
+                   csv_line AS record,
+                   NULL::DATE AS {PARTITION_COLUMN},
+                   ?::TIMESTAMP AS quarantined_at
+            FROM {rejects}
+            ORDER BY line
+            """,
+            params=[ingested_at],
+        ).to_arrow_table()
+    finally:
+        con.close()
+    return IngestedFile(
+        valid.cast(bronze_arrow_schema(table, extras)),
+        rejected.cast(arrow_schema(QUARANTINE_COLUMNS)),
+        extras,
+    )
+
+
+def empty_quarantine() -> pa.Table:
+    return empty_table(arrow_schema(QUARANTINE_COLUMNS))
+
+
+def assign_order_partitions(orders: pa.Table, quarantined_at: datetime) -> tuple[pa.Table, pa.Table]:
+    """Give each order the quarter of its purchase time; an order without one cannot be routed.
+
+    Returns (orders with ``_partition``, quarantine rows for orders with no purchase time).
+    """
+    con = duckdb.connect()
+    try:
+        con.register("orders", orders)
+        routed = con.sql(
+            f"""
+            SELECT * EXCLUDE ({SOURCE_FILE_COLUMN}, {INGESTED_AT_COLUMN}),
+                   date_trunc('quarter', order_purchase_timestamp)::DATE AS {PARTITION_COLUMN},
+                   {SOURCE_FILE_COLUMN}, {INGESTED_AT_COLUMN}
+            FROM orders WHERE order_purchase_timestamp IS NOT NULL
+            """
+        ).to_arrow_table()
+        unroutable = con.sql(
+            f"""
+            SELECT 'orders' AS table_name, 'bronze' AS layer, 'unroutable' AS rule,
+                   {SOURCE_FILE_COLUMN} AS source_file, NULL::BIGINT AS source_line,
+                   'order ' || coalesce(order_id, '(no id)')
+                       || ': order_purchase_timestamp is empty, so it has no quarter' AS reason,
+                   to_json(orders)::VARCHAR AS record, NULL::DATE AS {PARTITION_COLUMN},
+                   ?::TIMESTAMP AS quarantined_at
+            FROM orders WHERE order_purchase_timestamp IS NULL
+            """,
+            params=[quarantined_at],
+        ).to_arrow_table()
+    finally:
+        con.close()
+    return routed, unroutable.cast(arrow_schema(QUARANTINE_COLUMNS))
+
+
+def route_to_order_partitions(
+    table_name: str, rows: pa.Table, order_partitions: pa.Table, quarantined_at: datetime
+) -> tuple[pa.Table, pa.Table]:
+    """Give item, payment and review rows the quarter of their order.
+
+    ``order_partitions`` has (order_id, _partition) for every routable order of every file. A row
+    whose order is unknown is an orphan: it has no quarter, so it is quarantined here with the
+    reason instead of being dropped.
+    """
+    con = duckdb.connect()
+    try:
+        con.register("src", rows)
+        con.register("order_partitions", order_partitions)
+        # One quarter per order even if two files disagree: the earliest wins, deterministically.
+        con.execute(
+            f"""
+            CREATE TEMP TABLE routes AS
+            SELECT order_id, min({PARTITION_COLUMN}) AS {PARTITION_COLUMN}
+            FROM order_partitions GROUP BY order_id
+            """
+        )
+        routed = con.sql(
+            f"""
+            SELECT src.* EXCLUDE ({SOURCE_FILE_COLUMN}, {INGESTED_AT_COLUMN}),
+                   routes.{PARTITION_COLUMN}, src.{SOURCE_FILE_COLUMN}, src.{INGESTED_AT_COLUMN}
+            FROM src JOIN routes USING (order_id)
+            """
+        ).to_arrow_table()
+        orphans = con.sql(
+            f"""
+            SELECT {quote_literal(table_name)} AS table_name, 'bronze' AS layer, 'orphan' AS rule,
+                   src.{SOURCE_FILE_COLUMN} AS source_file, NULL::BIGINT AS source_line,
+                   'order_id ' || coalesce(src.order_id, '(empty)')
+                       || ' not found in orders' AS reason,
+                   to_json(src)::VARCHAR AS record, NULL::DATE AS {PARTITION_COLUMN},
+                   ?::TIMESTAMP AS quarantined_at
+            FROM src ANTI JOIN routes USING (order_id)
+            """,
+            params=[quarantined_at],
+        ).to_arrow_table()
+    finally:
+        con.close()
+    return routed, orphans.cast(arrow_schema(QUARANTINE_COLUMNS))

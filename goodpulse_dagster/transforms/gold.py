@@ -1,0 +1,504 @@
+"""Gold transforms: silver order lifecycle -> customer 360, segmentation, cohorts (METRICS.md).
+
+Pure functions, no Dagster: each takes silver/gold tables (pandas DataFrames or pyarrow Tables,
+DuckDB reads both) plus ``MetricParams`` and returns a pandas DataFrame whose columns are exactly,
+and in the order of, ``schema.GOLD_TABLES[name]`` (the DuckDB IO manager inserts positionally).
+
+Output types (see ``to_frame``): integers int64, DOUBLE float64, BOOLEAN bool, VARCHAR object,
+TIMESTAMP datetime64[us], and DATE as python ``datetime.date`` objects, so that a DataFrame written
+by the DuckDB IO manager lands as a DATE column again. Rows come in a fixed order.
+
+All set-based work is DuckDB SQL. Every threshold and label is bound as a named ``$parameter`` from
+``MetricParams`` or ``schema``; none is written into the SQL text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from goodpulse_dagster import schema
+from goodpulse_dagster.transforms.params import MetricParams
+
+Frame = pd.DataFrame | pa.Table
+
+# RFM scores run 1..5: NTILE(5) for recency and monetary value, least(total_orders, 5) for
+# frequency. This is the scale of the score, not a business threshold.
+RFM_SCALE = 5
+
+# rfm_segment by (r_score, f_score), transcribed from the METRICS.md code table. Each entry is
+# (r_scores, f_scores, segment); together they cover the 25 codes exactly once.
+RFM_SEGMENTS: tuple[tuple[tuple[int, ...], tuple[int, ...], str], ...] = (
+    ((1, 2), (1, 2), "Hibernating"),
+    ((1, 2), (3, 4), "At Risk"),
+    ((1, 2), (5,), "Can't Lose Them"),
+    ((3,), (1, 2), "About To Sleep"),
+    ((3,), (3,), "Need Attention"),
+    ((3, 4), (4, 5), "Loyal Customers"),
+    ((4,), (1,), "Promising"),
+    ((5,), (1,), "New Customers"),
+    ((4, 5), (2, 3), "Potential Loyalists"),
+    ((5,), (4, 5), "Champions"),
+)
+
+# Acquisition labels for customers the marketing funnel cannot explain.
+UNKNOWN_CHANNEL = "unknown"  # seller came from the funnel, but its origin / lead type is empty
+UNATTRIBUTED_CHANNEL = "unattributed"  # seller (or first item) is not in closed_deals at all
+
+SEGMENT_LABEL_SEPARATOR = " | "
+
+# Cohort grains, in output order, with their length in months.
+COHORT_GRAINS: dict[str, int] = {"quarter": 3, "month": 1}
+
+_SQL_TO_ARROW: dict[str, pa.DataType] = {
+    schema.VARCHAR: pa.string(),
+    schema.DOUBLE: pa.float64(),
+    # The brief fixes every integer column to int64, INTEGER included.
+    schema.INTEGER: pa.int64(),
+    schema.BIGINT: pa.int64(),
+    schema.TIMESTAMP: pa.timestamp("us"),
+    schema.DATE: pa.date32(),
+    "BOOLEAN": pa.bool_(),
+}
+
+
+# --- Shared helpers (also used by kpi.py) --------------------------------------------------------
+
+
+def arrow_schema(columns: Mapping[str, str]) -> pa.Schema:
+    """Arrow schema of a table spec from ``schema`` (column name -> DuckDB type)."""
+    return pa.schema([(name, _SQL_TO_ARROW[sql_type]) for name, sql_type in columns.items()])
+
+
+def to_frame(table: pa.Table, columns: Mapping[str, str]) -> pd.DataFrame:
+    """Cast a query result to the spec's types and return it as pandas, columns in spec order."""
+    expected = list(columns)
+    if table.column_names != expected:
+        raise ValueError(f"query returned columns {table.column_names}, expected {expected}")
+    # date32 -> datetime.date objects (pyarrow's default), timestamp[us] stays microseconds.
+    return table.cast(arrow_schema(columns)).to_pandas()
+
+
+def label_params() -> dict[str, object]:
+    """Named SQL parameters for category labels and orders (from ``schema``), no thresholds."""
+    one_time, regular, power_user = schema.FREQUENCY_TIERS
+    low_value, medium_value, high_value, vip = schema.VALUE_SEGMENTS
+    active, warm, at_risk, dormant = schema.LIFECYCLE_STAGES
+    return {
+        "one_time": one_time,
+        "regular": regular,
+        "power_user": power_user,
+        "low_value": low_value,
+        "medium_value": medium_value,
+        "high_value": high_value,
+        "vip": vip,
+        "active": active,
+        "warm": warm,
+        "at_risk": at_risk,
+        "dormant": dormant,
+        "frequency_tiers": list(schema.FREQUENCY_TIERS),
+        "value_segments": list(schema.VALUE_SEGMENTS),
+        "lifecycle_stages": list(schema.LIFECYCLE_STAGES),
+        "unknown": UNKNOWN_CHANNEL,
+        "unattributed": UNATTRIBUTED_CHANNEL,
+        "label_separator": SEGMENT_LABEL_SEPARATOR,
+        "grain_names": list(COHORT_GRAINS),
+        "grain_months": list(COHORT_GRAINS.values()),
+        "rfm_scale": RFM_SCALE,
+    }
+
+
+def metric_sql_params(params: MetricParams) -> dict[str, object]:
+    """Every named SQL parameter a transform may use; ``run_query`` passes only those it uses."""
+    active_days, warm_days, at_risk_days = params.lifecycle_days
+    return {
+        **label_params(),
+        "completed_statuses": list(params.completed_statuses),
+        "regular_min_orders": params.regular_min_orders,
+        "power_user_min_orders": params.power_user_min_orders,
+        "value_quantiles": list(params.value_quantiles),
+        "active_days": active_days,
+        "warm_days": warm_days,
+        "at_risk_days": at_risk_days,
+        "top_n_cities": params.top_n_cities,
+    }
+
+
+def run_query(
+    sql: str,
+    tables: Mapping[str, Frame],
+    params: Mapping[str, object],
+    columns: Mapping[str, str],
+) -> pd.DataFrame:
+    """Run one DuckDB query over the given tables and return it shaped as ``columns``.
+
+    DuckDB rejects named parameters the statement does not use, so only those referenced as
+    ``$name`` in ``sql`` are bound.
+    """
+    used = set(re.findall(r"\$([A-Za-z_]\w*)", sql))
+    con = duckdb.connect()
+    try:
+        for name, table in tables.items():
+            con.register(name, table)
+        result = con.execute(sql, {k: v for k, v in params.items() if k in used}).to_arrow_table()
+    finally:
+        con.close()
+    return to_frame(result, columns)
+
+
+def scalar_query(sql: str, tables: Mapping[str, Frame], params: Mapping[str, object]) -> object:
+    """First column of the first row of a query (``None`` when it returns no row)."""
+    used = set(re.findall(r"\$([A-Za-z_]\w*)", sql))
+    con = duckdb.connect()
+    try:
+        for name, table in tables.items():
+            con.register(name, table)
+        row = con.execute(sql, {k: v for k, v in params.items() if k in used}).fetchone()
+    finally:
+        con.close()
+    return None if row is None else row[0]
+
+
+# Completed orders only: every customer, revenue and retention figure counts these (METRICS.md).
+COMPLETED_CTE = """
+completed AS (
+    SELECT * FROM lifecycle WHERE list_contains($completed_statuses, order_status)
+)"""
+
+# A customer's first completed order: earliest purchase time, ties broken by the lowest order_id.
+FIRST_ORDERS_CTE = """
+first_orders AS (
+    SELECT * FROM completed
+    QUALIFY row_number() OVER (
+        PARTITION BY customer_unique_id ORDER BY order_purchase_timestamp, order_id
+    ) = 1
+)"""
+
+
+# --- as_of -------------------------------------------------------------------------------------
+
+
+def compute_as_of(lifecycle: Frame, params: MetricParams) -> date | None:
+    """The reference date: ``params.as_of`` if set, else the date of the latest purchase timestamp
+    among ALL orders (any status). ``None`` only when there are no orders and no override."""
+    if params.as_of is not None:
+        return params.as_of
+    latest = scalar_query(
+        "SELECT max(order_purchase_timestamp)::DATE FROM lifecycle", {"lifecycle": lifecycle}, {}
+    )
+    return latest  # type: ignore[return-value]
+
+
+# --- customer_360 ------------------------------------------------------------------------------
+
+
+def rfm_code_table() -> pa.Table:
+    """The 25 (r_score, f_score) -> rfm_segment rows of ``RFM_SEGMENTS``, joined in SQL."""
+    rows = [(r, f, seg) for rs, fs, seg in RFM_SEGMENTS for r in rs for f in fs]
+    return pa.table(
+        {
+            "r_score": pa.array([r for r, _, _ in rows], pa.int64()),
+            "f_score": pa.array([f for _, f, _ in rows], pa.int64()),
+            "rfm_segment": pa.array([s for _, _, s in rows], pa.string()),
+        }
+    )
+
+
+_CUSTOMER_360_SQL = f"""
+WITH {COMPLETED_CTE},
+{FIRST_ORDERS_CTE},
+latest_orders AS (
+    -- The latest completed order decides city/state: latest purchase time, ties: highest order_id.
+    SELECT customer_unique_id, customer_city, customer_state FROM completed
+    QUALIFY row_number() OVER (
+        PARTITION BY customer_unique_id
+        ORDER BY order_purchase_timestamp DESC, order_id DESC
+    ) = 1
+),
+totals AS (
+    SELECT
+        customer_unique_id,
+        min(order_purchase_timestamp) AS first_order_at,
+        max(order_purchase_timestamp) AS last_order_at,
+        count(*) AS total_orders,
+        -- An order with no revenue at all (no payments, no items) adds 0 rather than NULL.
+        coalesce(sum(order_revenue), 0)::DOUBLE AS lifetime_revenue,
+        coalesce(sum(item_count), 0)::BIGINT AS total_items,
+        -- Month of the purchase time, derived here so it cannot disagree with the timestamp.
+        count(DISTINCT date_trunc('month', order_purchase_timestamp)) AS active_months,
+        -- avg() skips NULLs: orders without a review / without a delivery date do not count.
+        avg(review_score) AS avg_review_score,
+        avg(delivery_days) AS avg_delivery_days
+    FROM completed
+    GROUP BY customer_unique_id
+),
+deals AS (
+    -- One deal per seller: a seller closed twice keeps its earliest won deal (then lowest mql_id).
+    SELECT seller_id, mql_id, lead_type FROM closed_deals
+    WHERE seller_id IS NOT NULL
+    QUALIFY row_number() OVER (PARTITION BY seller_id ORDER BY won_date NULLS LAST, mql_id) = 1
+),
+acquisition AS (
+    -- The funnel is seller-side: attribute a customer to the lead that became the seller of item
+    -- line 1 of their first completed order.
+    SELECT
+        f.customer_unique_id,
+        CASE WHEN d.seller_id IS NULL THEN $unattributed
+             ELSE coalesce(nullif(trim(l.origin), ''), $unknown) END AS acquisition_channel,
+        CASE WHEN d.seller_id IS NULL THEN $unattributed
+             ELSE coalesce(nullif(trim(d.lead_type), ''), $unknown) END AS acquisition_lead_type
+    FROM first_orders f
+    LEFT JOIN deals d ON d.seller_id = f.first_item_seller_id
+    LEFT JOIN leads l ON l.mql_id = d.mql_id
+),
+measured AS (
+    SELECT
+        t.*,
+        -- Whole days between dates (not timestamps): an order on as_of has recency 0.
+        date_diff('day', t.first_order_at::DATE, $as_of::DATE) AS tenure_days,
+        date_diff('day', t.last_order_at::DATE, $as_of::DATE) AS recency_days,
+        lo.customer_city,
+        lo.customer_state,
+        a.acquisition_channel,
+        a.acquisition_lead_type
+    FROM totals t
+    JOIN latest_orders lo USING (customer_unique_id)
+    JOIN acquisition a USING (customer_unique_id)
+),
+cuts AS (
+    -- value_segment cut points: p20/p80/p95 of lifetime revenue over all customers, interpolated.
+    SELECT quantile_cont(lifetime_revenue, $value_quantiles) AS q FROM totals
+),
+classified AS (
+    SELECT
+        m.*,
+        m.total_orders >= $regular_min_orders AS is_repeat,
+        CASE WHEN m.total_orders >= $power_user_min_orders THEN $power_user
+             WHEN m.total_orders >= $regular_min_orders THEN $regular
+             ELSE $one_time END AS frequency_tier,
+        -- Each segment's lower cut point is inclusive: Low < p20 <= Medium < p80 <= High < p95 <= VIP.
+        CASE WHEN m.lifetime_revenue < c.q[1] THEN $low_value
+             WHEN m.lifetime_revenue < c.q[2] THEN $medium_value
+             WHEN m.lifetime_revenue < c.q[3] THEN $high_value
+             ELSE $vip END AS value_segment,
+        CASE WHEN m.recency_days <= $active_days THEN $active
+             WHEN m.recency_days <= $warm_days THEN $warm
+             WHEN m.recency_days <= $at_risk_days THEN $at_risk
+             ELSE $dormant END AS lifecycle_stage,
+        -- Oldest first, so the most recent fifth gets the top score.
+        ntile($rfm_scale) OVER (ORDER BY m.recency_days DESC, m.customer_unique_id) AS r_score,
+        least(m.total_orders, $rfm_scale) AS f_score,
+        ntile($rfm_scale) OVER (ORDER BY m.lifetime_revenue, m.customer_unique_id) AS m_score
+    FROM measured m
+    CROSS JOIN cuts c
+)
+SELECT
+    c.customer_unique_id,
+    c.first_order_at,
+    c.last_order_at,
+    c.total_orders,
+    c.lifetime_revenue,
+    c.lifetime_revenue / c.total_orders AS avg_order_value,
+    c.total_items,
+    c.total_items / c.total_orders AS avg_basket_quantity,
+    c.tenure_days,
+    c.recency_days,
+    c.active_months,
+    c.avg_review_score,
+    c.avg_delivery_days,
+    c.customer_city,
+    c.customer_state,
+    c.acquisition_channel,
+    c.acquisition_lead_type,
+    c.is_repeat,
+    c.value_segment IN ($high_value, $vip) AS is_high_value,
+    c.frequency_tier,
+    c.value_segment,
+    c.lifecycle_stage,
+    c.r_score,
+    c.f_score,
+    c.m_score,
+    rfm.rfm_segment,
+    concat_ws($label_separator, c.lifecycle_stage, c.value_segment, c.frequency_tier)
+        AS segment_label
+FROM classified c
+LEFT JOIN rfm_codes rfm ON rfm.r_score = c.r_score AND rfm.f_score = c.f_score
+ORDER BY c.customer_unique_id
+"""
+
+
+def build_customer_360(
+    lifecycle: Frame, closed_deals: Frame, leads: Frame, params: MetricParams
+) -> pd.DataFrame:
+    """``gold.customer_360``: one row per customer with at least one completed order."""
+    sql_params = metric_sql_params(params)
+    sql_params["as_of"] = compute_as_of(lifecycle, params)
+    return run_query(
+        _CUSTOMER_360_SQL,
+        {
+            "lifecycle": lifecycle,
+            "closed_deals": closed_deals,
+            "leads": leads,
+            "rfm_codes": rfm_code_table(),
+        },
+        sql_params,
+        schema.CUSTOMER_360_COLUMNS,
+    )
+
+
+# --- customer_segmentation -----------------------------------------------------------------------
+
+_CUSTOMER_SEGMENTATION_SQL = """
+WITH segments AS (
+    SELECT
+        segment_label,
+        lifecycle_stage,
+        value_segment,
+        frequency_tier,
+        count(*) AS customers,
+        sum(lifetime_revenue) AS revenue
+    FROM customer_360
+    GROUP BY ALL
+)
+SELECT
+    segment_label,
+    lifecycle_stage,
+    value_segment,
+    frequency_tier,
+    customers,
+    revenue,
+    -- NULL rather than a division by zero when nobody has any revenue.
+    revenue / nullif(sum(revenue) OVER (), 0) AS revenue_share,
+    revenue / customers AS revenue_per_customer
+FROM segments
+ORDER BY
+    list_position($lifecycle_stages, lifecycle_stage),
+    list_position($value_segments, value_segment),
+    list_position($frequency_tiers, frequency_tier),
+    segment_label
+"""
+
+
+def build_customer_segmentation(customer_360: Frame) -> pd.DataFrame:
+    """``gold.customer_segmentation``: one row per segment_label, in category order."""
+    return run_query(
+        _CUSTOMER_SEGMENTATION_SQL,
+        {"customer_360": customer_360},
+        label_params(),
+        schema.CUSTOMER_SEGMENTATION_COLUMNS,
+    )
+
+
+# --- cohort_retention ----------------------------------------------------------------------------
+
+_COHORT_RETENTION_SQL = f"""
+WITH {COMPLETED_CTE},
+grains AS (
+    SELECT unnest($grain_names) AS grain, unnest($grain_months) AS months
+),
+activity AS (
+    -- One row per (grain, customer, period) in which the customer had a completed order.
+    SELECT DISTINCT
+        g.grain,
+        o.customer_unique_id,
+        date_trunc(g.grain, o.order_purchase_timestamp)::DATE AS period
+    FROM completed o
+    CROSS JOIN grains g
+),
+cohorts AS (
+    -- A customer's cohort is the period of their first completed order.
+    SELECT grain, customer_unique_id, min(period) AS cohort FROM activity GROUP BY ALL
+),
+sizes AS (
+    SELECT grain, cohort, count(*) AS cohort_size FROM cohorts GROUP BY ALL
+),
+last_periods AS (
+    SELECT grain, max(period) AS last_period FROM activity GROUP BY grain
+),
+active AS (
+    SELECT
+        a.grain,
+        c.cohort,
+        date_diff(a.grain, c.cohort, a.period) AS period_index,
+        count(*) AS active_customers
+    FROM activity a
+    JOIN cohorts c USING (grain, customer_unique_id)
+    GROUP BY ALL
+),
+grid AS (
+    -- Every index from 0 to the last period in the data, so a quiet period is a 0, not a gap.
+    SELECT
+        s.grain,
+        g.months,
+        s.cohort,
+        s.cohort_size,
+        unnest(range(0, date_diff(s.grain, s.cohort, l.last_period) + 1)) AS period_index
+    FROM sizes s
+    JOIN last_periods l USING (grain)
+    JOIN grains g USING (grain)
+)
+SELECT
+    g.grain,
+    g.cohort,
+    g.period_index,
+    (g.cohort + to_months(g.period_index * g.months))::DATE AS period,
+    g.cohort_size,
+    coalesce(a.active_customers, 0) AS active_customers,
+    coalesce(a.active_customers, 0) / g.cohort_size AS retention_rate
+FROM grid g
+LEFT JOIN active a USING (grain, cohort, period_index)
+ORDER BY list_position($grain_names, g.grain), g.cohort, g.period_index
+"""
+
+
+def build_cohort_retention(lifecycle: Frame, params: MetricParams) -> pd.DataFrame:
+    """``gold.cohort_retention``: (grain, cohort, period_index) rows for quarter and month."""
+    return run_query(
+        _COHORT_RETENTION_SQL,
+        {"lifecycle": lifecycle},
+        metric_sql_params(params),
+        schema.COHORT_RETENTION_COLUMNS,
+    )
+
+
+# --- customer_unified_lifecycle ------------------------------------------------------------------
+
+_CUSTOMER_360_SELECT = ",\n    ".join(f"c.{col}" for col in schema.CUSTOMER_360_COLUMNS)
+
+_CUSTOMER_UNIFIED_LIFECYCLE_SQL = f"""
+WITH {COMPLETED_CTE},
+{FIRST_ORDERS_CTE},
+seller_states AS (
+    -- Sellers are unique in silver; the DISTINCT ON keeps this join 1:1 even if they were not.
+    SELECT DISTINCT ON (seller_id) seller_id, seller_state FROM sellers ORDER BY seller_id, seller_state
+)
+SELECT
+    {_CUSTOMER_360_SELECT},
+    date_trunc('quarter', f.order_purchase_timestamp)::DATE AS cohort_quarter,
+    date_trunc('month', f.order_purchase_timestamp)::DATE AS cohort_month,
+    f.order_id AS first_order_id,
+    f.first_item_category AS first_category,
+    f.payment_type AS first_payment_type,
+    s.seller_state AS first_seller_state
+FROM customer_360 c
+LEFT JOIN first_orders f USING (customer_unique_id)
+LEFT JOIN seller_states s ON s.seller_id = f.first_item_seller_id
+ORDER BY c.customer_unique_id
+"""
+
+
+def build_customer_unified_lifecycle(
+    customer_360: Frame, lifecycle: Frame, sellers: Frame, params: MetricParams
+) -> pd.DataFrame:
+    """``gold.customer_unified_lifecycle``: customer_360 + cohorts and first-order context."""
+    return run_query(
+        _CUSTOMER_UNIFIED_LIFECYCLE_SQL,
+        {"customer_360": customer_360, "lifecycle": lifecycle, "sellers": sellers},
+        metric_sql_params(params),
+        schema.CUSTOMER_UNIFIED_LIFECYCLE_COLUMNS,
+    )

@@ -1,0 +1,70 @@
+"""Small helpers shared by the transforms: DuckDB <-> Arrow types, quoting, running SQL on tables."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+_ARROW_TYPES: dict[str, pa.DataType] = {
+    "VARCHAR": pa.string(),
+    "DOUBLE": pa.float64(),
+    "INTEGER": pa.int32(),
+    "BIGINT": pa.int64(),
+    "BOOLEAN": pa.bool_(),
+    "DATE": pa.date32(),
+    "TIMESTAMP": pa.timestamp("us"),
+}
+
+
+def arrow_type(duckdb_type: str) -> pa.DataType:
+    return _ARROW_TYPES[duckdb_type.upper()]
+
+
+def arrow_schema(columns: Mapping[str, str]) -> pa.Schema:
+    return pa.schema([(name, arrow_type(t)) for name, t in columns.items()])
+
+
+def empty_table(schema: pa.Schema) -> pa.Table:
+    return schema.empty_table()
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def sql_list(values: list[str] | tuple[str, ...]) -> str:
+    """A SQL list literal of strings: ('a', 'b')."""
+    return "(" + ", ".join(quote_literal(v) for v in values) + ")"
+
+
+def run_sql(query: str, params: list[Any] | None = None, **tables: Any) -> pa.Table:
+    """Run one query over named Arrow tables / DataFrames and return an Arrow table."""
+    con = duckdb.connect()
+    try:
+        for name, table in tables.items():
+            con.register(name, table)
+        return con.sql(query, params=params or None).to_arrow_table()
+    finally:
+        con.close()
+
+
+def conform(table: pa.Table, columns: Mapping[str, str]) -> pa.Table:
+    """Select and cast ``table`` to exactly ``columns`` (order and types): the declared schema."""
+    return table.select(list(columns)).cast(arrow_schema(columns))
+
+
+def concat(tables: list[pa.Table], schema: pa.Schema | None = None) -> pa.Table:
+    """Concatenate tables whose columns may differ (extra source columns): union by name."""
+    tables = [t for t in tables if t is not None]
+    if not tables:
+        if schema is None:
+            raise ValueError("concat of no tables needs a schema")
+        return empty_table(schema)
+    return pa.concat_tables(tables, promote_options="permissive")
