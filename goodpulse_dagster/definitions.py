@@ -8,11 +8,14 @@ the GOODPULSE_* environment variables (settings.py).
 from __future__ import annotations
 
 from dagster import Definitions
-from dagster_duckdb_pandas import DuckDBPandasIOManager
 
 from goodpulse_dagster.assets.bronze import bronze_assets, raw_assets
 from goodpulse_dagster.assets.common import LAKE_IO_MANAGER, WAREHOUSE_IO_MANAGER
+from goodpulse_dagster.assets.gold import gold_assets
+from goodpulse_dagster.assets.kpi import kpi_assets
 from goodpulse_dagster.assets.silver import silver_assets
+from goodpulse_dagster.automation import build_jobs, build_schedules, build_sensors
+from goodpulse_dagster.checks import build_checks
 from goodpulse_dagster.resources.parquet_io import ParquetLakeIOManager
 from goodpulse_dagster.resources.storage import (
     AnalyticsSettings,
@@ -20,6 +23,7 @@ from goodpulse_dagster.resources.storage import (
     LandingZoneResource,
     S3Connection,
 )
+from goodpulse_dagster.resources.warehouse import WarehouseIOManager
 from goodpulse_dagster.settings import Settings, load_settings
 
 
@@ -57,14 +61,18 @@ def build_resources(settings: Settings) -> dict:
         "landing": landing,
         "analytics": analytics,
         LAKE_IO_MANAGER: ParquetLakeIOManager(lake=lake),
-        WAREHOUSE_IO_MANAGER: DuckDBPandasIOManager(database=str(settings.warehouse_path)),
+        WAREHOUSE_IO_MANAGER: WarehouseIOManager(database=str(settings.warehouse_path)),
     }
 
 
 def build_definitions(settings: Settings | None = None) -> Definitions:
     settings = settings or load_settings()
     return Definitions(
-        assets=[*raw_assets, *bronze_assets, *silver_assets],
+        assets=[*raw_assets, *bronze_assets, *silver_assets, *gold_assets, *kpi_assets],
+        asset_checks=build_checks(),
+        jobs=build_jobs(),
+        schedules=build_schedules(),
+        sensors=build_sensors(),
         resources=build_resources(settings),
     )
 

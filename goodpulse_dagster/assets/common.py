@@ -55,9 +55,29 @@ def profile_metadata(table: pa.Table) -> dict:
     }
 
 
+def frame_to_markdown(frame, max_rows: int = 15) -> str:
+    """A Markdown table of the first rows of a DataFrame (for UI metadata previews)."""
+    head = frame.head(max_rows)
+
+    def cell(value) -> str:
+        if isinstance(value, float):
+            return f"{value:,.4f}".rstrip("0").rstrip(".")
+        return str(value).replace("|", "\\|")
+
+    lines = [
+        "| " + " | ".join(map(str, head.columns)) + " |",
+        "|" + "---|" * len(head.columns),
+    ]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in head.itertuples(index=False)]
+    if len(frame) > max_rows:
+        lines.append(f"\n_{len(frame) - max_rows:,} more rows_")
+    return "\n".join(lines)
+
+
 def partition_window(context: AssetExecutionContext) -> tuple[date, date] | None:
     """[start, end) of the run's partition range, or None for an unpartitioned run."""
-    if not context.has_partition_key_range and not context.has_partition_key:
+    # Test the asset, not the run: an unpartitioned asset in a partitioned run has no window.
+    if context.assets_def.partitions_def is None:
         return None
     window = context.partition_time_window
     return window.start.date(), window.end.date()

@@ -96,7 +96,7 @@ def write_silver_quarantine(
     context: AssetExecutionContext, lake: LakeResource, table_name: str, rows: pa.Table
 ) -> str:
     """One quarantine object per partition (or one for a dimension), replaced on every run."""
-    if context.has_partition_key or context.has_partition_key_range:
+    if context.assets_def.partitions_def is not None:
         uri = ""
         for key, part in split_by_partition(rows, sorted(context.partition_keys)).items():
             uri = lake.write_quarantine(table_name, f"{SILVER}/{key}", part)

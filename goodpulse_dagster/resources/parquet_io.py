@@ -77,8 +77,9 @@ class ParquetLakeIOManager(ConfigurableIOManager):
         present = {p.rsplit("/", 1)[-1].removesuffix(".parquet") for p in store.list(base)}
         missing = sorted(wanted - present)
         if missing:
-            # A quarter never materialized holds no rows yet; say so rather than fail the read.
-            context.log.warning(
+            # A quarter never materialized holds no rows yet (most future quarters of the
+            # partitions definition); say so rather than fail the read.
+            context.log.info(
                 f"{base}: {len(missing)} partition(s) not materialized yet, read as empty "
                 f"(first: {missing[0]})"
             )

@@ -62,7 +62,9 @@ def check_header(table: SourceTable, header: list[str], source: str) -> list[str
         )
     dupes = sorted({c for c in header if header.count(c) > 1})
     if dupes:
-        raise SourceSchemaError(f"{source}: column(s) {', '.join(dupes)} appear twice in the header")
+        raise SourceSchemaError(
+            f"{source}: column(s) {', '.join(dupes)} appear twice in the header"
+        )
     return [c for c in header if c not in table.columns]
 
 
@@ -74,9 +76,7 @@ def bronze_arrow_schema(table: SourceTable, extra_columns: list[str] = ()) -> pa
     return arrow_schema(cols)
 
 
-def ingest_file(
-    table: SourceTable, path: Path, source: str, ingested_at: datetime
-) -> IngestedFile:
+def ingest_file(table: SourceTable, path: Path, source: str, ingested_at: datetime) -> IngestedFile:
     """Read one source file into its typed bronze columns plus the quarantined rows.
 
     ``source`` is the file's URI as the user knows it (landing-zone path or s3:// key); it is what
@@ -147,7 +147,9 @@ def empty_quarantine() -> pa.Table:
     return empty_table(arrow_schema(QUARANTINE_COLUMNS))
 
 
-def assign_order_partitions(orders: pa.Table, quarantined_at: datetime) -> tuple[pa.Table, pa.Table]:
+def assign_order_partitions(
+    orders: pa.Table, quarantined_at: datetime
+) -> tuple[pa.Table, pa.Table]:
     """Give each order the quarter of its purchase time; an order without one cannot be routed.
 
     Returns (orders with ``_partition``, quarantine rows for orders with no purchase time).

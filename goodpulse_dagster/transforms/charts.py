@@ -108,7 +108,7 @@ def _style():
 
 
 def render_png(fig: Figure) -> bytes:
-    """PNG bytes of ``fig``: fixed dpi, no Software/creation-time tags, so output is reproducible."""
+    """PNG bytes of ``fig``: fixed dpi and no Software tag, so the output is reproducible."""
     buf = io.BytesIO()
     with _style():
         fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
@@ -196,7 +196,7 @@ def _percent(x: float, decimals: int = 1) -> str:
 
 
 def frequency_tier_chart(df: pd.DataFrame) -> Figure | None:
-    """Customers per frequency tier; each bar labelled with its revenue share and revenue/customer."""
+    """Customers per frequency tier, bars labelled with revenue share and revenue per customer."""
     d = _finite(df, "customers")
     if d.empty:
         return None
@@ -342,7 +342,7 @@ def monthly_revenue_chart(df: pd.DataFrame) -> Figure | None:
 
 
 def delivery_review_chart(df: pd.DataFrame) -> Figure | None:
-    """Average review score per delivery-days bucket, in bucket order; title carries the correlation."""
+    """Average review score per delivery-days bucket; the title carries the correlation."""
     d = _finite(df, "avg_review_score")
     if d.empty:
         return None
@@ -370,7 +370,7 @@ def delivery_review_chart(df: pd.DataFrame) -> Figure | None:
 
 
 def top_segments_chart(df: pd.DataFrame, top: int = TOP_SEGMENTS) -> Figure | None:
-    """The ``top`` segments by customers (gold customer_segmentation), coloured by lifecycle stage."""
+    """The ``top`` segments by customers (gold customer_segmentation), coloured by stage."""
     d = _finite(df, "customers")
     if d.empty:
         return None
@@ -611,16 +611,22 @@ def period1_retention_chart(df: pd.DataFrame) -> Figure | None:
             ax.bar(
                 labels, per["period1_retention"], color=PRIMARY if grain == "quarter" else "#4299E1"
             )
-            title = f"By {grain} cohort"
+            title = f"{grain.capitalize()}ly cohorts"
             if len(head):
                 h = float(head["period1_retention"].iloc[0])
                 ax.axhline(h, color=ACCENT, ls="--", lw=1.5)
-                title += f" (pooled: {_percent(h)}, dashed)"
+                title += f" · pooled {_percent(h)}"
             _pct_axis(ax.yaxis)
             ax.tick_params(axis="x", rotation=90, labelsize=7.5)
             ax.set_title(title, fontsize=10)
             ax.set_ylim(bottom=0)
-        fig.suptitle("Period-1 retention", x=0.01, ha="left", fontweight="bold", fontsize=11.5)
+        fig.suptitle(
+            "Period-1 retention (dashed: pooled over cohorts)",
+            x=0.01,
+            ha="left",
+            fontweight="bold",
+            fontsize=11.5,
+        )
     return fig
 
 

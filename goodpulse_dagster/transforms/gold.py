@@ -15,7 +15,8 @@ All set-based work is DuckDB SQL. Every threshold and label is bound as a named 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date
 
 import duckdb
@@ -129,38 +130,40 @@ def metric_sql_params(params: MetricParams) -> dict[str, object]:
     }
 
 
+@contextmanager
+def _connection(tables: Mapping[str, Frame]) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A private in-memory DuckDB connection with ``tables`` registered under their names."""
+    con = duckdb.connect()
+    try:
+        for name, table in tables.items():
+            con.register(name, table)
+        yield con
+    finally:
+        con.close()
+
+
+def _used_params(sql: str, params: Mapping[str, object]) -> dict[str, object]:
+    """DuckDB rejects named parameters a statement does not use: keep those written ``$name``."""
+    used = set(re.findall(r"\$([A-Za-z_]\w*)", sql))
+    return {k: v for k, v in params.items() if k in used}
+
+
 def run_query(
     sql: str,
     tables: Mapping[str, Frame],
     params: Mapping[str, object],
     columns: Mapping[str, str],
 ) -> pd.DataFrame:
-    """Run one DuckDB query over the given tables and return it shaped as ``columns``.
-
-    DuckDB rejects named parameters the statement does not use, so only those referenced as
-    ``$name`` in ``sql`` are bound.
-    """
-    used = set(re.findall(r"\$([A-Za-z_]\w*)", sql))
-    con = duckdb.connect()
-    try:
-        for name, table in tables.items():
-            con.register(name, table)
-        result = con.execute(sql, {k: v for k, v in params.items() if k in used}).to_arrow_table()
-    finally:
-        con.close()
+    """Run one DuckDB query over the given tables and return it shaped as ``columns``."""
+    with _connection(tables) as con:
+        result = con.sql(sql, params=_used_params(sql, params)).to_arrow_table()
     return to_frame(result, columns)
 
 
 def scalar_query(sql: str, tables: Mapping[str, Frame], params: Mapping[str, object]) -> object:
     """First column of the first row of a query (``None`` when it returns no row)."""
-    used = set(re.findall(r"\$([A-Za-z_]\w*)", sql))
-    con = duckdb.connect()
-    try:
-        for name, table in tables.items():
-            con.register(name, table)
-        row = con.execute(sql, {k: v for k, v in params.items() if k in used}).fetchone()
-    finally:
-        con.close()
+    with _connection(tables) as con:
+        row = con.execute(sql, _used_params(sql, params)).fetchone()
     return None if row is None else row[0]
 
 

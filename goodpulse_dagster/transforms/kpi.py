@@ -581,7 +581,7 @@ def _value_concentration_headline(df: pd.DataFrame) -> dict[str, float]:
     out = _per_category(df, "value_segment", ("revenue_share", "customer_share"))
     _, _, high_value, vip = schema.VALUE_SEGMENTS
     top = df[df["value_segment"].isin([high_value, vip])]
-    out["high_value_and_vip_revenue_share"] = _num(top["revenue_share"].sum()) if len(df) else 0.0
+    out["high_value_and_vip_revenue_share"] = _num(top["revenue_share"].sum(min_count=1))
     return out
 
 
@@ -603,7 +603,9 @@ def _period1_headline(df: pd.DataFrame) -> dict[str, float]:
     out: dict[str, float] = {}
     for _, row in df[df["is_headline"]].iterrows():
         out[f"{row['grain']}_period1_retention"] = _num(row["period1_retention"])
-        out[f"{row['grain']}_cohorts"] = float((~df["is_headline"] & (df["grain"] == row["grain"])).sum())
+        out[f"{row['grain']}_cohorts"] = float(
+            (~df["is_headline"] & (df["grain"] == row["grain"])).sum()
+        )
     return out
 
 
@@ -633,7 +635,7 @@ def _channel_revenue_headline(df: pd.DataFrame) -> dict[str, float]:
     totals = df[df["value_segment"].isna()]
     out = _per_category(totals, "acquisition_channel", ("revenue_share",))
     attributed = totals["acquisition_channel"] != UNATTRIBUTED_CHANNEL
-    out["attributed_revenue_share"] = _num(totals.loc[attributed, "revenue_share"].sum())
+    out["attributed_revenue_share"] = _num(totals.loc[attributed, "revenue_share"].sum(min_count=1))
     out["channels"] = float(len(totals))
     return out
 
@@ -684,4 +686,3 @@ def headline_metrics(table_name: str, df: pd.DataFrame) -> dict[str, float]:
     if table_name not in _HEADLINES:
         raise KeyError(f"no headline metrics for {table_name!r}; known: {sorted(_HEADLINES)}")
     return _HEADLINES[table_name](df)
-

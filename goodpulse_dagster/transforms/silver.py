@@ -35,7 +35,13 @@ from goodpulse_dagster.schema import (
     SourceTable,
     silver_table_columns,
 )
-from goodpulse_dagster.transforms.sql import arrow_schema, concat, conform, quote_ident, quote_literal
+from goodpulse_dagster.transforms.sql import (
+    arrow_schema,
+    concat,
+    conform,
+    quote_ident,
+    quote_literal,
+)
 
 # Brazil's bounding box with a small margin: geolocation points outside it are data errors.
 BRAZIL_LAT = (-34.0, 5.5)
@@ -185,7 +191,9 @@ class _Cleaner:
             view = f"parent_{col}"
             self.con.register(view, parent.select([col]))
             c = quote_ident(col)
-            cond = f"({c} IS NOT NULL AND {c} NOT IN (SELECT {c} FROM {view} WHERE {c} IS NOT NULL))"
+            cond = (
+                f"({c} IS NOT NULL AND {c} NOT IN (SELECT {c} FROM {view} WHERE {c} IS NOT NULL))"
+            )
             conditions.append(cond)
             self.quarantine_rows(
                 "orphan", f"'{col} ' || {c} || ' not found in {parent_name}'", "kept", cond

@@ -1,0 +1,123 @@
+"""Gold: customer-level tables in the DuckDB warehouse (schema ``gold``), per METRICS.md.
+
+Thin wrappers: load silver (every quarter) and gold inputs, call the pure transforms in
+``transforms/gold.py`` with the ``analytics`` settings, attach schema and row-count metadata.
+"""
+
+import pandas as pd
+import pyarrow as pa
+from dagster import AssetIn, AssetKey, MetadataValue, Output, asset
+
+from goodpulse_dagster.assets.common import (
+    DUCKDB_POOL,
+    OWNERS,
+    WAREHOUSE_IO_MANAGER,
+    column_schema_metadata,
+    frame_to_markdown,
+)
+from goodpulse_dagster.automation.conditions import analytics_automation_condition
+from goodpulse_dagster.resources.storage import AnalyticsSettings
+from goodpulse_dagster.schema import GOLD, GOLD_TABLES, SILVER
+from goodpulse_dagster.transforms.gold import (
+    build_cohort_retention,
+    build_customer_360,
+    build_customer_segmentation,
+    build_customer_unified_lifecycle,
+)
+
+CODE_VERSION = "1"
+LIFECYCLE = AssetIn(key=AssetKey([SILVER, "unified_user_lifecycle"]))
+
+GOLD_DESCRIPTIONS = {
+    "customer_360": (
+        "One row per customer (customer_unique_id) with at least one completed order: order, "
+        "revenue, basket, recency, tenure, review and delivery facts, city/state of the latest "
+        "completed order, acquisition channel (origin of the funnel lead that became the seller "
+        "of item 1 of the first completed order; 'unknown' for an empty origin, 'unattributed' "
+        "for a seller not from the funnel), frequency tier (One-time 1, Regular 2-4, Power User "
+        "5+), value segment (p20/p80/p95 of lifetime revenue), lifecycle stage (Active <= 90 < "
+        "Warm <= 180 < At Risk <= 365 < Dormant recency days), RFM scores and segment, and the "
+        "segment label. Thresholds are the `analytics` resource settings."
+    ),
+    "customer_segmentation": (
+        "One row per segment_label (lifecycle | value | frequency): customers, revenue, "
+        "revenue_share, revenue_per_customer and the label's three parts."
+    ),
+    "cohort_retention": (
+        "One row per (grain, cohort, period_index), grains quarter and month: cohort = period of "
+        "a customer's first completed order; active_customers = cohort customers with a "
+        "completed order in period cohort + index; retention_rate = active / cohort_size. Every "
+        "index from 0 to the last period in the data is present, zeros included."
+    ),
+    "customer_unified_lifecycle": (
+        "One row per customer: customer_360 with the customer's quarter and month cohort and "
+        "first-order context (first order id, category, payment type, seller state)."
+    ),
+}
+
+
+def _gold_asset(name: str, ins: dict[str, AssetIn], build):
+    @asset(
+        name=name,
+        key_prefix=[GOLD],
+        group_name=GOLD,
+        ins=ins,
+        description=f"Gold `{name}`. Grain: {GOLD_DESCRIPTIONS[name]}",
+        io_manager_key=WAREHOUSE_IO_MANAGER,
+        kinds={"duckdb", "pandas"},
+        owners=OWNERS,
+        code_version=CODE_VERSION,
+        metadata=column_schema_metadata(GOLD_TABLES[name]),
+        pool=DUCKDB_POOL,
+        automation_condition=analytics_automation_condition(),
+        tags={"layer": GOLD},
+    )
+    def _gold(analytics: AnalyticsSettings, **inputs) -> Output[pd.DataFrame]:
+        frame = build(analytics.params(), **inputs)
+        return Output(
+            frame,
+            metadata={
+                "dagster/row_count": len(frame),
+                "preview": MetadataValue.md(frame_to_markdown(frame)),
+            },
+        )
+
+    return _gold
+
+
+def _customer_360(params, lifecycle: pa.Table, closed_deals: pa.Table, leads: pa.Table):
+    return build_customer_360(lifecycle, closed_deals, leads, params)
+
+
+gold_assets = [
+    _gold_asset(
+        "customer_360",
+        {
+            "lifecycle": LIFECYCLE,
+            "closed_deals": AssetIn(key=AssetKey([SILVER, "closed_deals"])),
+            "leads": AssetIn(key=AssetKey([SILVER, "marketing_qualified_leads"])),
+        },
+        _customer_360,
+    ),
+    _gold_asset(
+        "customer_segmentation",
+        {"customer_360": AssetIn(key=AssetKey([GOLD, "customer_360"]))},
+        lambda params, customer_360: build_customer_segmentation(customer_360),
+    ),
+    _gold_asset(
+        "cohort_retention",
+        {"lifecycle": LIFECYCLE},
+        lambda params, lifecycle: build_cohort_retention(lifecycle, params),
+    ),
+    _gold_asset(
+        "customer_unified_lifecycle",
+        {
+            "customer_360": AssetIn(key=AssetKey([GOLD, "customer_360"])),
+            "lifecycle": LIFECYCLE,
+            "sellers": AssetIn(key=AssetKey([SILVER, "sellers"])),
+        },
+        lambda params, customer_360, lifecycle, sellers: build_customer_unified_lifecycle(
+            customer_360, lifecycle, sellers, params
+        ),
+    ),
+]

@@ -1,0 +1,107 @@
+"""KPI: the tables behind the executive report, in the warehouse (schema ``kpi``), per METRICS.md.
+
+Each materialization carries its headline numbers as numeric metadata (so the UI plots them across
+runs), a Markdown preview and, where the report has one, the table's chart.
+"""
+
+import pandas as pd
+from dagster import AssetIn, AssetKey, MetadataValue, Output, asset
+
+from goodpulse_dagster.assets.common import (
+    DUCKDB_POOL,
+    OWNERS,
+    WAREHOUSE_IO_MANAGER,
+    column_schema_metadata,
+    frame_to_markdown,
+)
+from goodpulse_dagster.automation.conditions import analytics_automation_condition
+from goodpulse_dagster.resources.storage import AnalyticsSettings
+from goodpulse_dagster.schema import GOLD, KPI, KPI_TABLES, SILVER
+from goodpulse_dagster.transforms.kpi import KPI_INPUTS, build_kpi, headline_metrics
+
+CODE_VERSION = "1"
+
+# Where each transform input comes from.
+INPUT_ASSETS = {
+    "customer_360": AssetKey([GOLD, "customer_360"]),
+    "lifecycle": AssetKey([SILVER, "unified_user_lifecycle"]),
+    "cohort_retention": AssetKey([GOLD, "cohort_retention"]),
+}
+
+KPI_DESCRIPTIONS = {
+    "northstar": "One row: total_customers, total_orders, total_revenue, aov (revenue / orders), "
+    "repeat_rate (customers with 2+ completed orders / customers), power_users, avg_review_score "
+    "(completed orders with a review), avg_delivery_days, on_time_rate (delivered on or before the "
+    "estimate, over delivered orders with both dates), cancellation_rate (canceled / all orders), "
+    "as_of.",
+    "frequency_distribution": "One row per frequency tier (One-time, Regular, Power User): "
+    "customers, revenue, revenue_share, revenue_per_customer, customer_share.",
+    "value_concentration": "One row per value segment (KPI 4): customers, revenue, "
+    "revenue_share, revenue_per_customer, customer_share.",
+    "recency_value_pivot": "One row per (value_segment, lifecycle_stage): customers, revenue.",
+    "lifecycle_revenue": "One row per lifecycle stage (KPI 3): customers, revenue, revenue_share; "
+    "the Active revenue share is the headline.",
+    "repeat_funnel": "One row (KPI 2): customers with 1+, 2+ and 5+ completed orders; conversion "
+    "1 -> 2+ and 2+ -> 5+.",
+    "period1_retention": "KPI 1: one row per (grain, cohort) with index-1 retention, and one "
+    "headline row per grain (is_headline): sum of index-1 active / sum of cohort sizes over "
+    "cohorts that have an index 1.",
+    "monthly_revenue": "One row per purchase month: orders, customers, revenue, aov; "
+    "mean_monthly_revenue repeats on every row.",
+    "delivery_vs_review": "One row per delivery-days bucket (0-3, 4-7, 8-14, 15-21, 22-30, 31+): "
+    "orders, avg_review_score; correlation (order-level Pearson, delivery days vs score) repeats "
+    "on every row.",
+    "channel_revenue": "One row per acquisition channel (value_segment NULL) and per channel x "
+    "value segment: customers, revenue, shares, revenue_per_customer.",
+    "city_concentration": "One row per (customer_city, customer_state): customers, revenue, "
+    "revenue_share, rank; top_n_revenue_share (N = analytics.top_n_cities, default 7) repeats "
+    "on every row.",
+    "health_by_value": "One row per (value_segment, lifecycle_stage): customers and their share "
+    "within the value segment.",
+}
+
+
+def kpi_chart(name: str, frame: pd.DataFrame) -> str | None:
+    """The report's chart for this KPI table as Markdown, when the report module provides one."""
+    try:
+        from goodpulse_dagster.transforms.report import kpi_chart_markdown
+    except ImportError:  # the report module is optional for the KPI layer
+        return None
+    return kpi_chart_markdown(name, frame)
+
+
+def _kpi_asset(name: str):
+    inputs = [arg for arg in KPI_INPUTS[name] if arg != "params"]
+
+    @asset(
+        name=name,
+        key_prefix=[KPI],
+        group_name=KPI,
+        ins={arg: AssetIn(key=INPUT_ASSETS[arg]) for arg in inputs},
+        description=f"KPI `{name}`. Grain: {KPI_DESCRIPTIONS[name]}",
+        io_manager_key=WAREHOUSE_IO_MANAGER,
+        kinds={"duckdb", "pandas"},
+        owners=OWNERS,
+        code_version=CODE_VERSION,
+        metadata=column_schema_metadata(KPI_TABLES[name]),
+        pool=DUCKDB_POOL,
+        automation_condition=analytics_automation_condition(),
+        tags={"layer": KPI},
+    )
+    def _kpi(analytics: AnalyticsSettings, **loaded) -> Output[pd.DataFrame]:
+        frame = build_kpi(name, params=analytics.params(), **loaded)
+        metadata = {
+            key: MetadataValue.float(float(value))
+            for key, value in headline_metrics(name, frame).items()
+        }
+        metadata["dagster/row_count"] = len(frame)
+        metadata["preview"] = MetadataValue.md(frame_to_markdown(frame))
+        chart = kpi_chart(name, frame)
+        if chart:
+            metadata["chart"] = MetadataValue.md(chart)
+        return Output(frame, metadata=metadata)
+
+    return _kpi
+
+
+kpi_assets = [_kpi_asset(name) for name in KPI_TABLES]

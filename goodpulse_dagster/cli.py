@@ -1,0 +1,287 @@
+"""The ``goodpulse`` command.
+
+    goodpulse generate --orders N --seed S --out DIR [--messy] [--layout full|quarterly]
+    goodpulse run      [--raw-dir DIR] [--home DIR] [--storage local|s3] [--s3-bucket B] ...
+    goodpulse kpis     [--home DIR]
+    goodpulse report   [--home DIR]
+    goodpulse demo     [--orders N] [--home DIR]   generate sample data, run, report
+
+``run`` materializes every asset through Dagster (so runs, metadata and check results land in the
+Dagster instance at $DAGSTER_HOME, default $GOODPULSE_HOME/dagster, where ``dagster dev`` can show
+them): first bronze and silver for every quarter that has data, in one run, then gold, KPIs and
+the report, and prints the headline KPIs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+# Flags that map onto the GOODPULSE_* environment (settings.py reads the environment only).
+_ENV_FLAGS = {
+    "home": "GOODPULSE_HOME",
+    "raw_dir": "GOODPULSE_RAW_DIR",
+    "storage": "GOODPULSE_STORAGE",
+    "s3_bucket": "GOODPULSE_S3_BUCKET",
+    "s3_endpoint_url": "GOODPULSE_S3_ENDPOINT_URL",
+    "warehouse": "GOODPULSE_WAREHOUSE",
+}
+QUIET_LOGGING = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+def _add_location_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--home", help="working directory (default: $GOODPULSE_HOME or ./.goodpulse)")
+    parser.add_argument("--raw-dir", help="local landing zone (default: $GOODPULSE_HOME/raw)")
+    parser.add_argument("--storage", choices=["local", "s3"], help="where raw files and the lake are")
+    parser.add_argument("--s3-bucket", help="bucket holding raw/ and lake/ (storage=s3)")
+    parser.add_argument("--s3-endpoint-url", help="S3-compatible endpoint (MinIO, R2, LocalStack)")
+    parser.add_argument("--warehouse", help="DuckDB warehouse file")
+
+
+def _apply_location_flags(args: argparse.Namespace) -> None:
+    for attr, var in _ENV_FLAGS.items():
+        value = getattr(args, attr, None)
+        if value:
+            os.environ[var] = str(Path(value).absolute()) if attr in ("home", "raw_dir") else value
+
+
+def _instance(settings):
+    from dagster import DagsterInstance
+    from dagster._core.instance.ref import InstanceRef
+
+    home = Path(os.environ.get("DAGSTER_HOME") or settings.home / "dagster")
+    home.mkdir(parents=True, exist_ok=True)
+    return DagsterInstance.from_ref(InstanceRef.from_dir(str(home)))
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+def _materialized(result) -> list[tuple[str, int | None]]:
+    rows = []
+    for event in result.get_asset_materialization_events():
+        mat = event.event_specific_data.materialization
+        count = mat.metadata.get("dagster/row_count")
+        rows.append((mat.asset_key.to_user_string(), count.value if count else None))
+    return rows
+
+
+def quarters_with_data(settings) -> list[str]:
+    """Partition keys of the quarters that hold at least one order."""
+    from goodpulse_dagster.definitions import build_resources
+    from goodpulse_dagster.partitions import PARTITION_KEY_FORMAT
+    from goodpulse_dagster.sources.staging import build_bronze
+
+    landing = build_resources(settings)["landing"]
+    orders = build_bronze("orders", landing.zone(), landing.staging_path).table
+    quarters = sorted(set(orders.column("_partition").to_pylist()))
+    return [q.strftime(PARTITION_KEY_FORMAT) for q in quarters]
+
+
+def run_pipeline(settings=None) -> dict:
+    """Materialize everything: lake (all quarters with data), then analytics. Returns timings."""
+    from dagster import BetaWarning
+
+    warnings.filterwarnings("ignore", category=BetaWarning)
+    from goodpulse_dagster.automation.jobs import ANALYTICS_JOB, LAKE_JOB
+    from goodpulse_dagster.definitions import build_definitions
+    from goodpulse_dagster.settings import load_settings
+
+    settings = settings or load_settings()
+    defs = build_definitions(settings)
+    instance = _instance(settings)
+    timings: dict[str, float] = {}
+
+    start = time.perf_counter()
+    quarters = quarters_with_data(settings)
+    if not quarters:
+        raise SystemExit(f"no orders found in the landing zone ({settings.raw_dir})")
+    _say(f"[1/2] bronze + silver: {len(quarters)} quarters ({quarters[0]} .. {quarters[-1]}) ...")
+    lake = defs.resolve_job_def(LAKE_JOB).execute_in_process(
+        instance=instance,
+        run_config=QUIET_LOGGING,
+        tags={
+            "dagster/asset_partition_range_start": quarters[0],
+            "dagster/asset_partition_range_end": quarters[-1],
+        },
+        raise_on_error=True,
+    )
+    timings["lake_seconds"] = time.perf_counter() - start
+    _say(
+        f"      {len(_materialized(lake))} assets materialized in {timings['lake_seconds']:.1f} s"
+    )
+
+    start = time.perf_counter()
+    _say("[2/2] gold, KPIs and report ...")
+    analytics = defs.resolve_job_def(ANALYTICS_JOB).execute_in_process(
+        instance=instance, run_config=QUIET_LOGGING, raise_on_error=True
+    )
+    timings["analytics_seconds"] = time.perf_counter() - start
+    _say(
+        f"      {len(_materialized(analytics))} assets materialized in "
+        f"{timings['analytics_seconds']:.1f} s"
+    )
+    failed = [
+        e.asset_check_key.to_user_string()
+        for e in analytics.get_asset_check_evaluations() + lake.get_asset_check_evaluations()
+        if not e.passed
+    ]
+    if failed:
+        _say(f"      checks that did not pass: {', '.join(failed)}")
+    return timings
+
+
+def headline_kpis(warehouse: Path) -> dict[str, float | str]:
+    """The headline KPIs, read from the warehouse."""
+    import duckdb
+
+    if not warehouse.exists():
+        raise SystemExit(f"no warehouse at {warehouse}: run `goodpulse run` first")
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        northstar = con.sql("SELECT * FROM kpi.northstar").df().iloc[0].to_dict()
+        active = con.sql(
+            "SELECT revenue_share FROM kpi.lifecycle_revenue WHERE lifecycle_stage = 'Active'"
+        ).fetchall()
+        p1 = con.sql(
+            "SELECT grain, period1_retention FROM kpi.period1_retention WHERE is_headline"
+        ).fetchall()
+        top = con.sql("SELECT max(top_n_revenue_share), count(*) FILTER (is_top_n) "
+                      "FROM kpi.city_concentration").fetchall()
+        one_time = con.sql(
+            "SELECT customer_share FROM kpi.frequency_distribution "
+            "WHERE frequency_tier = 'One-time'"
+        ).fetchall()
+    finally:
+        con.close()
+    out: dict[str, float | str] = dict(northstar)
+    out["one_time_customer_share"] = one_time[0][0] if one_time else None
+    out["active_revenue_share"] = active[0][0] if active else None
+    for grain, value in p1:
+        out[f"{grain}_period1_retention"] = value
+    out[f"top_{top[0][1]}_cities_revenue_share"] = top[0][0]
+    return out
+
+
+def _format(value) -> str:
+    if isinstance(value, float):
+        return f"{value:,.4f}" if abs(value) < 10 else f"{value:,.2f}"
+    return str(value)
+
+
+def print_kpis(warehouse: Path) -> None:
+    kpis = headline_kpis(warehouse)
+    width = max(len(k) for k in kpis)
+    _say("\nHeadline KPIs")
+    for key, value in kpis.items():
+        _say(f"  {key.ljust(width)}  {_format(value)}")
+
+
+def write_report(settings) -> Path:
+    from goodpulse_dagster.assets.report import report_from_warehouse
+
+    paths = report_from_warehouse(settings.warehouse_path, settings.reports_dir)
+    return paths["html"]
+
+
+def cmd_generate(args: argparse.Namespace) -> None:
+    from goodpulse_dagster.sources.generator import generate
+
+    report = generate(
+        args.out, orders=args.orders, seed=args.seed, messy=args.messy, layout=args.layout
+    )
+    _say(json.dumps(report.to_dict(), indent=2, default=str))
+
+
+def cmd_run(args: argparse.Namespace) -> None:
+    from goodpulse_dagster.settings import load_settings
+
+    _apply_location_flags(args)
+    settings = load_settings()
+    started = time.perf_counter()
+    run_pipeline(settings)
+    print_kpis(settings.warehouse_path)
+    _say(f"\nDone in {time.perf_counter() - started:.1f} s. Warehouse: {settings.warehouse_path}")
+    report = settings.reports_dir / "goodpulse_report.html"
+    if report.exists():
+        _say(f"Report: {report}")
+
+
+def cmd_kpis(args: argparse.Namespace) -> None:
+    from goodpulse_dagster.settings import load_settings
+
+    _apply_location_flags(args)
+    print_kpis(load_settings().warehouse_path)
+
+
+def cmd_report(args: argparse.Namespace) -> None:
+    from goodpulse_dagster.settings import load_settings
+
+    _apply_location_flags(args)
+    _say(f"Report: {write_report(load_settings())}")
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    """The embedded default: generated sample data in $GOODPULSE_HOME/raw, then ``run``."""
+    from goodpulse_dagster.settings import load_settings
+
+    _apply_location_flags(args)
+    settings = load_settings()
+    if settings.storage != "local":
+        raise SystemExit("demo uses local storage; use `goodpulse run` for S3")
+    from goodpulse_dagster.sources.generator import generate
+
+    started = time.perf_counter()
+    report = generate(settings.raw_dir, orders=args.orders, seed=args.seed)
+    _say(
+        f"Generated {report.orders:,} orders (seed {report.seed}) into {settings.raw_dir} "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
+    cmd_run(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="goodpulse", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    gen = sub.add_parser("generate", help="write Olist-shaped sample data (Kaggle layout)")
+    gen.add_argument("--orders", type=int, default=100_000)
+    gen.add_argument("--seed", type=int, default=42)
+    gen.add_argument("--out", required=True)
+    gen.add_argument("--messy", action="store_true", help="inject what real exports contain")
+    gen.add_argument("--layout", choices=["full", "quarterly"], default="full")
+    gen.set_defaults(func=cmd_generate)
+
+    run = sub.add_parser("run", help="materialize every asset and print the headline KPIs")
+    _add_location_flags(run)
+    run.set_defaults(func=cmd_run)
+
+    kpis = sub.add_parser("kpis", help="print the headline KPIs from the warehouse")
+    _add_location_flags(kpis)
+    kpis.set_defaults(func=cmd_kpis)
+
+    report = sub.add_parser("report", help="write the executive report from the warehouse")
+    _add_location_flags(report)
+    report.set_defaults(func=cmd_report)
+
+    demo = sub.add_parser("demo", help="generate sample data, run everything, write the report")
+    _add_location_flags(demo)
+    demo.add_argument("--orders", type=int, default=100_000)
+    demo.add_argument("--seed", type=int, default=42)
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
