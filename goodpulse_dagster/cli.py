@@ -35,9 +35,13 @@ QUIET_LOGGING = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 def _add_location_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--home", help="working directory (default: $GOODPULSE_HOME or ./.goodpulse)")
+    parser.add_argument(
+        "--home", help="working directory (default: $GOODPULSE_HOME or ./.goodpulse)"
+    )
     parser.add_argument("--raw-dir", help="local landing zone (default: $GOODPULSE_HOME/raw)")
-    parser.add_argument("--storage", choices=["local", "s3"], help="where raw files and the lake are")
+    parser.add_argument(
+        "--storage", choices=["local", "s3"], help="where raw files and the lake are"
+    )
     parser.add_argument("--s3-bucket", help="bucket holding raw/ and lake/ (storage=s3)")
     parser.add_argument("--s3-endpoint-url", help="S3-compatible endpoint (MinIO, R2, LocalStack)")
     parser.add_argument("--warehouse", help="DuckDB warehouse file")
@@ -113,9 +117,7 @@ def run_pipeline(settings=None) -> dict:
         raise_on_error=True,
     )
     timings["lake_seconds"] = time.perf_counter() - start
-    _say(
-        f"      {len(_materialized(lake))} assets materialized in {timings['lake_seconds']:.1f} s"
-    )
+    _say(f"      {len(_materialized(lake))} assets materialized in {timings['lake_seconds']:.1f} s")
 
     start = time.perf_counter()
     _say("[2/2] gold, KPIs and report ...")
@@ -152,8 +154,10 @@ def headline_kpis(warehouse: Path) -> dict[str, float | str]:
         p1 = con.sql(
             "SELECT grain, period1_retention FROM kpi.period1_retention WHERE is_headline"
         ).fetchall()
-        top = con.sql("SELECT max(top_n_revenue_share), count(*) FILTER (is_top_n) "
-                      "FROM kpi.city_concentration").fetchall()
+        top = con.sql(
+            "SELECT max(top_n_revenue_share), count(*) FILTER (is_top_n) "
+            "FROM kpi.city_concentration"
+        ).fetchall()
         one_time = con.sql(
             "SELECT customer_share FROM kpi.frequency_distribution "
             "WHERE frequency_tier = 'One-time'"

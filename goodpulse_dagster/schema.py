@@ -467,7 +467,11 @@ KPI_TABLES: dict[str, dict[str, str]] = {
         "cancellation_rate": DOUBLE,
         "as_of": DATE,
     },
-    "frequency_distribution": {"frequency_tier": VARCHAR, **_SEGMENT_REVENUE, "customer_share": DOUBLE},
+    "frequency_distribution": {
+        "frequency_tier": VARCHAR,
+        **_SEGMENT_REVENUE,
+        "customer_share": DOUBLE,
+    },
     "value_concentration": {"value_segment": VARCHAR, **_SEGMENT_REVENUE, "customer_share": DOUBLE},
     "recency_value_pivot": {
         "value_segment": VARCHAR,

@@ -5,7 +5,6 @@ landing zone. Order-grain tables are partitioned by purchase quarter; items, pay
 take the quarter of their order, so they also read the raw orders files.
 """
 
-
 from dagster import (
     AssetExecutionContext,
     AssetKey,

@@ -68,7 +68,9 @@ def frame_to_markdown(frame, max_rows: int = 15) -> str:
         "| " + " | ".join(map(str, head.columns)) + " |",
         "|" + "---|" * len(head.columns),
     ]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in head.itertuples(index=False)]
+    lines += [
+        "| " + " | ".join(cell(v) for v in row) + " |" for row in head.itertuples(index=False)
+    ]
     if len(frame) > max_rows:
         lines.append(f"\n_{len(frame) - max_rows:,} more rows_")
     return "\n".join(lines)

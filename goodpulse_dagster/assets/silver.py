@@ -5,7 +5,6 @@ pure transform from ``transforms/silver.py``, writes what it rejected to the qua
 attaches the counts that reconcile it with bronze.
 """
 
-
 from collections.abc import Callable
 from datetime import datetime
 

@@ -3,7 +3,6 @@ report) that reads every quarter."""
 
 from dagster import AssetSelection, define_asset_job
 
-from goodpulse_dagster.partitions import quarterly_partitions
 from goodpulse_dagster.schema import BRONZE, GOLD, KPI, QUARANTINE, REPORT, SILVER
 
 LAKE_JOB = "lake_job"
@@ -15,7 +14,8 @@ analytics_selection = AssetSelection.groups(GOLD, KPI, REPORT, QUARANTINE)
 lake_job = define_asset_job(
     LAKE_JOB,
     selection=lake_selection,
-    partitions_def=quarterly_partitions,
+    # No partitions_def: it is deprecated on asset jobs, the quarters come from the selected
+    # order-grain assets (the dimension tables in the selection are unpartitioned).
     description="Bronze and silver for one quarter (or a range of quarters in one run); the "
     "unpartitioned dimension tables are refreshed with it.",
 )

@@ -41,7 +41,9 @@ def split_by_partition(table: pa.Table, keys: list[str]) -> dict[str, pa.Table]:
         parts[key] = table.filter(pc.equal(column, pa.scalar(partition_date(key), pa.date32())))
     stray = table.num_rows - sum(p.num_rows for p in parts.values())
     if stray:
-        raise ValueError(f"{stray} rows belong to partitions outside this run ({keys[0]}..{keys[-1]})")
+        raise ValueError(
+            f"{stray} rows belong to partitions outside this run ({keys[0]}..{keys[-1]})"
+        )
     return parts
 
 

@@ -60,7 +60,9 @@ class BronzeBuild:
     table: pa.Table
     quarantine: pa.Table
     files: list[StagedFile]
-    duplicate_files: list[str] = field(default_factory=list)  # URIs skipped: same content as another
+    duplicate_files: list[str] = field(
+        default_factory=list
+    )  # URIs skipped: same content as another
 
     @property
     def extra_columns(self) -> list[str]:

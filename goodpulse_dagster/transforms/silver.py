@@ -31,7 +31,6 @@ from goodpulse_dagster.schema import (
     QUARANTINE_COLUMNS,
     SOURCE_FILE_COLUMN,
     SOURCE_TABLES,
-    UNIFIED_USER_LIFECYCLE_COLUMNS,
     SourceTable,
     silver_table_columns,
 )
