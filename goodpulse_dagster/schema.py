@@ -402,9 +402,9 @@ CUSTOMER_360_COLUMNS: dict[str, str] = {
     "frequency_tier": VARCHAR,
     "value_segment": VARCHAR,
     "lifecycle_stage": VARCHAR,
-    "r_score": INTEGER,
-    "f_score": INTEGER,
-    "m_score": INTEGER,
+    "r_score": BIGINT,
+    "f_score": BIGINT,
+    "m_score": BIGINT,
     "rfm_segment": VARCHAR,
     "segment_label": VARCHAR,
 }
@@ -421,7 +421,7 @@ CUSTOMER_SEGMENTATION_COLUMNS: dict[str, str] = {
 COHORT_RETENTION_COLUMNS: dict[str, str] = {
     "grain": VARCHAR,  # 'quarter' | 'month'
     "cohort": DATE,  # first day of the cohort period
-    "period_index": INTEGER,
+    "period_index": BIGINT,
     "period": DATE,  # first day of period cohort + index
     "cohort_size": BIGINT,
     "active_customers": BIGINT,
@@ -514,7 +514,7 @@ KPI_TABLES: dict[str, dict[str, str]] = {
     },
     "delivery_vs_review": {
         "delivery_bucket": VARCHAR,  # '0-3', '4-7', '8-14', '15-21', '22-30', '31+'
-        "bucket_order": INTEGER,
+        "bucket_order": BIGINT,
         "orders": BIGINT,
         "avg_review_score": DOUBLE,
         # The same value on every row: order-level Pearson correlation (delivery days, score).
