@@ -72,6 +72,12 @@ class LandingZoneResource(ConfigurableResource):
         return Path(self.staging_dir)
 
 
+class ReportsResource(ConfigurableResource):
+    """Where the executive report is written."""
+
+    directory: str = ".goodpulse/reports"
+
+
 class AnalyticsSettings(ConfigurableResource):
     """The analytic parameters of METRICS.md. Defaults come from the GOODPULSE_* environment
     variables (see settings.py); any run can override them in the launchpad's resource config."""

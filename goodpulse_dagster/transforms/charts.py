@@ -25,7 +25,7 @@ from matplotlib import colors as mcolors
 from matplotlib import dates as mdates
 from matplotlib import patches as mpatches
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, PercentFormatter
+from matplotlib.ticker import FuncFormatter
 
 from goodpulse_dagster.schema import FREQUENCY_TIERS, LIFECYCLE_STAGES, VALUE_SEGMENTS
 
@@ -145,8 +145,14 @@ def _money_axis(axis) -> None:
     axis.set_major_formatter(FuncFormatter(lambda v, _pos: money_short(v)))
 
 
-def _pct_axis(axis, decimals: int = 0) -> None:
-    axis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=decimals))
+def _pct_tick(v: float) -> str:
+    """A share as a percentage with at most one decimal and no trailing zero: 40%, 2.5%."""
+    text = f"{v * 100:.1f}".rstrip("0").rstrip(".")
+    return "0%" if text in ("0", "-0") else text + "%"
+
+
+def _pct_axis(axis) -> None:
+    axis.set_major_formatter(FuncFormatter(lambda v, _pos: _pct_tick(v)))
 
 
 def _ordered(values: Iterable[str], order: Sequence[str]) -> list[str]:

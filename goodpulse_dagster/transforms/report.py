@@ -40,6 +40,7 @@ from goodpulse_dagster.transforms.params import MetricParams
 DEFAULT_TITLE = "GoodPulse executive report"
 HTML_FILE = "goodpulse_report.html"
 MARKDOWN_FILE = "goodpulse_report.md"
+REPORT_FILE_MODE = 0o644
 CURRENCY = charts.CURRENCY
 
 # The tables build_report reads, with the columns it expects (exactly those of schema.py).
@@ -431,7 +432,8 @@ def _find_repeat(t: dict[str, pd.DataFrame], f: _Facts) -> None:
     )
     if not (_is_num(conv1) and _is_num(n2)):
         return
-    text = f"{fmt_pct(conv1)} of customers placed a second order ({fmt_int(n2)} customers)"
+    noun = "customer" if n2 == 1 else "customers"
+    text = f"{fmt_pct(conv1)} of customers placed a second order ({fmt_int(n2)} {noun})"
     nums = {"repeat_conversion": conv1, "repeat_customers": n2}
     if _is_num(conv2):
         text += f", and {fmt_pct(conv2)} of those went on to become Power Users"
@@ -648,9 +650,15 @@ def _recommend(facts: _Facts, th: Thresholds) -> list[str]:
                 "bought only once."
             )
         else:
+            conv = n.get("repeat_conversion")
+            evidence = (
+                f"{fmt_pct(conv)} of customers placed a second order"
+                if conv is not None
+                else f"{fmt_pct(ots)} of customers bought once"
+            )
             out.append(
-                f"Repeat buying is healthy (only {fmt_pct(ots)} of customers bought once): invest "
-                "in loyalty benefits that move Regular customers to Power User."
+                f"Repeat buying is healthy ({evidence}): invest in loyalty benefits that move "
+                "Regular customers to Power User."
             )
     p1 = n.get("period1_retention_quarter")
     if p1 is not None and p1 < th.low_period1_retention:
@@ -1413,7 +1421,7 @@ section.section h2 { margin: 0 0 14px; font-size: 21px; color: var(--primary-dar
   padding-bottom: 8px; border-bottom: 2px solid var(--line); }
 .panel { border: 1px solid var(--line); border-radius: 8px; padding: 14px 16px; margin: 14px 0; }
 .panel h3 { margin: 0 0 10px; font-size: 16px; }
-.tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(190px, 1fr)); gap: 12px;
+.tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(160px, 1fr)); gap: 12px;
   margin: 4px 0 12px; }
 .tile { background: var(--bg); border: 1px solid var(--line); border-left: 4px solid var(--primary);
   border-radius: 8px; padding: 10px 14px; }
@@ -1651,6 +1659,7 @@ def _atomic_write(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
+        os.chmod(tmp, REPORT_FILE_MODE)  # mkstemp creates 0600; the report is meant to be shared
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -1,0 +1,85 @@
+"""The executive report: an HTML page and its Markdown twin, written from the warehouse, with the
+same charts and the findings' numbers shown in the Dagster UI."""
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+from dagster import AssetIn, AssetKey, MaterializeResult, MetadataValue, asset
+
+from goodpulse_dagster.assets.common import DUCKDB_POOL, OWNERS
+from goodpulse_dagster.automation.conditions import analytics_automation_condition
+from goodpulse_dagster.resources.storage import AnalyticsSettings, ReportsResource
+from goodpulse_dagster.schema import GOLD, KPI, REPORT
+from goodpulse_dagster.transforms.report import (
+    GOLD_INPUTS,
+    REPORT_CHART_KEYS,
+    REPORT_TABLES,
+    build_report,
+    write_report,
+)
+
+CODE_VERSION = "1"
+REPORT_ASSET = "executive_report"
+
+
+def _layer(table: str) -> str:
+    return GOLD if table in GOLD_INPUTS else KPI
+
+
+def report_from_tables(
+    tables: dict[str, pd.DataFrame], out_dir: Path, params=None
+) -> tuple[object, dict[str, Path]]:
+    report = build_report(tables, generated_at=datetime.now(UTC), params=params)
+    return report, write_report(report, out_dir)
+
+
+def report_from_warehouse(warehouse: Path, out_dir: Path) -> dict[str, Path]:
+    """``goodpulse report``: the same report, read straight from the warehouse tables."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        tables = {t: con.sql(f"SELECT * FROM {_layer(t)}.{t}").df() for t in REPORT_TABLES}
+    finally:
+        con.close()
+    return report_from_tables(tables, out_dir)[1]
+
+
+@asset(
+    name=REPORT_ASSET,
+    key_prefix=[REPORT],
+    group_name=REPORT,
+    ins={t: AssetIn(key=AssetKey([_layer(t), t])) for t in REPORT_TABLES},
+    description=(
+        "The executive report: northstar tiles, findings and recommended actions written from the "
+        "KPI tables, charts (frequency tiers, value segments, recency x value, monthly revenue, "
+        "delivery vs review, segments and channels, cohort heatmaps, lifecycle, KPI panels, "
+        "cities, customer health) and an appendix of metric definitions. Writes "
+        "`$GOODPULSE_HOME/reports/goodpulse_report.html` (self-contained: no script, font or image "
+        "fetched at view time) and `goodpulse_report.md`."
+    ),
+    kinds={"html", "matplotlib"},
+    owners=OWNERS,
+    code_version=CODE_VERSION,
+    pool=DUCKDB_POOL,
+    automation_condition=analytics_automation_condition(),
+    tags={"layer": REPORT},
+    metadata={"tables_read": ", ".join(f"{_layer(t)}.{t}" for t in REPORT_TABLES)},
+)
+def executive_report(
+    reports: ReportsResource, analytics: AnalyticsSettings, **tables: pd.DataFrame
+) -> MaterializeResult:
+    report, paths = report_from_tables(tables, Path(reports.directory), analytics.params())
+    metadata = {
+        "html_path": MetadataValue.path(str(paths["html"])),
+        "markdown_path": MetadataValue.path(str(paths["markdown"])),
+        "findings": MetadataValue.md("\n".join(f"- {f}" for f in report.findings)),
+        "charts": MetadataValue.md(report.chart_markdown(list(REPORT_CHART_KEYS))),
+    }
+    metadata.update(
+        {f"number_{k}": MetadataValue.float(float(v)) for k, v in report.numbers.items()}
+    )
+    return MaterializeResult(metadata=metadata)
+
+
+report_assets = [executive_report]

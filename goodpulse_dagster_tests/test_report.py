@@ -1,0 +1,505 @@
+"""The executive report (goodpulse_dagster/transforms/report.py) on the fixture KPI tables.
+
+Expected numbers are computed here directly from the fixture DataFrames (mostly from their raw
+counts and revenues, not from the share columns the report reads), then compared with the numbers
+parsed back out of the findings sentences; ``Report.numbers`` is only checked against the same
+independent values.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from goodpulse_dagster import schema
+from goodpulse_dagster.transforms.report import (
+    HTML_FILE,
+    MARKDOWN_FILE,
+    SECTIONS,
+    build_report,
+    kpi_chart_markdown,
+    write_report,
+)
+from goodpulse_dagster_tests.browser import (
+    block_external_requests,
+    chromium_browser,
+    requires_chromium,
+)
+from goodpulse_dagster_tests.fixtures.kpi_tables import build_kpi_tables, empty_kpi_tables
+
+GENERATED_AT = datetime(2024, 1, 2, 3, 4, tzinfo=UTC)
+# Variant B changes revenues, customer counts, repeat behaviour and N of "top N cities".
+VARIANT_A: dict = {}
+VARIANT_B = {
+    "n_customers": 180,
+    "seed": 11,
+    "revenue_scale": 2.5,
+    "repeat_share": 0.28,
+    "power_share": 0.07,
+    "top_n_cities": 5,
+}
+# Variant C: almost nobody comes back, so the second-purchase rule must fire.
+VARIANT_C = {"n_customers": 200, "seed": 3, "repeat_share": 0.02, "power_share": 0.0}
+
+EXPECTED_CHARTS = (
+    "frequency_tiers",
+    "value_segment_rpc",
+    "monthly_revenue",
+    "delivery_review",
+    "top_segments",
+    "channel_value",
+    "cohort_quarter",
+    "cohort_month",
+    "channel_revenue",
+    "lifecycle_revenue",
+    "period1_retention",
+    "repeat_funnel",
+    "value_concentration",
+    "city_concentration",
+    "health_by_value",
+)
+
+# --- parsing the findings back --------------------------------------------------------------
+
+P = r"-?\d+\.\d"  # a percentage as printed (one decimal), without the % sign
+F = r"-?\d+\.\d+"
+I = r"\d[\d,]*"  # noqa: E741 - an integer with thousands separators
+FINDING_PATTERNS = (
+    rf"^(?P<one_time_customer_share>{P})% of customers bought once; together they bring "
+    rf"(?P<one_time_revenue_share>{P})% of revenue\.$",
+    rf"^(?P<repeat_conversion>{P})% of customers placed a second order \((?P<repeat_customers>{I}) "
+    rf"customers?\), and (?P<power_user_conversion>{P})% of those went on to become Power Users\.$",
+    rf"^Period-1 retention is (?P<period1_retention_quarter>{P})% quarter over quarter and "
+    rf"(?P<period1_retention_month>{P})% month over month\.$",
+    rf"^Active customers hold (?P<active_revenue_share>{P})% of revenue and make up "
+    rf"(?P<active_customer_share>{P})% of the customer base\.$",
+    rf"^VIP customers are (?P<vip_customer_share>{P})% of customers but generate "
+    rf"(?P<vip_revenue_share>{P})% of revenue \((?P<vip_revenue_multiple>{F})x their share of "
+    r"customers\)\.$",
+    rf"^(?P<high_value_lapsed_share>{P})% of High Value and VIP customers are At Risk or "
+    r"Dormant\.$",
+    rf"^The top (?P<top_n_cities>{I}) cities generate (?P<top_n_cities_revenue_share>{P})% of "
+    rf"revenue and hold (?P<top_n_cities_customer_share>{P})% of customers\.$",
+    rf"^Delivery days and review score correlate at r = (?P<delivery_review_correlation>{F}): "
+    rf"orders delivered in (?P<fast_bucket>\S+) days average (?P<fastest_bucket_review_score>{F}) "
+    rf"stars versus (?P<slowest_bucket_review_score>{F}) for (?P<slow_bucket>\S+) days\.$",
+    rf"^(?P<on_time_rate>{P})% of delivered orders arrived by the estimated date, and the average "
+    rf"review score is (?P<avg_review_score>{F})\.$",
+    rf"^Customers whose first seller came through the marketing funnel bring "
+    rf"(?P<attributed_revenue_share>{P})% of revenue; the largest channel, (?P<top_channel>\w+), "
+    rf"brings (?P<top_channel_revenue_share>{P})%\.$",
+    rf"^Monthly revenue averaged R\$ (?P<mean_monthly_revenue>{I}) over (?P<months>{I}) months and "
+    rf"peaked at R\$ (?P<peak_monthly_revenue>{I}) in (?P<peak_month>[A-Z][a-z]{{2}} \d{{4}})\.$",
+)
+# Groups that name a category rather than quote a number.
+LABEL_GROUPS = {"fast_bucket", "slow_bucket", "top_channel", "peak_month"}
+# How each quoted number is printed: its absolute rounding tolerance, in the units of
+# Report.numbers (shares as fractions). Unlisted names are percentages with one decimal.
+TOLERANCE = {
+    "repeat_customers": 0,
+    "top_n_cities": 0,
+    "months": 0,
+    "mean_monthly_revenue": 0.5,
+    "peak_monthly_revenue": 0.5,
+    "vip_revenue_multiple": 0.05,
+    "delivery_review_correlation": 0.005,
+    "fastest_bucket_review_score": 0.005,
+    "slowest_bucket_review_score": 0.005,
+    "avg_review_score": 0.005,
+}
+PCT_TOLERANCE = 0.0005
+
+
+def parse_findings(findings: list[str]) -> dict[str, float | str]:
+    """Every number (and label) of the findings, by name, in Report.numbers units."""
+    parsed: dict[str, float | str] = {}
+    for pattern in FINDING_PATTERNS:
+        hits = [m for m in (re.match(pattern, f) for f in findings) if m]
+        assert len(hits) == 1, f"expected one finding matching {pattern!r} in {findings}"
+        for name, text in hits[0].groupdict().items():
+            if name in LABEL_GROUPS:
+                parsed[name] = text
+            elif name in TOLERANCE:
+                parsed[name] = float(text.replace(",", ""))
+            else:
+                parsed[name] = float(text) / 100
+    return parsed
+
+
+def expected_numbers(t: dict[str, pd.DataFrame]) -> dict[str, float | str]:
+    """The findings' numbers, computed straight from the fixture tables' counts and sums."""
+    freq = t["frequency_distribution"].set_index("frequency_tier")
+    funnel = t["repeat_funnel"].iloc[0]
+    life = t["lifecycle_revenue"].set_index("lifecycle_stage")
+    value = t["value_concentration"].set_index("value_segment")
+    health = t["health_by_value"]
+    city = t["city_concentration"]
+    delivery = t["delivery_vs_review"].sort_values("bucket_order")
+    northstar = t["northstar"].iloc[0]
+    channels = t["channel_revenue"][t["channel_revenue"]["value_segment"].isna()]
+    monthly = t["monthly_revenue"]
+    cohorts = t["cohort_retention"]
+
+    idx1 = cohorts[cohorts["period_index"] == 1]
+    p1 = {
+        g: idx1.loc[idx1["grain"] == g, "active_customers"].sum()
+        / idx1.loc[idx1["grain"] == g, "cohort_size"].sum()
+        for g in ("quarter", "month")
+    }
+    hv = health[health["value_segment"].isin(["High Value", "VIP"])]
+    top = city[city["is_top_n"]]
+    marketing = channels[~channels["acquisition_channel"].isin(["unattributed", "unknown"])]
+    best = marketing.sort_values("revenue", ascending=False).iloc[0]
+    peak = monthly.sort_values("revenue", ascending=False).iloc[0]
+    vip_cs = value.at["VIP", "customers"] / value["customers"].sum()
+    vip_rs = value.at["VIP", "revenue"] / value["revenue"].sum()
+    return {
+        "one_time_customer_share": freq.at["One-time", "customers"] / freq["customers"].sum(),
+        "one_time_revenue_share": freq.at["One-time", "revenue"] / freq["revenue"].sum(),
+        "repeat_conversion": funnel["customers_2_plus"] / funnel["customers_1_plus"],
+        "repeat_customers": funnel["customers_2_plus"],
+        "power_user_conversion": funnel["customers_5_plus"] / funnel["customers_2_plus"],
+        "period1_retention_quarter": p1["quarter"],
+        "period1_retention_month": p1["month"],
+        "active_revenue_share": life.at["Active", "revenue"] / life["revenue"].sum(),
+        "active_customer_share": life.at["Active", "customers"] / life["customers"].sum(),
+        "vip_customer_share": vip_cs,
+        "vip_revenue_share": vip_rs,
+        "vip_revenue_multiple": vip_rs / vip_cs,
+        "high_value_lapsed_share": hv.loc[
+            hv["lifecycle_stage"].isin(["At Risk", "Dormant"]), "customers"
+        ].sum()
+        / hv["customers"].sum(),
+        "top_n_cities": len(top),
+        "top_n_cities_revenue_share": top["revenue"].sum() / city["revenue"].sum(),
+        "top_n_cities_customer_share": top["customers"].sum() / city["customers"].sum(),
+        "delivery_review_correlation": delivery["correlation"].iloc[0],
+        "fast_bucket": delivery["delivery_bucket"].iloc[0],
+        "slow_bucket": delivery["delivery_bucket"].iloc[-1],
+        "fastest_bucket_review_score": delivery["avg_review_score"].iloc[0],
+        "slowest_bucket_review_score": delivery["avg_review_score"].iloc[-1],
+        "on_time_rate": northstar["on_time_rate"],
+        "avg_review_score": northstar["avg_review_score"],
+        "attributed_revenue_share": marketing["revenue"].sum() / channels["revenue"].sum(),
+        "top_channel": best["acquisition_channel"],
+        "top_channel_revenue_share": best["revenue"] / channels["revenue"].sum(),
+        "mean_monthly_revenue": monthly["revenue"].mean(),
+        "months": len(monthly),
+        "peak_monthly_revenue": peak["revenue"],
+        "peak_month": pd.Timestamp(peak["month"]).strftime("%b %Y"),
+    }
+
+
+def assert_close(name: str, got: float | str, want: float | str) -> None:
+    if isinstance(want, str):
+        assert got == want, name
+        return
+    tol = TOLERANCE.get(name, PCT_TOLERANCE) + 1e-9
+    assert abs(float(got) - float(want)) <= tol, f"{name}: got {got}, want {want} (+-{tol})"
+
+
+# --- fixtures ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tables_a() -> dict[str, pd.DataFrame]:
+    return build_kpi_tables(**VARIANT_A)
+
+
+@pytest.fixture(scope="module")
+def tables_b() -> dict[str, pd.DataFrame]:
+    return build_kpi_tables(**VARIANT_B)
+
+
+@pytest.fixture(scope="module")
+def report_a(tables_a):
+    return build_report(tables_a, generated_at=GENERATED_AT)
+
+
+@pytest.fixture(scope="module")
+def report_b(tables_b):
+    return build_report(tables_b, generated_at=GENERATED_AT)
+
+
+@pytest.fixture(scope="module")
+def report_c():
+    return build_report(build_kpi_tables(**VARIANT_C), generated_at=GENERATED_AT)
+
+
+def visible_text(doc: str) -> str:
+    """The document without its data URIs (base64 can spell anything)."""
+    return re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "data:", doc)
+
+
+# --- structure -----------------------------------------------------------------------------------
+
+
+def test_every_section_heading_is_in_html_and_markdown(report_a):
+    for title in SECTIONS.values():
+        assert f"<h2>{title}</h2>" in report_a.html, title
+        assert f"\n## {title}\n" in report_a.markdown, title
+    assert report_a.sections == list(SECTIONS.values())
+    # Sub-headings of the panels and the four KPI panels.
+    for h3 in ("Findings", "Recommended actions", "Revenue", "Customers"):
+        assert f"<h3>{h3}</h3>" in report_a.html
+    assert report_a.html.count("<h3>KPI ") == 4
+    assert report_a.markdown.count("\n### KPI ") == 4
+
+
+def test_charts_are_inline_pngs(report_a):
+    assert [c.key for c in report_a.charts] == list(EXPECTED_CHARTS)
+    assert report_a.html.count("<img") == len(EXPECTED_CHARTS)
+    assert report_a.markdown.count("](data:image/png;base64,") == len(EXPECTED_CHARTS)
+    srcs = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', report_a.html)
+    assert len(srcs) == len(EXPECTED_CHARTS)
+    for src, chart in zip(srcs, report_a.charts, strict=True):
+        png = base64.b64decode(src)
+        assert png == chart.png and png.startswith(b"\x89PNG\r\n\x1a\n")
+        # Small and sized as drawn (about 8x4 inches at 100 dpi).
+        assert 5_000 < len(png) < 150_000, chart.key
+        assert 700 <= chart.width <= 1000 and 250 <= chart.height <= 900, chart.key
+        assert b"Software" not in png[:400]  # no software tag in the PNG metadata
+
+
+def test_html_is_self_contained(report_a):
+    html = report_a.html
+    for pattern in (r"https?://", r"""(src|href)\s*=\s*["']?//""", r"url\(", r"@import"):
+        assert not re.search(pattern, html, re.IGNORECASE), pattern
+    for tag in ("<script", "<link", "<iframe", "<object", "<embed"):
+        assert tag not in html.lower(), tag
+    assert re.search(r"<style>.+</style>", html, re.DOTALL)
+    assert not re.search(r"https?://", report_a.markdown)
+    # Anchors only point inside the page.
+    assert all(h.startswith("#") for h in re.findall(r'href="([^"]*)"', html))
+
+
+def test_pivots_are_heat_shaded_tables(report_a, tables_a):
+    section = report_a.html.split('id="recency-value"')[1].split("</section>")[0]
+    assert section.count('<table class="heat">') == 2
+    styles = re.findall(r'style="background-color:#([0-9A-F]{6});color:#[0-9A-F]{6}"', section)
+    pivot = tables_a["recency_value_pivot"]
+    assert len(styles) == 2 * len(pivot)  # one shaded cell per (value segment, stage)
+    assert len(set(styles)) > 4  # intensity varies with the value
+    # The largest revenue cell gets the darkest shade.
+    biggest = pivot.loc[pivot["revenue"].idxmax()]
+    cell = re.search(r'style="([^"]+)">R\$ {:,.0f}</td>'.format(biggest["revenue"]), section)
+    assert cell and "#2B6CB0" in cell.group(1)
+
+
+# --- findings ------------------------------------------------------------------------------------
+
+
+def test_findings_quote_the_table_values(report_a, tables_a):
+    parsed = parse_findings(report_a.findings)
+    want = expected_numbers(tables_a)
+    for name, value in want.items():
+        assert_close(name, parsed[name], value)
+    # Report.numbers records every quoted number, unrounded.
+    assert set(report_a.numbers) == set(want) - LABEL_GROUPS
+    for name, value in report_a.numbers.items():
+        assert abs(value - float(want[name])) < 1e-9, name
+    # The Findings section of both documents holds exactly these sentences.
+    for sentence in report_a.findings:
+        assert html.escape(sentence) in report_a.html
+    assert "\n- " + report_a.findings[0] in report_a.markdown
+
+
+def _number_tokens(sentence: str) -> list[str]:
+    """Numeric tokens of a sentence, after removing category labels that contain digits."""
+    text = re.sub(r"Period-1|\b\d+-\d+\b|\b\d+\+|[A-Z][a-z]{2} \d{4}", " ", sentence)
+    return re.findall(r"-?\d[\d,]*(?:\.\d+)?", text)
+
+
+def _printed_forms(value: float) -> set[str]:
+    return {
+        f"{value * 100:.1f}",
+        f"{value:,.0f}",
+        f"{value:.2f}",
+        f"{value:.1f}",
+    }
+
+
+@pytest.mark.parametrize("report_name", ["report_a", "report_b", "report_c"])
+def test_no_number_is_baked_into_the_text(report_name, request):
+    """Every number in findings and recommendations is a printed value of Report.numbers."""
+    report = request.getfixturevalue(report_name)
+    printed = set().union(*(_printed_forms(v) for v in report.numbers.values()))
+    for sentence in report.findings + report.recommendations:
+        for token in _number_tokens(sentence):
+            assert token in printed, f"{token!r} in {sentence!r} is not from Report.numbers"
+
+
+def test_findings_follow_the_data(report_a, report_b, tables_b):
+    a, b = parse_findings(report_a.findings), parse_findings(report_b.findings)
+    want_b = expected_numbers(tables_b)
+    for name, value in want_b.items():
+        assert_close(name, b[name], value)
+    for name in (
+        "one_time_customer_share",
+        "repeat_customers",
+        "active_revenue_share",
+        "top_n_cities",
+        "top_n_cities_revenue_share",
+        "mean_monthly_revenue",
+        "peak_monthly_revenue",
+        "delivery_review_correlation",
+        "period1_retention_quarter",
+    ):
+        assert a[name] != b[name], name
+    assert a["top_n_cities"] == 7 and b["top_n_cities"] == 5  # N is counted from is_top_n
+    # Revenue scaled by 2.5 with fewer customers: the monthly mean moves the same way.
+    assert b["mean_monthly_revenue"] > a["mean_monthly_revenue"]
+
+
+def test_recommendations_are_chosen_by_rules(report_a, report_b, report_c):
+    one_time = {
+        r.numbers["one_time_customer_share"]: r.recommendations[0]
+        for r in (report_a, report_b, report_c)
+    }
+    for share, first in one_time.items():
+        if share > 0.90:
+            assert first.startswith("Launch a second-purchase program"), (share, first)
+        elif share > 0.70:
+            assert first.startswith("Add repeat-purchase nudges"), (share, first)
+        else:
+            assert first.startswith("Repeat buying is healthy"), (share, first)
+    assert len({first.split(":")[0] for first in one_time.values()}) == 3  # all three branches
+    # The fixture's slow deliveries hurt reviews in every variant: the delivery rule fires.
+    for r in (report_a, report_b, report_c):
+        assert any("delivery-time targets" in x for x in r.recommendations)
+        assert r.numbers["delivery_review_correlation"] <= -0.2
+    for rec in report_a.recommendations:
+        assert rec in report_a.html
+
+
+# --- robustness ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("tables", [empty_kpi_tables(), {}], ids=["empty", "missing"])
+def test_empty_tables_render_no_data_sections(tables):
+    report = build_report(tables, generated_at=GENERATED_AT)
+    for title in SECTIONS.values():
+        assert f"<h2>{title}</h2>" in report.html
+        assert f"## {title}" in report.markdown
+    assert report.charts == [] and "<img" not in report.html
+    assert report.findings == [] and report.numbers == {} and report.recommendations == []
+    assert report.html.count("No data") >= 12
+    assert report.chart_markdown(["monthly_revenue"]) == ""
+    # The appendix never depends on data.
+    assert "Lifecycle stage" in report.html
+
+
+def test_nan_values_and_empty_categories(tables_a):
+    t = {k: v.copy() for k, v in tables_a.items()}
+    t["northstar"].loc[0, ["avg_review_score", "on_time_rate", "aov"]] = np.nan
+    t["delivery_vs_review"]["correlation"] = np.nan
+    t["delivery_vs_review"].loc[0, "avg_review_score"] = np.nan
+    # A category with no customers, as the KPI layer emits it: zero counts, NULL shares.
+    empty_stage = {c: np.nan for c in schema.KPI_TABLES["lifecycle_revenue"]}
+    empty_stage.update(lifecycle_stage="Lapsed", customers=0, revenue=0.0)
+    t["lifecycle_revenue"] = pd.concat(
+        [t["lifecycle_revenue"], pd.DataFrame([empty_stage])], ignore_index=True
+    )
+    t["monthly_revenue"].loc[3, "revenue"] = np.nan
+    t["city_concentration"]["top_n_revenue_share"] = np.nan
+    # Nullable integer and boolean columns, as DuckDB hands them over.
+    t["city_concentration"]["customers"] = t["city_concentration"]["customers"].astype("Int64")
+    t["city_concentration"]["is_top_n"] = t["city_concentration"]["is_top_n"].astype("boolean")
+    report = build_report(t, generated_at=GENERATED_AT)
+    text = visible_text(report.html).lower()
+    assert not re.search(r"\bnan\b|\binf\b", text)
+    assert "n/a" in text
+    assert not any("nan" in f.lower() for f in report.findings)
+    assert all(np.isfinite(v) for v in report.numbers.values())
+    assert "delivery_review_correlation" not in report.numbers
+    # The top-N share is recomputed from the rows when the headline column is NULL.
+    city = t["city_concentration"]
+    want = city.loc[city["is_top_n"], "revenue"].sum() / city["revenue"].sum()
+    assert report.numbers["top_n_cities_revenue_share"] == pytest.approx(want)
+    assert len(report.charts) == len(EXPECTED_CHARTS)
+
+
+def test_contract_violation_is_an_error(tables_a):
+    t = dict(tables_a)
+    t["northstar"] = t["northstar"].drop(columns=["total_revenue"])
+    with pytest.raises(ValueError, match="total_revenue"):
+        build_report(t)
+
+
+def test_output_is_deterministic(tables_a, report_a):
+    again = build_report(tables_a, generated_at=GENERATED_AT)
+    assert again.html == report_a.html
+    assert again.markdown == report_a.markdown
+
+
+# --- files and UI metadata ---------------------------------------------------------------------
+
+
+def test_write_report(report_a, tmp_path):
+    paths = write_report(report_a, tmp_path / "out")
+    assert paths == {
+        "html": tmp_path / "out" / HTML_FILE,
+        "markdown": tmp_path / "out" / MARKDOWN_FILE,
+    }
+    assert paths["html"].read_text(encoding="utf-8") == report_a.html
+    assert paths["markdown"].read_text(encoding="utf-8") == report_a.markdown
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
+        [HTML_FILE, MARKDOWN_FILE]
+    )
+
+
+def test_chart_markdown(report_a):
+    md = report_a.chart_markdown(["monthly_revenue", "city_concentration"])
+    assert md.count("](data:image/png;base64,") == 2
+    assert report_a.chart_markdown("repeat_funnel").count("![") == 1
+    with pytest.raises(KeyError):
+        report_a.chart_markdown(["no_such_chart"])
+
+
+def test_kpi_chart_markdown(tables_a):
+    for name, df in tables_a.items():
+        md = kpi_chart_markdown(name, df)
+        if name == "northstar":
+            assert md is None  # tiles, not a chart
+            continue
+        assert md is not None and md.startswith("![") and "(data:image/png;base64," in md, name
+        assert kpi_chart_markdown(name, df.iloc[0:0]) is None, name
+    assert kpi_chart_markdown("cohort_retention", tables_a["cohort_retention"]).count("![") == 2
+    assert kpi_chart_markdown("no_such_table", tables_a["northstar"]) is None
+
+
+# --- in a real browser -------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+@requires_chromium
+def test_report_renders_in_chromium(report_a, tmp_path):
+    paths = write_report(report_a, tmp_path)
+    shot = tmp_path / "report.png"
+    with chromium_browser() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        blocked = block_external_requests(page)
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(paths["html"].as_uri(), wait_until="load")
+        loaded = page.evaluate(
+            "Array.from(document.images).map(i => i.complete && i.naturalWidth > 0)"
+        )
+        text = page.inner_text("body")
+        page.screenshot(path=str(shot), full_page=True)
+    assert blocked == [] and errors == []
+    assert loaded == [True] * len(EXPECTED_CHARTS)
+    for title in SECTIONS.values():
+        assert title in text, title
+    for sentence in report_a.findings[:3]:
+        assert sentence in text
+    png = shot.read_bytes()
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    assert png.startswith(b"\x89PNG") and len(png) > 200_000
+    assert width == 1280 and height > 5_000  # the whole long page, not a blank viewport
