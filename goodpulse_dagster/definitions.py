@@ -13,6 +13,8 @@ from goodpulse_dagster.assets.bronze import bronze_assets, raw_assets
 from goodpulse_dagster.assets.common import LAKE_IO_MANAGER, WAREHOUSE_IO_MANAGER
 from goodpulse_dagster.assets.gold import gold_assets
 from goodpulse_dagster.assets.kpi import kpi_assets
+from goodpulse_dagster.assets.quarantine import quarantine_assets
+from goodpulse_dagster.assets.report import report_assets
 from goodpulse_dagster.assets.silver import silver_assets
 from goodpulse_dagster.automation import build_jobs, build_schedules, build_sensors
 from goodpulse_dagster.checks import build_checks
@@ -21,7 +23,9 @@ from goodpulse_dagster.resources.storage import (
     AnalyticsSettings,
     LakeResource,
     LandingZoneResource,
+    ReportsResource,
     S3Connection,
+    WarehouseResource,
 )
 from goodpulse_dagster.resources.warehouse import WarehouseIOManager
 from goodpulse_dagster.settings import Settings, load_settings
@@ -60,6 +64,8 @@ def build_resources(settings: Settings) -> dict:
         "lake": lake,
         "landing": landing,
         "analytics": analytics,
+        "reports": ReportsResource(directory=str(settings.reports_dir)),
+        "warehouse": WarehouseResource(database=str(settings.warehouse_path)),
         LAKE_IO_MANAGER: ParquetLakeIOManager(lake=lake),
         WAREHOUSE_IO_MANAGER: WarehouseIOManager(database=str(settings.warehouse_path)),
     }
@@ -68,7 +74,15 @@ def build_resources(settings: Settings) -> dict:
 def build_definitions(settings: Settings | None = None) -> Definitions:
     settings = settings or load_settings()
     return Definitions(
-        assets=[*raw_assets, *bronze_assets, *silver_assets, *gold_assets, *kpi_assets],
+        assets=[
+            *raw_assets,
+            *bronze_assets,
+            *silver_assets,
+            *gold_assets,
+            *kpi_assets,
+            *report_assets,
+            *quarantine_assets,
+        ],
         asset_checks=build_checks(),
         jobs=build_jobs(),
         schedules=build_schedules(),

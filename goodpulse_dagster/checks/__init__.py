@@ -1,5 +1,18 @@
-"""Asset checks per layer. ``build_checks()`` returns every check the Definitions object holds."""
+"""Asset checks per layer. ``build_checks()`` returns every check the Definitions object holds.
+
+See docs/data_quality.md for the list, their severities and which ones block downstream assets.
+"""
+
+from goodpulse_dagster.checks.bronze import build_bronze_checks
+from goodpulse_dagster.checks.gold import build_gold_checks
+from goodpulse_dagster.checks.kpi import build_kpi_checks
+from goodpulse_dagster.checks.silver import build_silver_checks
 
 
 def build_checks() -> list:
-    return []
+    return [
+        *build_bronze_checks(),
+        *build_silver_checks(),
+        *build_gold_checks(),
+        *build_kpi_checks(),
+    ]

@@ -19,6 +19,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from goodpulse_dagster.partitions import FIRST_QUARTER, quarter_start
 from goodpulse_dagster.schema import (
     ORDERS,
     PARTITION_COLUMN,
@@ -31,11 +32,12 @@ from goodpulse_dagster.transforms.bronze import (
     bronze_arrow_schema,
     ingest_file,
     route_to_order_partitions,
+    split_outside_partitions,
 )
 from goodpulse_dagster.transforms.sql import arrow_schema, concat, run_sql
 
 # Bump when the parsing rules change, so stale staged copies are not reused.
-STAGING_VERSION = "1"
+STAGING_VERSION = "2"
 
 
 class SourceMissingError(FileNotFoundError):
@@ -172,6 +174,57 @@ def _filter_window(rows: pa.Table, window: tuple[date, date] | None) -> pa.Table
     )
 
 
+def order_routes(zone: LandingZone, staging_dir: Path) -> pa.Table:
+    """(order_id, _partition) of every routable order (one with a purchase time) of the distinct
+    orders files, as ``assign_order_partitions`` gives them.
+
+    Items, payments and reviews need it to take the quarter of their order, and the CLI to list
+    the quarters with data. It is cached in staging under the orders files' content hashes (a new
+    or changed orders file gives a new key), so the orders are not re-read and re-routed by each
+    of them: at 1M orders that was ~2 s and ~400 MB per child table.
+    """
+    order_files, _ = _distinct_files(stage_table(ORDERS.name, zone, staging_dir))
+    key = hashlib.sha256("|".join(f.content_hash for f in order_files).encode()).hexdigest()
+    path = staging_dir / f"v{STAGING_VERSION}" / "_order_routes" / f"{key}.parquet"
+    if path.exists():
+        return pq.read_table(path)
+    purchases = concat(
+        [
+            pq.read_table(f.valid_path, columns=["order_id", "order_purchase_timestamp"])
+            for f in order_files
+        ]
+    )
+    routes = run_sql(
+        f"""
+        SELECT order_id,
+               date_trunc('quarter', order_purchase_timestamp)::DATE AS {PARTITION_COLUMN}
+        FROM purchases WHERE order_purchase_timestamp IS NOT NULL
+        """,
+        purchases=purchases,
+    )
+    _write_parquet(path, routes)
+    return routes
+
+
+def order_quarters(zone: LandingZone, staging_dir: Path) -> list[date]:
+    """The quarters (start dates) within the partitions that hold at least one order."""
+    first, last = partition_bounds(datetime.now())
+    routes = order_routes(zone, staging_dir)
+    found = run_sql(
+        f"SELECT DISTINCT {PARTITION_COLUMN} AS q FROM routes "
+        f"WHERE {PARTITION_COLUMN} BETWEEN ? AND ? ORDER BY q",
+        [first, last],
+        routes=routes,
+    )
+    return found.column("q").to_pylist()
+
+
+def partition_bounds(now: datetime) -> tuple[date, date]:
+    """First and last quarter (start dates) the quarterly partitions hold at ``now``: from
+    FIRST_QUARTER to the quarter in progress (the partitions definition has end_offset=1)."""
+    return date.fromisoformat(FIRST_QUARTER), quarter_start(now)
+
+
 def build_bronze(
     table_name: str,
     zone: LandingZone,
@@ -190,12 +243,13 @@ def build_bronze(
         rows, unroutable = assign_order_partitions(rows, now)
         quarantine.append(unroutable)
     elif table.partitioned:
-        order_files, _ = _distinct_files(stage_table(ORDERS.name, zone, staging_dir))
-        orders, _ = assign_order_partitions(_read_valid(order_files, ORDERS.name), now)
         rows, orphans = route_to_order_partitions(
-            table_name, rows, orders.select(["order_id", PARTITION_COLUMN]), now
+            table_name, rows, order_routes(zone, staging_dir), now
         )
         quarantine.append(orphans)
+    if table.partitioned:
+        rows, outside = split_outside_partitions(table_name, rows, *partition_bounds(now), now)
+        quarantine.append(outside)
     return BronzeBuild(
         table=_filter_window(rows, window) if table.partitioned else rows,
         quarantine=concat(quarantine, arrow_schema(QUARANTINE_COLUMNS)),

@@ -14,10 +14,9 @@ from __future__ import annotations
 import csv
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 
 from goodpulse_dagster.schema import (
@@ -27,7 +26,13 @@ from goodpulse_dagster.schema import (
     SOURCE_FILE_COLUMN,
     SourceTable,
 )
-from goodpulse_dagster.transforms.sql import arrow_schema, empty_table, quote_ident, quote_literal
+from goodpulse_dagster.transforms.sql import (
+    arrow_schema,
+    empty_table,
+    quote_ident,
+    quote_literal,
+)
+from goodpulse_dagster.transforms.sql import connect as sql_connect
 
 
 class SourceSchemaError(ValueError):
@@ -91,7 +96,7 @@ def ingest_file(table: SourceTable, path: Path, source: str, ingested_at: dateti
     columns_sql = "{" + ", ".join(f"{quote_literal(c)}: '{t}'" for c, t in file_types.items()) + "}"
     suffix = uuid.uuid4().hex[:12]
     rejects, scans = f"rejects_{suffix}", f"scans_{suffix}"
-    con = duckdb.connect()
+    con = sql_connect()
     try:
         con.execute(
             f"""
@@ -121,15 +126,20 @@ def ingest_file(table: SourceTable, path: Path, source: str, ingested_at: dateti
         ).to_arrow_table()
         rejected = con.sql(
             f"""
+            -- DuckDB can report several errors for one line (a line two fields short, two bad
+            -- values): one quarantine row per rejected line, with every message.
             SELECT {quote_literal(table.name)} AS table_name, 'bronze' AS layer,
-                   CASE WHEN error_type = 'CAST' THEN 'unparseable' ELSE 'malformed' END AS rule,
+                   CASE WHEN bool_and(error_type = 'CAST') THEN 'unparseable' ELSE 'malformed' END
+                       AS rule,
                    {quote_literal(source)} AS source_file,
                    line::BIGINT AS source_line,
-                   'line ' || line || ': ' || error_message AS reason,
-                   csv_line AS record,
+                   'line ' || line || ': '
+                       || string_agg(DISTINCT error_message, '; ' ORDER BY error_message) AS reason,
+                   any_value(csv_line) AS record,
                    NULL::DATE AS {PARTITION_COLUMN},
                    ?::TIMESTAMP AS quarantined_at
             FROM {rejects}
+            GROUP BY line
             ORDER BY line
             """,
             params=[ingested_at],
@@ -154,7 +164,7 @@ def assign_order_partitions(
 
     Returns (orders with ``_partition``, quarantine rows for orders with no purchase time).
     """
-    con = duckdb.connect()
+    con = sql_connect()
     try:
         con.register("orders", orders)
         routed = con.sql(
@@ -191,7 +201,7 @@ def route_to_order_partitions(
     whose order is unknown is an orphan: it has no quarter, so it is quarantined here with the
     reason instead of being dropped.
     """
-    con = duckdb.connect()
+    con = sql_connect()
     try:
         con.register("src", rows)
         con.register("order_partitions", order_partitions)
@@ -225,3 +235,35 @@ def route_to_order_partitions(
     finally:
         con.close()
     return routed, orphans.cast(arrow_schema(QUARANTINE_COLUMNS))
+
+
+def split_outside_partitions(
+    table_name: str, rows: pa.Table, first: date, last: date, quarantined_at: datetime
+) -> tuple[pa.Table, pa.Table]:
+    """Rows whose quarter is outside the partitions ``first``..``last`` (quarter starts) have no
+    partition to be stored in: without this they would be filtered out of every run's window and
+    lost silently. They are quarantined as 'unroutable' with the reason instead."""
+    con = sql_connect()
+    try:
+        con.register("routed", rows)
+        outside = f"NOT ({PARTITION_COLUMN} BETWEEN ?::DATE AND ?::DATE)"
+        kept = con.sql(
+            f"SELECT * FROM routed WHERE NOT ({outside})", params=[first, last]
+        ).to_arrow_table()
+        unroutable = con.sql(
+            f"""
+            SELECT {quote_literal(table_name)} AS table_name, 'bronze' AS layer,
+                   'unroutable' AS rule, {SOURCE_FILE_COLUMN} AS source_file,
+                   NULL::BIGINT AS source_line,
+                   'order ' || coalesce(order_id, '(no id)') || ': quarter '
+                       || {PARTITION_COLUMN} || ' of its purchase time is outside the partitions '
+                       || ?::DATE || ' .. ' || ?::DATE AS reason,
+                   to_json(routed)::VARCHAR AS record, NULL::DATE AS {PARTITION_COLUMN},
+                   ?::TIMESTAMP AS quarantined_at
+            FROM routed WHERE {outside}
+            """,
+            params=[first, last, quarantined_at, first, last],
+        ).to_arrow_table()
+    finally:
+        con.close()
+    return kept.cast(rows.schema), unroutable.cast(arrow_schema(QUARANTINE_COLUMNS))

@@ -12,6 +12,8 @@ Rules (METRICS.md "Source data" and "Core definitions"):
   higher review_id); the others are superseded (counted; bronze still has them);
 - referential integrity: orders must reference a known customer, items a known product and seller;
   a row that does not is quarantined, never dropped silently;
+- amounts (price, freight, payment value) and installments are not negative: a row with a
+  negative one is quarantined;
 - geolocation: one row per zip prefix from in-Brazil points: median lat/lng, modal city and state.
 """
 
@@ -20,7 +22,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import duckdb
 import pyarrow as pa
 
 from goodpulse_dagster.schema import (
@@ -41,6 +42,7 @@ from goodpulse_dagster.transforms.sql import (
     quote_ident,
     quote_literal,
 )
+from goodpulse_dagster.transforms.sql import connect as sql_connect
 
 # Brazil's bounding box with a small margin: geolocation points outside it are data errors.
 BRAZIL_LAT = (-34.0, 5.5)
@@ -59,6 +61,12 @@ LOWER_CASE_COLUMNS = frozenset(
     }
 )
 UPPER_CASE_COLUMNS = frozenset({"customer_state", "seller_state", "geolocation_state"})
+# Amounts and counts that cannot be negative: a row with a negative one is quarantined (rule
+# 'negative_value', reason "price -5.0 < 0") rather than counted into revenue.
+NON_NEGATIVE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "order_items": ("price", "freight_value"),
+    "order_payments": ("payment_value", "payment_installments"),
+}
 
 
 @dataclass
@@ -91,7 +99,7 @@ class _Cleaner:
     def __init__(self, table: SourceTable, bronze: pa.Table, now: datetime):
         self.table = table
         self.now = now
-        self.con = duckdb.connect()
+        self.con = sql_connect()
         self.con.register("bronze", bronze)
         self.input_rows = bronze.num_rows
         self.key_cols = [quote_ident(table.silver_renames.get(c, c)) for c in table.primary_key]
@@ -157,11 +165,12 @@ class _Cleaner:
             """
         )
         null_key = " OR ".join(f"{c} IS NULL" for c in self.key_cols)
+        # Every row with an empty key (they share one "key", so only one of them has rank 1).
         self.quarantine_rows(
             "null_key",
             f"'primary key ({pk.replace(chr(34), '')}) is empty'",
             "ranked",
-            f"_rank = 1 AND ({null_key})",
+            null_key,
         )
         if supersede:
             self.counts["superseded"] = self.con.sql(
@@ -185,7 +194,7 @@ class _Cleaner:
 
     def check_references(self, references: dict[str, tuple[str, pa.Table]]) -> str:
         """Quarantine orphans; returns the SQL condition that excludes them."""
-        conditions = []
+        conditions, reasons = [], []
         for col, (parent_name, parent) in references.items():
             view = f"parent_{col}"
             self.con.register(view, parent.select([col]))
@@ -194,10 +203,28 @@ class _Cleaner:
                 f"({c} IS NOT NULL AND {c} NOT IN (SELECT {c} FROM {view} WHERE {c} IS NOT NULL))"
             )
             conditions.append(cond)
-            self.quarantine_rows(
-                "orphan", f"'{col} ' || {c} || ' not found in {parent_name}'", "kept", cond
+            reasons.append(
+                f"CASE WHEN {cond} THEN '{col} ' || {c} || ' not found in {parent_name}' END"
             )
-        return " OR ".join(conditions) or "FALSE"
+        if not conditions:
+            return "FALSE"
+        # One quarantine row per rejected row (an item with an unknown product and an unknown
+        # seller is one row with both reasons), so quarantined rows reconcile with bronze.
+        orphan = " OR ".join(conditions)
+        self.quarantine_rows("orphan", f"concat_ws('; ', {', '.join(reasons)})", "kept", orphan)
+        return orphan
+
+    def check_non_negative(self, columns: tuple[str, ...]) -> None:
+        """Quarantine rows with a negative amount or count, and take them out of ``kept``."""
+        if not columns:
+            return
+        negative = " OR ".join(f"{quote_ident(c)} < 0" for c in columns)
+        reasons = ", ".join(
+            f"CASE WHEN {quote_ident(c)} < 0 THEN '{c} ' || {quote_ident(c)} || ' < 0' END"
+            for c in columns
+        )
+        self.quarantine_rows("negative_value", f"concat_ws('; ', {reasons})", "kept", negative)
+        self.con.execute(f"DELETE FROM kept WHERE {negative}")
 
     def result(self, table_sql: str) -> CleanResult:
         try:
@@ -229,6 +256,7 @@ def clean_source(
     cleaner = _Cleaner(table, bronze, now)
     cleaner.standardise_and_dedup()
     cleaner.resolve_keys()
+    cleaner.check_non_negative(NON_NEGATIVE_COLUMNS.get(table_name, ()))
     orphan = cleaner.check_references(references or {})
     pk = ", ".join(cleaner.key_cols)
     return cleaner.result(f"SELECT * FROM kept WHERE NOT ({orphan}) ORDER BY {pk}")
@@ -344,7 +372,7 @@ def build_unified_user_lifecycle(
 
     Inputs are silver tables; order-grain inputs are for the same partitions as ``orders``.
     """
-    con = duckdb.connect()
+    con = sql_connect()
     try:
         for name, tbl in {
             "orders": orders,

@@ -1,0 +1,86 @@
+"""Gold checks: one row per key, shares and retention rates that make sense, and customer_360
+reconciled with silver (customers, completed orders, completed revenue to the cent).
+
+All ERROR and blocking: a gold table that fails one would carry the error into every KPI.
+"""
+
+import pandas as pd
+import pyarrow as pa
+from dagster import AssetCheckResult, AssetIn, AssetKey, asset_check
+
+from goodpulse_dagster.assets.common import DUCKDB_POOL
+from goodpulse_dagster.checks.common import (
+    Outcome,
+    Rule,
+    frame_checks,
+    key_rule,
+    rates_rule,
+    shares_rule,
+    to_result,
+)
+from goodpulse_dagster.resources.storage import AnalyticsSettings
+from goodpulse_dagster.schema import GOLD, GOLD_TABLES, SILVER
+from goodpulse_dagster.transforms.quality import (
+    retention_violations,
+    revenue_reconciliation,
+    share_columns,
+    unit_interval_columns,
+)
+
+# The grain of each gold table (METRICS.md "Gold tables").
+GOLD_KEYS: dict[str, tuple[str, ...]] = {
+    "customer_360": ("customer_unique_id",),
+    "customer_segmentation": ("segment_label",),
+    "cohort_retention": ("grain", "cohort", "period_index"),
+    "customer_unified_lifecycle": ("customer_unique_id",),
+}
+LIFECYCLE_KEY = AssetKey([SILVER, "unified_user_lifecycle"])
+CUSTOMER_360_KEY = AssetKey([GOLD, "customer_360"])
+
+RECONCILES_DESCRIPTION = (
+    "Customers, completed orders and completed revenue (to the cent) of customer_360 equal those "
+    "of silver unified_user_lifecycle (completed = analytics.completed_statuses)."
+)
+
+
+def gold_rules(table: str) -> list[Rule]:
+    columns = GOLD_TABLES[table]
+    rules = [key_rule(GOLD_KEYS[table])]
+    if table == "cohort_retention":
+        rules.append(
+            Rule(
+                "retention_valid",
+                "retention_rate within [0, 1], active customers within the cohort size, and "
+                "index 0 is 1 for every cohort.",
+                lambda frame: Outcome(retention_violations(frame)),
+                blocking=True,
+            )
+        )
+    elif unit_interval_columns(columns):
+        rules.append(rates_rule(unit_interval_columns(columns)))
+    if share_columns(columns):
+        rules.append(shares_rule(table, share_columns(columns)))
+    return rules
+
+
+@asset_check(
+    asset=CUSTOMER_360_KEY,
+    name="reconciles_with_silver",
+    description=RECONCILES_DESCRIPTION,
+    blocking=True,
+    additional_ins={"lifecycle": AssetIn(key=LIFECYCLE_KEY)},
+    pool=DUCKDB_POOL,
+)
+def customer_360_reconciles_with_silver(
+    customer_360: pd.DataFrame, lifecycle: pa.Table, analytics: AnalyticsSettings
+) -> AssetCheckResult:
+    finding = revenue_reconciliation(lifecycle, customer_360, analytics.completed_statuses)
+    return to_result(customer_360_reconciles_with_silver.check_key, Outcome(finding))
+
+
+def build_gold_checks() -> list:
+    checks = [
+        frame_checks(f"gold_{table}_checks", AssetKey([GOLD, table]), gold_rules(table))
+        for table in GOLD_TABLES
+    ]
+    return [*checks, customer_360_reconciles_with_silver]

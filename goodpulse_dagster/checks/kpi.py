@@ -1,0 +1,75 @@
+"""KPI checks: shares that sum to 1, rates within [0, 1], and the northstar reconciled across
+the layers (silver unified_user_lifecycle, gold customer_360, kpi northstar).
+
+All ERROR and blocking: the executive report must not publish a figure that fails one.
+"""
+
+import pandas as pd
+import pyarrow as pa
+from dagster import AssetCheckResult, AssetIn, AssetKey, asset_check
+
+from goodpulse_dagster.assets.common import DUCKDB_POOL
+from goodpulse_dagster.checks.common import (
+    Outcome,
+    Rule,
+    frame_checks,
+    rates_rule,
+    shares_rule,
+    to_result,
+)
+from goodpulse_dagster.checks.gold import CUSTOMER_360_KEY, LIFECYCLE_KEY
+from goodpulse_dagster.resources.storage import AnalyticsSettings
+from goodpulse_dagster.schema import KPI, KPI_TABLES
+from goodpulse_dagster.transforms.quality import (
+    revenue_reconciliation,
+    share_columns,
+    unit_interval_columns,
+)
+
+NORTHSTAR_KEY = AssetKey([KPI, "northstar"])
+
+
+def kpi_rules(table: str) -> list[Rule]:
+    columns = KPI_TABLES[table]
+    rules = []
+    if unit_interval_columns(columns):
+        rules.append(rates_rule(unit_interval_columns(columns)))
+    if share_columns(columns):
+        rules.append(shares_rule(table, share_columns(columns)))
+    return rules
+
+
+@asset_check(
+    asset=NORTHSTAR_KEY,
+    name="reconciles_across_layers",
+    description=(
+        "total_customers, total_orders and total_revenue (to the cent) equal the customers, "
+        "completed orders and completed revenue of gold customer_360 and of silver "
+        "unified_user_lifecycle."
+    ),
+    blocking=True,
+    additional_ins={
+        "customer_360": AssetIn(key=CUSTOMER_360_KEY),
+        "lifecycle": AssetIn(key=LIFECYCLE_KEY),
+    },
+    pool=DUCKDB_POOL,
+)
+def northstar_reconciles_across_layers(
+    northstar: pd.DataFrame,
+    customer_360: pd.DataFrame,
+    lifecycle: pa.Table,
+    analytics: AnalyticsSettings,
+) -> AssetCheckResult:
+    finding = revenue_reconciliation(
+        lifecycle, customer_360, analytics.completed_statuses, northstar=northstar
+    )
+    return to_result(northstar_reconciles_across_layers.check_key, Outcome(finding))
+
+
+def build_kpi_checks() -> list:
+    checks = [
+        frame_checks(f"kpi_{table}_checks", AssetKey([KPI, table]), kpi_rules(table))
+        for table in KPI_TABLES
+        if kpi_rules(table)
+    ]
+    return [*checks, northstar_reconciles_across_layers]
