@@ -17,6 +17,7 @@ from goodpulse_dagster.assets.common import (
 )
 from goodpulse_dagster.automation.conditions import analytics_automation_condition
 from goodpulse_dagster.resources.storage import AnalyticsSettings
+from goodpulse_dagster.resources.warehouse import ARROW_INPUT
 from goodpulse_dagster.schema import GOLD, GOLD_TABLES, SILVER
 from goodpulse_dagster.transforms.gold import (
     build_cohort_retention,
@@ -27,6 +28,8 @@ from goodpulse_dagster.transforms.gold import (
 
 CODE_VERSION = "1"
 LIFECYCLE = AssetIn(key=AssetKey([SILVER, "unified_user_lifecycle"]))
+# Loaded as Arrow, not pandas: the transforms query it with DuckDB (docs/performance.md).
+CUSTOMER_360 = AssetIn(key=AssetKey([GOLD, "customer_360"]), metadata=ARROW_INPUT)
 
 GOLD_DESCRIPTIONS = {
     "customer_360": (
@@ -101,7 +104,7 @@ gold_assets = [
     ),
     _gold_asset(
         "customer_segmentation",
-        {"customer_360": AssetIn(key=AssetKey([GOLD, "customer_360"]))},
+        {"customer_360": CUSTOMER_360},
         lambda params, customer_360: build_customer_segmentation(customer_360),
     ),
     _gold_asset(
@@ -112,7 +115,7 @@ gold_assets = [
     _gold_asset(
         "customer_unified_lifecycle",
         {
-            "customer_360": AssetIn(key=AssetKey([GOLD, "customer_360"])),
+            "customer_360": CUSTOMER_360,
             "lifecycle": LIFECYCLE,
             "sellers": AssetIn(key=AssetKey([SILVER, "sellers"])),
         },

@@ -16,6 +16,7 @@ from goodpulse_dagster.assets.common import (
 )
 from goodpulse_dagster.automation.conditions import analytics_automation_condition
 from goodpulse_dagster.resources.storage import AnalyticsSettings
+from goodpulse_dagster.resources.warehouse import ARROW_INPUT
 from goodpulse_dagster.schema import GOLD, KPI, KPI_TABLES, SILVER
 from goodpulse_dagster.transforms.kpi import KPI_INPUTS, build_kpi, headline_metrics
 
@@ -27,6 +28,7 @@ INPUT_ASSETS = {
     "lifecycle": AssetKey([SILVER, "unified_user_lifecycle"]),
     "cohort_retention": AssetKey([GOLD, "cohort_retention"]),
 }
+GOLD_INPUTS = ("customer_360", "cohort_retention")
 
 KPI_DESCRIPTIONS = {
     "northstar": "One row: total_customers, total_orders, total_revenue, aov (revenue / orders), "
@@ -77,7 +79,13 @@ def _kpi_asset(name: str):
         name=name,
         key_prefix=[KPI],
         group_name=KPI,
-        ins={arg: AssetIn(key=INPUT_ASSETS[arg]) for arg in inputs},
+        # Gold inputs are loaded as Arrow tables (the transforms query them with DuckDB).
+        ins={
+            arg: AssetIn(
+                key=INPUT_ASSETS[arg], metadata=ARROW_INPUT if arg in GOLD_INPUTS else None
+            )
+            for arg in inputs
+        },
         description=f"KPI `{name}`. Grain: {KPI_DESCRIPTIONS[name]}",
         io_manager_key=WAREHOUSE_IO_MANAGER,
         kinds={"duckdb", "pandas"},

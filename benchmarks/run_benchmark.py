@@ -1,0 +1,512 @@
+"""Benchmark of the whole GoodPulse pipeline at several scales (GitHub issue 7).
+
+    python benchmarks/run_benchmark.py --scales 100000 1000000 [3000000] --out benchmarks/results
+        [--incremental-scale 1000000] [--work benchmarks/work] [--regenerate]
+
+For each scale it
+
+1. generates Olist-shaped data with ``goodpulse generate`` (rows/s, peak RSS), reused from the
+   work directory on later runs unless ``--regenerate``;
+2. runs ``goodpulse run`` as a subprocess on a fresh home (wall and CPU seconds, peak RSS of the
+   process tree polled with psutil); the run writes the duration of every Dagster step
+   (``GOODPULSE_TIMINGS_FILE``), grouped here into bronze, silver, gold, KPI, report, quarantine
+   and checks, the rest being Dagster's own overhead and imports;
+3. times the floor: ``floor_customer_360.sql``, customer_360 in one DuckDB query from the raw
+   CSVs, and prints the ratios pipeline / floor.
+
+With ``--incremental-scale N`` it also generates N orders in the per-quarter layout, runs the
+pipeline on every quarter but the last, adds the last quarter's drops and times the refresh:
+that quarter's bronze + silver (``lake_job`` for one partition) and then gold, KPI and report
+(``analytics_job``), in a subprocess, as a share of the full run.
+
+Results: ``<out>/benchmark.json`` and ``<out>/README.md`` (with the machine described). Work files
+(data, homes) go under ``--work`` (gitignored). Not a test: nothing asserts on the timings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psutil
+
+HERE = Path(__file__).resolve().parent
+FLOOR_SQL = HERE / "floor_customer_360.sql"
+SEED = 42
+LAYERS = ("bronze", "silver", "gold", "kpi", "report", "quarantine")
+POLL_SECONDS = 0.05
+# Targets of issue 7 on the reference machine (2 cores, 24 GB).
+TARGETS = {
+    "run_100k_seconds": 30,
+    "run_1m_seconds": 120,
+    "rss_1m_gb": 4,
+    "rss_3m_gb": 10,
+    "ratio_1m_over_100k": 10,
+    "incremental_share": 0.35,
+}
+
+
+# --- measuring a subprocess -------------------------------------------------------------------
+
+
+MAX_RSS_MB: int | None = None  # --max-rss-gb: stop a run whose process tree exceeds it
+
+
+class RssLimitExceeded(RuntimeError):
+    pass
+
+
+def run_measured(cmd: list[str], env: dict[str, str] | None = None, log: Path | None = None):
+    """Run ``cmd``; wall seconds, CPU seconds (user + sys of it and its children), the peak RSS of
+    its process tree (psutil, polled every 50 ms) and the return code. With ``MAX_RSS_MB`` set,
+    the tree is killed (and ``RssLimitExceeded`` raised) when its RSS passes it, so a benchmark
+    on a shared machine cannot push others into the OOM killer."""
+    before = os.times()
+    started = time.perf_counter()
+    out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115
+    try:
+        proc = psutil.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
+        peak = 0
+        while proc.poll() is None:
+            try:
+                tree = [proc, *proc.children(recursive=True)]
+                rss = 0
+                for p in tree:
+                    with contextlib.suppress(psutil.Error):
+                        rss += p.memory_info().rss
+                peak = max(peak, rss)
+            except psutil.Error:
+                pass
+            if MAX_RSS_MB and peak >> 20 > MAX_RSS_MB:
+                for p in [*proc.children(recursive=True), proc]:
+                    with contextlib.suppress(psutil.Error):
+                        p.kill()
+                proc.wait()
+                raise RssLimitExceeded(
+                    f"{' '.join(cmd)}: RSS {peak >> 20} MB passed {MAX_RSS_MB} MB after "
+                    f"{time.perf_counter() - started:.0f} s"
+                )
+            time.sleep(POLL_SECONDS)
+        code = proc.wait()
+    finally:
+        if log:
+            out.close()
+    wall = time.perf_counter() - started
+    after = os.times()
+    cpu = (after.children_user - before.children_user) + (
+        after.children_system - before.children_system
+    )
+    if code != 0:
+        tail = log.read_text()[-3000:] if log else ""
+        raise RuntimeError(f"{' '.join(cmd)} exited with {code}\n{tail}")
+    return {"wall_seconds": round(wall, 2), "cpu_seconds": round(cpu, 2), "peak_rss_mb": peak >> 20}
+
+
+def goodpulse_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "goodpulse_dagster.cli", *args]
+
+
+# --- the machine --------------------------------------------------------------------------------
+
+
+def machine() -> dict:
+    import dagster
+    import duckdb
+    import matplotlib
+    import pandas
+    import pyarrow
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "ram_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "duckdb": duckdb.__version__,
+        "dagster": dagster.__version__,
+        "pyarrow": pyarrow.__version__,
+        "pandas": pandas.__version__,
+        "matplotlib": matplotlib.__version__,
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+# --- steps --------------------------------------------------------------------------------------
+
+
+def generate(orders: int, out: Path, layout: str, regenerate: bool, work: Path) -> dict:
+    stamp = out / "_benchmark_generate.json"
+    if stamp.exists() and not regenerate:
+        cached = json.loads(stamp.read_text())
+        if cached.get("orders") == orders and cached.get("layout") == layout:
+            return {**cached, "reused": True}
+    shutil.rmtree(out, ignore_errors=True)
+    cmd = goodpulse_cmd("generate", "--orders", str(orders), "--seed", str(SEED), "--out", str(out))
+    cmd += ["--layout", layout]
+    measured = run_measured(cmd, log=work / f"generate_{orders}_{layout}.log")
+    rows = 0
+    report = json.loads((out / "_generation_report.json").read_text())
+    for value in (report.get("rows") or report.get("row_counts") or {}).values():
+        rows += int(value)
+    size = sum(p.stat().st_size for p in out.rglob("*.csv"))
+    result = {
+        "orders": orders,
+        "layout": layout,
+        **measured,
+        "csv_rows": rows or None,
+        "csv_mb": round(size / 2**20, 1),
+        "orders_per_second": round(orders / measured["wall_seconds"]),
+        "rows_per_second": round(rows / measured["wall_seconds"]) if rows else None,
+    }
+    stamp.write_text(json.dumps(result, indent=1))
+    return {**result, "reused": False}
+
+
+def layer_of(step_key: str) -> str:
+    """bronze / silver / gold / kpi / report / quarantine for an asset's step, 'checks' for an
+    asset check's step (``<layer>_<table>_checks``, ``<asset>_<check name>``, ``asset_check_*``)."""
+    from goodpulse_dagster import schema
+
+    tables = {
+        *schema.SOURCE_TABLES,
+        "unified_user_lifecycle",
+        *schema.GOLD_TABLES,
+        *schema.KPI_TABLES,
+        "executive_report",
+    }
+    if "__" in step_key:
+        prefix, name = step_key.split("__", 1)
+        if prefix in LAYERS and name in tables:
+            return prefix
+    return "checks"
+
+
+def summarise_steps(timings: dict) -> dict:
+    layers = dict.fromkeys((*LAYERS, "checks"), 0.0)
+    lake_checks = 0.0
+    for phase in ("lake_steps", "analytics_steps"):
+        for key, seconds in timings.get(phase, {}).items():
+            layer = layer_of(key)
+            layers[layer] += seconds
+            if phase == "lake_steps" and layer == "checks":
+                lake_checks += seconds
+    out = {k: round(v, 2) for k, v in layers.items()}
+    out["lake_checks"] = round(lake_checks, 2)
+    out["analytics_checks"] = round(layers["checks"] - lake_checks, 2)
+    steps = sum(layers.values())
+    phases = timings.get("lake_seconds", 0) + timings.get("analytics_seconds", 0)
+    out["dagster_overhead"] = round(phases - steps, 2)  # run set-up, events, between steps
+    out["lake_phase"] = round(timings.get("lake_seconds", 0), 2)
+    out["analytics_phase"] = round(timings.get("analytics_seconds", 0), 2)
+    out["slowest_steps"] = dict(
+        sorted(
+            ((k, v) for p in ("lake_steps", "analytics_steps") for k, v in timings[p].items()),
+            key=lambda kv: -kv[1],
+        )[:10]
+    )
+    return out
+
+
+def pipeline(raw: Path, home: Path, work: Path, label: str) -> dict:
+    shutil.rmtree(home, ignore_errors=True)
+    timings_file = work / f"timings_{label}.json"
+    env = {**os.environ, "GOODPULSE_TIMINGS_FILE": str(timings_file)}
+    env.pop("DAGSTER_HOME", None)  # the CLI's in-memory instance, as a user runs it
+    cmd = goodpulse_cmd("run", "--home", str(home), "--raw-dir", str(raw))
+    measured = run_measured(cmd, env=env, log=work / f"run_{label}.log")
+    timings = json.loads(timings_file.read_text())
+    return {**measured, "layers": summarise_steps(timings), "timings_file": str(timings_file)}
+
+
+def floor(raw: Path) -> dict:
+    import duckdb
+
+    sql = FLOOR_SQL.read_text().replace("{raw}", str(raw))
+    con = duckdb.connect()
+    try:
+        started = time.perf_counter()
+        rows = con.sql(f"SELECT count(*), sum(lifetime_revenue) FROM ({sql})").fetchall()[0]
+        seconds = time.perf_counter() - started
+    finally:
+        con.close()
+    return {"customer_360_seconds": round(seconds, 2), "customers": rows[0], "revenue": rows[1]}
+
+
+def warehouse_check(home: Path) -> dict:
+    import duckdb
+
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    try:
+        row = con.sql("SELECT count(*), sum(lifetime_revenue) FROM gold.customer_360").fetchall()
+    finally:
+        con.close()
+    return {"customers": row[0][0], "revenue": row[0][1]}
+
+
+# --- incremental refresh ----------------------------------------------------------------------
+
+REFRESH_CHILD = """
+import sys, time, warnings
+warnings.filterwarnings("ignore")
+from dagster import DagsterInstance
+from goodpulse_dagster.automation.jobs import ANALYTICS_JOB, LAKE_JOB
+from goodpulse_dagster.cli import QUIET_LOGGING, step_seconds
+from goodpulse_dagster.definitions import build_definitions
+quarter = sys.argv[1]
+defs = build_definitions()
+instance = DagsterInstance.ephemeral()
+t0 = time.perf_counter()
+lake = defs.resolve_job_def(LAKE_JOB).execute_in_process(
+    instance=instance, run_config=QUIET_LOGGING, partition_key=quarter, raise_on_error=True)
+t1 = time.perf_counter()
+analytics = defs.resolve_job_def(ANALYTICS_JOB).execute_in_process(
+    instance=instance, run_config=QUIET_LOGGING, raise_on_error=True)
+t2 = time.perf_counter()
+import json, os
+open(os.environ["GOODPULSE_TIMINGS_FILE"], "w").write(json.dumps({
+    "lake_seconds": t1 - t0, "analytics_seconds": t2 - t1,
+    "lake_steps": step_seconds(lake), "analytics_steps": step_seconds(analytics)}))
+"""
+
+
+def quarter_key(drop_name: str) -> str:
+    """'2018-Q3.csv' -> '2018-07-01' (the partition key)."""
+    year, q = drop_name.removesuffix(".csv").split("-Q")
+    return f"{year}-{(int(q) - 1) * 3 + 1:02d}-01"
+
+
+def incremental(orders: int, work: Path, regenerate: bool, full_run: dict | None) -> dict:
+    source = work / f"raw_{orders}_quarterly"
+    gen = generate(orders, source, "quarterly", regenerate, work)
+    drops = sorted(p.name for p in (source / "orders").glob("*.csv"))
+    # The newest quarter with a real share of the orders (the generator's last quarter can be a
+    # stub of a few days, whose refresh would say little).
+    sizes = {d: (source / "orders" / d).stat().st_size for d in drops}
+    total = sum(sizes.values())
+    last = [d for d in drops if sizes[d] >= 0.02 * total][-1]
+    held_back = [p for p in source.rglob(last)]
+    later = [d for d in drops if d > last]
+    raw = work / f"raw_{orders}_incremental"
+    shutil.rmtree(raw, ignore_errors=True)
+    for path in source.rglob("*.csv"):
+        if path.name in later or path in held_back:
+            continue
+        target = raw / path.relative_to(source)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(path, target)
+    home = work / f"home_{orders}_incremental"
+    initial = pipeline(raw, home, work, f"{orders}_incremental_initial")
+    for path in held_back:  # the new quarter lands
+        target = raw / path.relative_to(source)
+        os.symlink(path, target)
+    timings_file = work / f"timings_{orders}_refresh.json"
+    env = {
+        **os.environ,
+        "GOODPULSE_HOME": str(home),
+        "GOODPULSE_RAW_DIR": str(raw),
+        "GOODPULSE_TIMINGS_FILE": str(timings_file),
+    }
+    env.pop("DAGSTER_HOME", None)
+    refresh = run_measured(
+        [sys.executable, "-c", REFRESH_CHILD, quarter_key(last)],
+        env=env,
+        log=work / f"refresh_{orders}.log",
+    )
+    timings = json.loads(timings_file.read_text())
+    refresh["layers"] = summarise_steps(timings)
+    result = {
+        "orders": orders,
+        "generator": gen,
+        "new_quarter": quarter_key(last),
+        "new_quarter_files": [str(p.relative_to(source)) for p in held_back],
+        "later_quarters_left_out": later,
+        "initial_run": initial,
+        "refresh": refresh,
+    }
+    if full_run:
+        result["full_run_seconds"] = full_run["wall_seconds"]
+        result["refresh_share_of_full_run"] = round(
+            refresh["wall_seconds"] / full_run["wall_seconds"], 3
+        )
+    result["refresh_share_of_initial_run"] = round(
+        refresh["wall_seconds"] / initial["wall_seconds"], 3
+    )
+    return result
+
+
+# --- report -----------------------------------------------------------------------------------
+
+
+def _fmt(value, digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def markdown(results: dict) -> str:
+    m = results["machine"]
+    lines = [
+        "# GoodPulse benchmark",
+        "",
+        f"Run {results['started_at']} with `python benchmarks/run_benchmark.py "
+        f"{' '.join(results['argv'])}`.",
+        "",
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['ram_gb']} GB RAM, {m['os']}; "
+        f"Python {m['python']}, DuckDB {m['duckdb']}, Dagster {m['dagster']}, "
+        f"pyarrow {m['pyarrow']}, pandas {m['pandas']}, matplotlib {m['matplotlib']}. "
+        f"Load average at start: {m['load_average_at_start']} (other work on the machine "
+        "inflates wall times; CPU seconds are less sensitive to it).",
+        "",
+        "Times in seconds. Layer columns are the sums of the Dagster step durations of that "
+        "layer's assets (load inputs, compute, store outputs); checks are the asset-check "
+        "steps; overhead is the rest of the two runs (run set-up, event log, step launch); the "
+        "whole run also includes process start and imports.",
+        "",
+        "| scale (orders) | generator s (orders/s, RSS MB) | bronze | silver | gold | KPI | "
+        "report | quarantine | checks | Dagster overhead | whole run wall | whole run CPU | "
+        "peak RSS MB | floor customer_360 | run / floor |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for s in results["scales"]:
+        g, r, lay, f = s["generator"], s["run"], s["run"]["layers"], s["floor"]
+        lines.append(
+            f"| {s['orders']:,} | {_fmt(g['wall_seconds'])} ({_fmt(g['orders_per_second'])}, "
+            f"{g['peak_rss_mb']}) | {_fmt(lay['bronze'])} | {_fmt(lay['silver'])} | "
+            f"{_fmt(lay['gold'])} | {_fmt(lay['kpi'])} | {_fmt(lay['report'])} | "
+            f"{_fmt(lay['quarantine'])} | {_fmt(lay['checks'])} | "
+            f"{_fmt(lay['dagster_overhead'])} | {_fmt(r['wall_seconds'])} | "
+            f"{_fmt(r['cpu_seconds'])} | {r['peak_rss_mb']:,} | "
+            f"{_fmt(f['customer_360_seconds'], 2)} | {_fmt(s['ratios']['whole_run_over_floor'])} |"
+        )
+    lines += ["", "Ratios and sanity checks:", ""]
+    for s in results["scales"]:
+        ratios = s["ratios"]
+        lines.append(
+            f"- {s['orders']:,} orders: customer_360 through the pipeline (lake phase + the "
+            f"customer_360 step) / floor = {_fmt(ratios['customer_360_over_floor'])}x; whole run "
+            f"/ floor = {_fmt(ratios['whole_run_over_floor'])}x; floor customers "
+            f"{s['floor']['customers']:,} vs warehouse {s['warehouse']['customers']:,}."
+        )
+    by_scale = {s["orders"]: s for s in results["scales"]}
+    if 100_000 in by_scale and 1_000_000 in by_scale:
+        ratio = (
+            by_scale[1_000_000]["run"]["wall_seconds"] / by_scale[100_000]["run"]["wall_seconds"]
+        )
+        lines.append(f"- whole run at 1M / at 100k: {ratio:.1f}x (target <= 10x).")
+    inc = results.get("incremental")
+    if inc:
+        ref = inc["refresh"]
+        lines += [
+            "",
+            f"Incremental refresh at {inc['orders']:,} orders (per-quarter layout): the initial "
+            f"run without quarter {inc['new_quarter']} took {_fmt(inc['initial_run']['wall_seconds'])}"
+            f" s; after its drops ({', '.join(inc['new_quarter_files'])}) landed, the refresh "
+            f"(lake_job for that quarter, then analytics_job) took {_fmt(ref['wall_seconds'])} s "
+            f"wall, {_fmt(ref['cpu_seconds'])} s CPU, peak RSS {ref['peak_rss_mb']:,} MB: "
+            f"lake {_fmt(ref['layers']['lake_phase'])} s, analytics "
+            f"{_fmt(ref['layers']['analytics_phase'])} s.",
+        ]
+        if "refresh_share_of_full_run" in inc:
+            lines.append(
+                f"That is {inc['refresh_share_of_full_run'] * 100:.0f}% of the full run at this "
+                f"scale ({_fmt(inc['full_run_seconds'])} s) and "
+                f"{inc['refresh_share_of_initial_run'] * 100:.0f}% of the initial run "
+                "(target <= 35%)."
+            )
+    lines += ["", "Slowest steps per scale:", ""]
+    for s in results["scales"]:
+        slow = ", ".join(f"`{k}` {v:.1f}" for k, v in s["run"]["layers"]["slowest_steps"].items())
+        lines.append(f"- {s['orders']:,}: {slow}")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scales", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--out", type=Path, default=HERE / "results")
+    parser.add_argument("--work", type=Path, default=HERE / "work")
+    parser.add_argument("--incremental-scale", type=int, default=None)
+    parser.add_argument("--regenerate", action="store_true")
+    parser.add_argument("--max-rss-gb", type=float, default=None)
+    args = parser.parse_args(argv)
+    global MAX_RSS_MB
+    MAX_RSS_MB = int(args.max_rss_gb * 1024) if args.max_rss_gb else None
+    args.out.mkdir(parents=True, exist_ok=True)
+    args.work.mkdir(parents=True, exist_ok=True)
+    work = args.work.resolve()
+    results: dict = {
+        "started_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "argv": sys.argv[1:] if argv is None else argv,
+        "machine": machine(),
+        "targets": TARGETS,
+        "scales": [],
+    }
+    for orders in args.scales:
+        print(f"== {orders:,} orders", flush=True)
+        raw = work / f"raw_{orders}"
+        gen = generate(orders, raw, "full", args.regenerate, work)
+        print(f"   generator {gen['wall_seconds']} s, {gen['peak_rss_mb']} MB", flush=True)
+        home = work / f"home_{orders}"
+        run = pipeline(raw, home, work, str(orders))
+        print(
+            f"   goodpulse run {run['wall_seconds']} s wall, {run['cpu_seconds']} s CPU, "
+            f"{run['peak_rss_mb']} MB; layers {run['layers']}",
+            flush=True,
+        )
+        fl = floor(raw)
+        lay = run["layers"]
+        c360 = lay["lake_phase"] + run_step(run, "gold__customer_360")
+        ratios = {
+            "customer_360_over_floor": round(c360 / fl["customer_360_seconds"], 1),
+            "whole_run_over_floor": round(run["wall_seconds"] / fl["customer_360_seconds"], 1),
+        }
+        print(f"   floor {fl}; ratios {ratios}", flush=True)
+        results["scales"].append(
+            {
+                "orders": orders,
+                "generator": gen,
+                "run": run,
+                "floor": fl,
+                "warehouse": warehouse_check(home),
+                "ratios": ratios,
+            }
+        )
+    if args.incremental_scale:
+        print(f"== incremental refresh at {args.incremental_scale:,} orders", flush=True)
+        full = next(
+            (s["run"] for s in results["scales"] if s["orders"] == args.incremental_scale), None
+        )
+        results["incremental"] = incremental(args.incremental_scale, work, args.regenerate, full)
+        print(f"   refresh {results['incremental']['refresh']}", flush=True)
+    (args.out / "benchmark.json").write_text(json.dumps(results, indent=1, default=str))
+    (args.out / "README.md").write_text(markdown(results))
+    print(markdown(results))
+    return results
+
+
+def run_step(run: dict, step_key: str) -> float:
+    timings = json.loads(Path(run["timings_file"]).read_text())
+    return timings["analytics_steps"].get(step_key, 0.0)
+
+
+if __name__ == "__main__":
+    main()
