@@ -10,7 +10,6 @@ Three kinds of tests:
   KPI share that no longer sums to 1).
 """
 
-import csv
 import shutil
 import warnings
 from datetime import date, datetime
@@ -41,6 +40,7 @@ from goodpulse_dagster.definitions import build_definitions
 from goodpulse_dagster.schema import BRONZE, GOLD, KPI, QUARANTINE, SILVER, SOURCE_TABLES
 from goodpulse_dagster.settings import Settings, load_settings
 from goodpulse_dagster.transforms import quality
+from goodpulse_dagster_tests.rawdata import write_landing_zone, write_table
 
 warnings.filterwarnings("ignore", category=BetaWarning)
 warnings.filterwarnings("ignore", category=PreviewWarning)
@@ -172,22 +172,9 @@ def clean_tables() -> dict[str, list[dict]]:
     }  # fmt: skip
 
 
-def write_csv(path: Path, table: str, rows: list[dict], header: list[str] | None = None) -> Path:
-    columns = header or list(SOURCE_TABLES[table].columns)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(columns)
-        for row in rows:
-            writer.writerow([row.get(c, "") for c in columns])
-    return path
-
-
-def write_zone(raw: Path, tables: dict[str, list[dict]]) -> Path:
-    """One Kaggle-named file per table (every table, empty when not given)."""
-    for name, table in SOURCE_TABLES.items():
-        write_csv(raw / table.file_name, name, tables.get(name, []))
-    return raw
+# The raw-file writers live in rawdata.py; test_bad_input imports them from here too.
+write_csv = write_table
+write_zone = write_landing_zone
 
 
 def append_lines(path: Path, *lines: str) -> None:
