@@ -1,6 +1,8 @@
 """Jobs, schedules and sensors. Each ``build_*`` returns what the Definitions object holds."""
 
 from goodpulse_dagster.automation.jobs import analytics_job, lake_job
+from goodpulse_dagster.automation.schedules import daily_lake_schedule, quarterly_lake_schedule
+from goodpulse_dagster.automation.sensors import analytics_automation_sensor, landing_zone_sensor
 
 
 def build_jobs() -> list:
@@ -8,8 +10,8 @@ def build_jobs() -> list:
 
 
 def build_schedules() -> list:
-    return []
+    return [quarterly_lake_schedule, daily_lake_schedule]
 
 
 def build_sensors() -> list:
-    return []
+    return [landing_zone_sensor, analytics_automation_sensor]

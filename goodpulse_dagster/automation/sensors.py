@@ -1,0 +1,146 @@
+"""Sensors: the landing zone (new raw files -> lake runs) and declarative automation (changed
+silver -> gold, KPI and report).
+
+The landing-zone sensor is one sensor for a local directory and an S3 prefix alike: it takes the
+``landing`` resource and talks to whichever ``LandingZone`` it builds. The decisions (which files
+are new, what to run) live in ``landing_logic.py``; this module only lists, asks, and wraps the
+answer in ``RunRequest``s.
+"""
+
+from dagster import (
+    AssetKey,
+    AssetSelection,
+    AutomationConditionSensorDefinition,
+    DefaultSensorStatus,
+    RunRequest,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    sensor,
+)
+
+from goodpulse_dagster.assets.silver import TRANSFORMS
+from goodpulse_dagster.automation.jobs import lake_job
+from goodpulse_dagster.automation.landing_logic import (
+    LandingCursor,
+    PlannedRun,
+    advance_cursor,
+    new_objects,
+    plan_runs,
+)
+from goodpulse_dagster.partitions import PARTITION_KEY_FORMAT, quarterly_partitions
+from goodpulse_dagster.resources.storage import LandingZoneResource
+from goodpulse_dagster.schema import (
+    BRONZE,
+    ORDERS,
+    PARTITION_COLUMN,
+    SILVER,
+    SOURCE_TABLES,
+)
+from goodpulse_dagster.sources.staging import SourceMissingError, build_bronze
+
+LANDING_SENSOR = "landing_zone_sensor"
+AUTOMATION_SENSOR = "analytics_automation_sensor"
+TRIGGER_TAG = "goodpulse/trigger"
+FILES_TAG = "goodpulse/landing_files"
+# The tags Dagster's own single-run backfills put on a run covering a range of partitions.
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+# Tag values are shown in the UI run list; a full export can name a dozen files.
+_MAX_TAG_CHARS = 500
+
+
+def order_quarters(landing: LandingZoneResource) -> list[str]:
+    """Partition keys of the quarters that hold orders, by the bronze rules themselves.
+
+    Goes through the staging cache: the orders files are parsed once here and the bronze run
+    that follows reuses the parsed copy, so the scan costs nothing extra."""
+    try:
+        build = build_bronze(ORDERS.name, landing.zone(), landing.staging_path)
+    except SourceMissingError:
+        return []
+    days = build.table.column(PARTITION_COLUMN).unique().to_pylist()
+    return sorted(d.strftime(PARTITION_KEY_FORMAT) for d in days if d is not None)
+
+
+def dimension_asset_keys(tables: tuple[str, ...]) -> list[AssetKey]:
+    """Bronze and silver of each dimension table, plus the silver dimensions built from it
+    (category_translation -> products)."""
+    names = set(tables)
+    for name, (_transform, parents) in TRANSFORMS.items():
+        if not SOURCE_TABLES[name].partitioned and names & set(parents):
+            names.add(name)
+    keys = [AssetKey([BRONZE, t]) for t in sorted(set(tables))]
+    keys += [AssetKey([SILVER, t]) for t in sorted(names)]
+    return keys
+
+
+def to_run_request(run: PlannedRun) -> RunRequest:
+    tags = {TRIGGER_TAG: LANDING_SENSOR, FILES_TAG: ", ".join(run.files)[:_MAX_TAG_CHARS]}
+    if run.partition_key is not None:
+        return RunRequest(run_key=run.run_key, partition_key=run.partition_key, tags=tags)
+    if run.partition_range is not None:
+        first, last = run.partition_range
+        if first == last:
+            return RunRequest(run_key=run.run_key, partition_key=first, tags=tags)
+        # One run over the range, as a single-run backfill does it (same tags).
+        tags[RANGE_START_TAG] = first
+        tags[RANGE_END_TAG] = last
+        return RunRequest(run_key=run.run_key, tags=tags)
+    return RunRequest(
+        run_key=run.run_key, asset_selection=dimension_asset_keys(run.tables), tags=tags
+    )
+
+
+@sensor(
+    name=LANDING_SENSOR,
+    job=lake_job,
+    minimum_interval_seconds=30,
+    # Off until switched on (UI or `dagster sensor start`): on a first tick every file already in
+    # the landing zone is new, which would start a full load as soon as `dagster dev` opens.
+    default_status=DefaultSensorStatus.STOPPED,
+    description=(
+        "Watches the landing zone (local directory or S3 prefix, from the `landing` resource). "
+        "A per-quarter drop runs lake_job for that quarter; a full export of an order-grain "
+        "table runs it once over the quarters that hold orders; a dimension file refreshes its "
+        "bronze and silver tables. One run per file version (run key = key@version)."
+    ),
+)
+def landing_zone_sensor(context: SensorEvaluationContext, landing: LandingZoneResource):
+    cursor = LandingCursor.from_json(context.cursor)
+    zone = landing.zone()
+    listing = zone.list_objects()
+    fresh = new_objects(listing, cursor)
+    if not fresh:
+        return SkipReason(f"no new or changed source file in {zone.uri}")
+    plan = plan_runs(
+        fresh,
+        order_quarters=lambda: order_quarters(landing),
+        valid_partitions=set(quarterly_partitions.get_partition_keys()),
+    )
+    for note in plan.skipped:
+        context.log.warning(note)
+    context.log.info(
+        f"{len(fresh)} new file(s) in {zone.uri}: "
+        + ", ".join(o.key for o in fresh)
+        + f" -> {len(plan.runs)} run(s)"
+    )
+    return SensorResult(
+        run_requests=[to_run_request(r) for r in plan.runs],
+        cursor=advance_cursor(cursor, listing, fresh).to_json(),
+    )
+
+
+# Evaluates the `automation_condition` of every asset (gold, KPI, report). Running by default, so
+# the analytics follow silver without anyone switching it on; it replaces Dagster's implicit
+# `default_automation_condition_sensor`, which starts stopped.
+analytics_automation_sensor = AutomationConditionSensorDefinition(
+    AUTOMATION_SENSOR,
+    target=AssetSelection.all(),
+    default_status=DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+    description=(
+        "Declarative automation: gold, KPI and report assets run once their silver (or gold) "
+        "inputs have changed and nothing upstream is still queued or running."
+    ),
+)
