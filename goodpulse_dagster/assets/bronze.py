@@ -22,6 +22,7 @@ from goodpulse_dagster.assets.common import (
     column_schema_metadata,
     partition_window,
     profile_metadata,
+    single_run_backfills_allowed,
 )
 from goodpulse_dagster.partitions import quarterly_partitions
 from goodpulse_dagster.resources.storage import LakeResource, LandingZoneResource
@@ -121,4 +122,5 @@ def build_bronze_asset(table: SourceTable):
 
 
 raw_assets = [raw_spec(t) for t in SOURCE_TABLES.values()]
-bronze_assets = [build_bronze_asset(t) for t in SOURCE_TABLES.values()]
+with single_run_backfills_allowed():
+    bronze_assets = [build_bronze_asset(t) for t in SOURCE_TABLES.values()]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
+from contextlib import contextmanager
 from datetime import date
 
 import pyarrow as pa
 from dagster import (
     AssetExecutionContext,
+    BetaWarning,
     MetadataValue,
     TableColumn,
     TableSchema,
@@ -24,6 +27,18 @@ WAREHOUSE_IO_MANAGER = "warehouse_io_manager"
 # DuckDB allows one writer process per file: every asset that writes the warehouse runs in this
 # concurrency pool, whose limit (1) is set in dagster.yaml / the instance.
 DUCKDB_POOL = "duckdb"
+
+
+@contextmanager
+def single_run_backfills_allowed():
+    """Define assets with ``BackfillPolicy.single_run()`` without Dagster 1.13's BetaWarning.
+
+    The policy is beta, but it is what lets one run parse each raw file once for all quarters;
+    without this every step process would print the warning once per asset (1,000+ lines a
+    backfill in `dagster dev`)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BetaWarning)
+        yield
 
 
 def table_schema(columns: Mapping[str, str], descriptions: Mapping[str, str] | None = None):

@@ -24,6 +24,7 @@ from goodpulse_dagster.assets.common import (
     OWNERS,
     column_schema_metadata,
     profile_metadata,
+    single_run_backfills_allowed,
 )
 from goodpulse_dagster.partitions import quarterly_partitions
 from goodpulse_dagster.resources.parquet_io import split_by_partition
@@ -151,38 +152,43 @@ LIFECYCLE_INPUTS = {
 }
 
 
-@asset(
-    name="unified_user_lifecycle",
-    key_prefix=[SILVER],
-    group_name=SILVER,
-    ins={arg: AssetIn(key=AssetKey([SILVER, t])) for arg, t in LIFECYCLE_INPUTS.items()},
-    description=(
-        "Silver `unified_user_lifecycle`. Grain: one row per order of every status, with the "
-        "customer's unique id and city/state at that order, order revenue (sum of payments; "
-        "price + freight when the order has no payment rows), item lines, merchandise and freight "
-        "value, the payment type of its largest payment, the review score of its latest review, "
-        "delivery days (fractional, NULL when not delivered) and an on-time flag. Partitioned by "
-        "purchase quarter."
-    ),
-    partitions_def=quarterly_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
-    io_manager_key=LAKE_IO_MANAGER,
-    kinds={"duckdb", LAKE_KIND},
-    owners=OWNERS,
-    code_version=CODE_VERSION,
-    metadata=column_schema_metadata(silver_table_columns("unified_user_lifecycle")),
-    tags={"layer": SILVER},
-)
-def unified_user_lifecycle(
-    orders: pa.Table,
-    customers: pa.Table,
-    items: pa.Table,
-    payments: pa.Table,
-    reviews: pa.Table,
-    products: pa.Table,
-):
-    table = build_unified_user_lifecycle(orders, customers, items, payments, reviews, products)
-    return Output(table, metadata=profile_metadata(table))
+def build_unified_user_lifecycle_asset():
+    @asset(
+        name="unified_user_lifecycle",
+        key_prefix=[SILVER],
+        group_name=SILVER,
+        ins={arg: AssetIn(key=AssetKey([SILVER, t])) for arg, t in LIFECYCLE_INPUTS.items()},
+        description=(
+            "Silver `unified_user_lifecycle`. Grain: one row per order of every status, with the "
+            "customer's unique id and city/state at that order, order revenue (sum of payments; "
+            "price + freight when the order has no payment rows), item lines, merchandise and freight "
+            "value, the payment type of its largest payment, the review score of its latest review, "
+            "delivery days (fractional, NULL when not delivered) and an on-time flag. Partitioned by "
+            "purchase quarter."
+        ),
+        partitions_def=quarterly_partitions,
+        backfill_policy=BackfillPolicy.single_run(),
+        io_manager_key=LAKE_IO_MANAGER,
+        kinds={"duckdb", LAKE_KIND},
+        owners=OWNERS,
+        code_version=CODE_VERSION,
+        metadata=column_schema_metadata(silver_table_columns("unified_user_lifecycle")),
+        tags={"layer": SILVER},
+    )
+    def unified_user_lifecycle(
+        orders: pa.Table,
+        customers: pa.Table,
+        items: pa.Table,
+        payments: pa.Table,
+        reviews: pa.Table,
+        products: pa.Table,
+    ):
+        table = build_unified_user_lifecycle(orders, customers, items, payments, reviews, products)
+        return Output(table, metadata=profile_metadata(table))
+
+    return unified_user_lifecycle
 
 
-silver_assets = [build_silver_asset(name) for name in SOURCE_TABLES] + [unified_user_lifecycle]
+with single_run_backfills_allowed():
+    silver_assets = [build_silver_asset(name) for name in SOURCE_TABLES]
+    silver_assets.append(build_unified_user_lifecycle_asset())
