@@ -1011,32 +1011,28 @@ def _s_findings(t, charts_by_key, facts) -> _Section:
     return _Section("findings", SECTIONS["findings"], blocks)
 
 
-def _s_frequency(t, c, facts) -> _Section:
-    df = t["frequency_distribution"]
+def _segment_section(t, c, sid, table, chart_key, key, label, order) -> _Section:
+    """A section of one segment table: its chart, then the table (or "no data")."""
+    df = t[table]
     if df.empty:
-        return _Section("frequency", SECTIONS["frequency"], [_no_data("frequency_distribution")])
+        return _Section(sid, SECTIONS[sid], [_no_data(table)])
     return _Section(
-        "frequency",
-        SECTIONS["frequency"],
-        [
-            _Figure(c.get("frequency_tiers")),
-            _segment_table(df, "frequency_tier", "Frequency tier", schema.FREQUENCY_TIERS),
-        ],
+        sid, SECTIONS[sid], [_Figure(c.get(chart_key)), _segment_table(df, key, label, order)]
     )
+
+
+def _s_frequency(t, c, facts) -> _Section:
+    return _segment_section(
+        t, c, "frequency", "frequency_distribution", "frequency_tiers", "frequency_tier",
+        "Frequency tier", schema.FREQUENCY_TIERS,
+    )  # fmt: skip
 
 
 def _s_value(t, c, facts) -> _Section:
-    df = t["value_concentration"]
-    if df.empty:
-        return _Section("value", SECTIONS["value"], [_no_data("value_concentration")])
-    return _Section(
-        "value",
-        SECTIONS["value"],
-        [
-            _Figure(c.get("value_segment_rpc")),
-            _segment_table(df, "value_segment", "Value segment", schema.VALUE_SEGMENTS),
-        ],
-    )
+    return _segment_section(
+        t, c, "value", "value_concentration", "value_segment_rpc", "value_segment",
+        "Value segment", schema.VALUE_SEGMENTS,
+    )  # fmt: skip
 
 
 def _s_recency_value(t, c, facts) -> _Section:
