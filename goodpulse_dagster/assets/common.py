@@ -41,6 +41,27 @@ def single_run_backfills_allowed():
         yield
 
 
+def warehouse_asset_args(layer: str, columns: Mapping[str, str]) -> dict:
+    """The ``@asset`` arguments every gold and KPI table shares: a DuckDB table in schema
+    ``layer`` (its group and key prefix), written in the ``duckdb`` pool, refreshed by the
+    analytics automation condition."""
+    # Imported here: the automation package imports the silver assets (its sensor needs their
+    # transforms), which import this module.
+    from goodpulse_dagster.automation.conditions import analytics_automation_condition
+
+    return {
+        "key_prefix": [layer],
+        "group_name": layer,
+        "io_manager_key": WAREHOUSE_IO_MANAGER,
+        "kinds": {"duckdb", "pandas"},
+        "owners": OWNERS,
+        "metadata": column_schema_metadata(columns),
+        "pool": DUCKDB_POOL,
+        "automation_condition": analytics_automation_condition(),
+        "tags": {"layer": layer},
+    }
+
+
 def table_schema(columns: Mapping[str, str], descriptions: Mapping[str, str] | None = None):
     descriptions = descriptions or {}
     return TableSchema(

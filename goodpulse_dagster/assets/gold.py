@@ -8,14 +8,7 @@ import pandas as pd
 import pyarrow as pa
 from dagster import AssetIn, AssetKey, MetadataValue, Output, asset
 
-from goodpulse_dagster.assets.common import (
-    DUCKDB_POOL,
-    OWNERS,
-    WAREHOUSE_IO_MANAGER,
-    column_schema_metadata,
-    frame_to_markdown,
-)
-from goodpulse_dagster.automation.conditions import analytics_automation_condition
+from goodpulse_dagster.assets.common import frame_to_markdown, warehouse_asset_args
 from goodpulse_dagster.resources.storage import AnalyticsSettings
 from goodpulse_dagster.resources.warehouse import ARROW_INPUT
 from goodpulse_dagster.schema import GOLD, GOLD_TABLES, SILVER
@@ -62,18 +55,10 @@ GOLD_DESCRIPTIONS = {
 def _gold_asset(name: str, ins: dict[str, AssetIn], build):
     @asset(
         name=name,
-        key_prefix=[GOLD],
-        group_name=GOLD,
         ins=ins,
         description=f"Gold `{name}`. Grain: {GOLD_DESCRIPTIONS[name]}",
-        io_manager_key=WAREHOUSE_IO_MANAGER,
-        kinds={"duckdb", "pandas"},
-        owners=OWNERS,
         code_version=CODE_VERSION,
-        metadata=column_schema_metadata(GOLD_TABLES[name]),
-        pool=DUCKDB_POOL,
-        automation_condition=analytics_automation_condition(),
-        tags={"layer": GOLD},
+        **warehouse_asset_args(GOLD, GOLD_TABLES[name]),
     )
     def _gold(analytics: AnalyticsSettings, **inputs) -> Output[pd.DataFrame]:
         frame = build(analytics.params(), **inputs)

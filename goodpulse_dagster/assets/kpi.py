@@ -7,18 +7,12 @@ runs), a Markdown preview and, where the report has one, the table's chart.
 import pandas as pd
 from dagster import AssetIn, AssetKey, MetadataValue, Output, asset
 
-from goodpulse_dagster.assets.common import (
-    DUCKDB_POOL,
-    OWNERS,
-    WAREHOUSE_IO_MANAGER,
-    column_schema_metadata,
-    frame_to_markdown,
-)
-from goodpulse_dagster.automation.conditions import analytics_automation_condition
+from goodpulse_dagster.assets.common import frame_to_markdown, warehouse_asset_args
 from goodpulse_dagster.resources.storage import AnalyticsSettings
 from goodpulse_dagster.resources.warehouse import ARROW_INPUT
 from goodpulse_dagster.schema import GOLD, KPI, KPI_TABLES, SILVER
 from goodpulse_dagster.transforms.kpi import KPI_INPUTS, build_kpi, headline_metrics
+from goodpulse_dagster.transforms.report import kpi_chart_markdown
 
 CODE_VERSION = "1"
 
@@ -63,22 +57,11 @@ KPI_DESCRIPTIONS = {
 }
 
 
-def kpi_chart(name: str, frame: pd.DataFrame) -> str | None:
-    """The report's chart for this KPI table as Markdown, when the report module provides one."""
-    try:
-        from goodpulse_dagster.transforms.report import kpi_chart_markdown
-    except ImportError:  # the report module is optional for the KPI layer
-        return None
-    return kpi_chart_markdown(name, frame)
-
-
 def _kpi_asset(name: str):
     inputs = [arg for arg in KPI_INPUTS[name] if arg != "params"]
 
     @asset(
         name=name,
-        key_prefix=[KPI],
-        group_name=KPI,
         # Gold inputs are loaded as Arrow tables (the transforms query them with DuckDB).
         ins={
             arg: AssetIn(
@@ -87,14 +70,8 @@ def _kpi_asset(name: str):
             for arg in inputs
         },
         description=f"KPI `{name}`. Grain: {KPI_DESCRIPTIONS[name]}",
-        io_manager_key=WAREHOUSE_IO_MANAGER,
-        kinds={"duckdb", "pandas"},
-        owners=OWNERS,
         code_version=CODE_VERSION,
-        metadata=column_schema_metadata(KPI_TABLES[name]),
-        pool=DUCKDB_POOL,
-        automation_condition=analytics_automation_condition(),
-        tags={"layer": KPI},
+        **warehouse_asset_args(KPI, KPI_TABLES[name]),
     )
     def _kpi(analytics: AnalyticsSettings, **loaded) -> Output[pd.DataFrame]:
         frame = build_kpi(name, params=analytics.params(), **loaded)
@@ -104,7 +81,7 @@ def _kpi_asset(name: str):
         }
         metadata["dagster/row_count"] = len(frame)
         metadata["preview"] = MetadataValue.md(frame_to_markdown(frame))
-        chart = kpi_chart(name, frame)
+        chart = kpi_chart_markdown(name, frame)
         if chart:
             metadata["chart"] = MetadataValue.md(chart)
         return Output(frame, metadata=metadata)

@@ -43,7 +43,9 @@ from goodpulse_dagster.transforms.quality import (
     SHARE_TOLERANCE,
     Finding,
     key_violations,
+    share_columns,
     share_sum_violations,
+    unit_interval_columns,
     unit_interval_violations,
 )
 from goodpulse_dagster.transforms.sql import arrow_schema, concat
@@ -301,3 +303,13 @@ def rates_rule(columns: Sequence[str]) -> Rule:
         lambda frame: Outcome(unit_interval_violations(frame, columns)),
         blocking=True,
     )
+
+
+def rate_and_share_rules(table: str, columns: Mapping[str, str]) -> list[Rule]:
+    """Rates within [0, 1] and shares summing to 1, for the columns of ``table`` that are such."""
+    rules = []
+    if unit_interval_columns(columns):
+        rules.append(rates_rule(unit_interval_columns(columns)))
+    if share_columns(columns):
+        rules.append(shares_rule(table, share_columns(columns)))
+    return rules

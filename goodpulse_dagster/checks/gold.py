@@ -14,8 +14,7 @@ from goodpulse_dagster.checks.common import (
     Rule,
     frame_checks,
     key_rule,
-    rates_rule,
-    shares_rule,
+    rate_and_share_rules,
     to_result,
 )
 from goodpulse_dagster.resources.storage import AnalyticsSettings
@@ -23,8 +22,6 @@ from goodpulse_dagster.schema import GOLD, GOLD_TABLES, SILVER
 from goodpulse_dagster.transforms.quality import (
     retention_violations,
     revenue_reconciliation,
-    share_columns,
-    unit_interval_columns,
 )
 
 # The grain of each gold table (METRICS.md "Gold tables").
@@ -44,9 +41,10 @@ RECONCILES_DESCRIPTION = (
 
 
 def gold_rules(table: str) -> list[Rule]:
-    columns = GOLD_TABLES[table]
     rules = [key_rule(GOLD_KEYS[table])]
     if table == "cohort_retention":
+        # Its one rate, retention_rate, gets the stricter cohort rule (index 0 is 1) and it has
+        # no share column.
         rules.append(
             Rule(
                 "retention_valid",
@@ -56,11 +54,8 @@ def gold_rules(table: str) -> list[Rule]:
                 blocking=True,
             )
         )
-    elif unit_interval_columns(columns):
-        rules.append(rates_rule(unit_interval_columns(columns)))
-    if share_columns(columns):
-        rules.append(shares_rule(table, share_columns(columns)))
-    return rules
+        return rules
+    return rules + rate_and_share_rules(table, GOLD_TABLES[table])
 
 
 @asset_check(

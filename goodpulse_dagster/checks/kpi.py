@@ -13,8 +13,7 @@ from goodpulse_dagster.checks.common import (
     Outcome,
     Rule,
     frame_checks,
-    rates_rule,
-    shares_rule,
+    rate_and_share_rules,
     to_result,
 )
 from goodpulse_dagster.checks.gold import CUSTOMER_360_KEY, LIFECYCLE_KEY
@@ -22,21 +21,13 @@ from goodpulse_dagster.resources.storage import AnalyticsSettings
 from goodpulse_dagster.schema import KPI, KPI_TABLES
 from goodpulse_dagster.transforms.quality import (
     revenue_reconciliation,
-    share_columns,
-    unit_interval_columns,
 )
 
 NORTHSTAR_KEY = AssetKey([KPI, "northstar"])
 
 
 def kpi_rules(table: str) -> list[Rule]:
-    columns = KPI_TABLES[table]
-    rules = []
-    if unit_interval_columns(columns):
-        rules.append(rates_rule(unit_interval_columns(columns)))
-    if share_columns(columns):
-        rules.append(shares_rule(table, share_columns(columns)))
-    return rules
+    return rate_and_share_rules(table, KPI_TABLES[table])
 
 
 @asset_check(

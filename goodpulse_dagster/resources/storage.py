@@ -50,8 +50,9 @@ class LakeResource(ConfigurableResource):
     def write_quarantine(self, table: str, name: str, rows: pa.Table) -> str:
         """Replace one quarantine object (so a re-run never duplicates rejected rows)."""
         relpath = f"quarantine/{table}/{name}.parquet"
-        self.store().write_table(relpath, rows)
-        return self.store().object_uri(relpath)
+        store = self.store()
+        store.write_table(relpath, rows)
+        return store.object_uri(relpath)
 
 
 class LandingZoneResource(ConfigurableResource):
