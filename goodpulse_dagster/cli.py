@@ -88,53 +88,97 @@ def step_seconds(result) -> dict[str, float]:
     return seconds
 
 
-def quarters_with_data(settings) -> list[str]:
-    """Partition keys of the quarters that hold at least one order."""
+def orders_by_quarter(settings) -> list[tuple[str, int]]:
+    """(partition key, orders) of the quarters that hold at least one order, oldest first."""
     from goodpulse_dagster.definitions import build_resources
     from goodpulse_dagster.partitions import PARTITION_KEY_FORMAT
-    from goodpulse_dagster.sources.staging import order_quarters
+    from goodpulse_dagster.sources.staging import orders_by_quarter as staged_orders_by_quarter
 
     landing = build_resources(settings)["landing"]
-    quarters = order_quarters(landing.zone(), landing.staging_path)
-    return [q.strftime(PARTITION_KEY_FORMAT) for q in quarters]
+    counts = staged_orders_by_quarter(landing.zone(), landing.staging_path)
+    return [(q.strftime(PARTITION_KEY_FORMAT), n) for q, n in counts]
+
+
+def lake_run_ranges(
+    quarter_orders: list[tuple[str, int]], max_orders: int
+) -> list[tuple[str, str]]:
+    """Split consecutive quarters into (first, last) ranges of at most ``max_orders`` orders each
+    (a quarter holding more is a range of its own). A lake run holds its range's tables in memory,
+    so this bounds a run's memory by ``max_orders``, not by the size of the data."""
+    ranges: list[tuple[str, str]] = []
+    first = last = None
+    total = 0
+    for key, orders in quarter_orders:
+        if first is not None and total + orders > max_orders:
+            ranges.append((first, last))
+            first = None
+        if first is None:
+            first, total = key, 0
+        last, total = key, total + orders
+    if first is not None:
+        ranges.append((first, last))
+    return ranges
+
+
+def _range_tags(first: str, last: str) -> dict[str, str]:
+    # The tags Dagster's single-run backfills put on a run over a range of partitions.
+    return {
+        "dagster/asset_partition_range_start": first,
+        "dagster/asset_partition_range_end": last,
+    }
 
 
 def run_pipeline(settings=None) -> dict:
-    """Materialize everything: lake (all quarters with data), then analytics. Returns timings."""
+    """Materialize everything: lake (all quarters with data), then analytics. Returns timings.
+
+    The lake phase is one run when the data holds at most ``settings.lake_run_max_orders``
+    orders, else one run per range of quarters (``lake_run_ranges``): the first run also builds
+    the dimension tables, the others only the order-grain tables of their quarters."""
     from dagster import BetaWarning
 
     warnings.filterwarnings("ignore", category=BetaWarning)
-    from goodpulse_dagster.automation.jobs import ANALYTICS_JOB, LAKE_JOB
+    from goodpulse_dagster.automation.jobs import ANALYTICS_JOB, LAKE_JOB, ORDER_GRAIN_LAKE_KEYS
     from goodpulse_dagster.definitions import build_definitions
+    from goodpulse_dagster.execution import execute_job_here
     from goodpulse_dagster.settings import load_settings
 
     settings = settings or load_settings()
     defs = build_definitions(settings)
     instance = _instance()
-    timings: dict = {}
+    timings: dict = {"lake_steps": {}}
 
     start = time.perf_counter()
-    quarters = quarters_with_data(settings)
-    if not quarters:
+    quarter_orders = orders_by_quarter(settings)
+    if not quarter_orders:
         raise SystemExit(f"no orders found in the landing zone ({settings.raw_dir})")
-    _say(f"[1/2] bronze + silver: {len(quarters)} quarters ({quarters[0]} .. {quarters[-1]}) ...")
-    lake = defs.resolve_job_def(LAKE_JOB).execute_in_process(
-        instance=instance,
-        run_config=QUIET_LOGGING,
-        tags={
-            "dagster/asset_partition_range_start": quarters[0],
-            "dagster/asset_partition_range_end": quarters[-1],
-        },
-        raise_on_error=True,
+    ranges = lake_run_ranges(quarter_orders, settings.lake_run_max_orders)
+    _say(
+        f"[1/2] bronze + silver: {len(quarter_orders)} quarters ({quarter_orders[0][0]} .. "
+        f"{quarter_orders[-1][0]}), {sum(n for _, n in quarter_orders):,} orders"
+        + (f", in {len(ranges)} runs" if len(ranges) > 1 else "")
+        + " ..."
     )
+    lake_results = []
+    for number, (first, last) in enumerate(ranges):
+        result = execute_job_here(
+            defs.resolve_job_def(LAKE_JOB),
+            instance=instance,
+            run_config=QUIET_LOGGING,
+            tags=_range_tags(first, last),
+            # Dimension tables are built once, by the first run.
+            asset_selection=None if number == 0 else list(ORDER_GRAIN_LAKE_KEYS),
+        )
+        lake_results.append(result)
+        for key, seconds in step_seconds(result).items():
+            timings["lake_steps"][key] = timings["lake_steps"].get(key, 0.0) + seconds
     timings["lake_seconds"] = time.perf_counter() - start
-    timings["lake_steps"] = step_seconds(lake)
-    _say(f"      {len(_materialized(lake))} assets materialized in {timings['lake_seconds']:.1f} s")
+    materialized = sum(len(_materialized(r)) for r in lake_results)
+    _say(f"      {materialized} assets materialized in {timings['lake_seconds']:.1f} s")
 
     start = time.perf_counter()
     _say("[2/2] gold, KPIs and report ...")
-    analytics = defs.resolve_job_def(ANALYTICS_JOB).execute_in_process(
-        instance=instance, run_config=QUIET_LOGGING, raise_on_error=True
+    analytics = execute_job_here(
+        defs.resolve_job_def(ANALYTICS_JOB), instance=instance, run_config=QUIET_LOGGING
     )
     timings["analytics_seconds"] = time.perf_counter() - start
     timings["analytics_steps"] = step_seconds(analytics)
@@ -144,7 +188,8 @@ def run_pipeline(settings=None) -> dict:
     )
     failed = [
         e.asset_check_key.to_user_string()
-        for e in analytics.get_asset_check_evaluations() + lake.get_asset_check_evaluations()
+        for r in [*lake_results, analytics]
+        for e in r.get_asset_check_evaluations()
         if not e.passed
     ]
     if failed:

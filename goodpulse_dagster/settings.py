@@ -47,6 +47,9 @@ class Settings:
     warehouse_path: Path
     metrics: MetricParams
     orphan_error_rate: float
+    # The CLI runs the lake job over consecutive quarters holding at most this many orders per
+    # run, so memory is bounded by the run size, not the data size (docs/performance.md).
+    lake_run_max_orders: int = 1_000_000
 
     @property
     def lake_dir(self) -> Path:
@@ -78,6 +81,16 @@ def _floats(text: str, name: str) -> tuple[float, ...]:
         return tuple(float(x) for x in text.split(","))
     except ValueError as exc:
         raise ValueError(f"{name} must be comma-separated numbers, got {text!r}") from exc
+
+
+def _positive_int(text: str, name: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a whole number, got {text!r}") from exc
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1, got {value}")
+    return value
 
 
 def metric_params_from_env(env: dict[str, str] | None = None) -> MetricParams:
@@ -123,4 +136,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         ).absolute(),
         metrics=metric_params_from_env(env),
         orphan_error_rate=float(_env("GOODPULSE_ORPHAN_ERROR_RATE", "0.01", env)),
+        lake_run_max_orders=_positive_int(
+            _env("GOODPULSE_LAKE_RUN_MAX_ORDERS", "1000000", env), "GOODPULSE_LAKE_RUN_MAX_ORDERS"
+        ),
     )

@@ -46,7 +46,7 @@ def _build(silver, params: MetricParams) -> dict[str, pd.DataFrame]:
     lifecycle = silver["unified_user_lifecycle"]
     c360 = gold.build_customer_360(
         lifecycle, silver["closed_deals"], silver["marketing_qualified_leads"], params
-    )
+    ).to_pandas()
     cohorts = gold.build_cohort_retention(lifecycle, params)
     out = {
         "customer_360": c360,
@@ -54,7 +54,7 @@ def _build(silver, params: MetricParams) -> dict[str, pd.DataFrame]:
         "cohort_retention": cohorts,
         "customer_unified_lifecycle": gold.build_customer_unified_lifecycle(
             c360, lifecycle, silver["sellers"], params
-        ),
+        ).to_pandas(),
     }
     out.update(kpi.build_all_kpis(c360, lifecycle, cohorts, params))
     return out
@@ -123,7 +123,7 @@ def test_customer_360_later_as_of_shifts_days_and_stages(silver):
         silver["closed_deals"],
         silver["marketing_qualified_leads"],
         MetricParams(as_of=LATER_AS_OF),
-    ).set_index("customer_unique_id")
+    ).to_pandas().set_index("customer_unique_id")
     # Every day count grows by 90: c10 95, c06 110, c01 150, c05 180 (Warm, inclusive bound),
     # c08 220, c04 256, c07 301 (At Risk), c02 384, c09 470, c03 534 (Dormant).
     assert c360["recency_days"].to_dict() == {
@@ -155,12 +155,12 @@ def test_first_order_tie_is_broken_by_order_id(silver):
     params = MetricParams(as_of=HANDMADE_AS_OF)
     c360 = gold.build_customer_360(
         lifecycle, silver["closed_deals"], silver["marketing_qualified_leads"], params
-    ).set_index("customer_unique_id")
+    ).to_pandas().set_index("customer_unique_id")
     assert c360.loc["c10", "acquisition_channel"] == "unattributed"
     assert c360.loc["c10", "total_orders"] == 2
     unified = gold.build_customer_unified_lifecycle(
         c360.reset_index(), lifecycle, silver["sellers"], params
-    ).set_index("customer_unique_id")
+    ).to_pandas().set_index("customer_unique_id")
     assert unified.loc["c10", "first_order_id"] == "o00"
     assert unified.loc["c10", "first_category"] == "toys"
     assert unified.loc["c10", "first_seller_state"] == "PR"

@@ -91,9 +91,14 @@ def profile_metadata(table: pa.Table) -> dict:
     }
 
 
-def frame_to_markdown(frame, max_rows: int = 15) -> str:
-    """A Markdown table of the first rows of a DataFrame (for UI metadata previews)."""
+PREVIEW_ROWS = 15  # rows shown in a table's "preview" metadata
+
+
+def frame_to_markdown(frame, max_rows: int = PREVIEW_ROWS, total_rows: int | None = None) -> str:
+    """A Markdown table of the first rows of a DataFrame (for UI metadata previews);
+    ``total_rows`` when ``frame`` is already only the head of a larger table."""
     head = frame.head(max_rows)
+    total_rows = len(frame) if total_rows is None else total_rows
 
     def cell(value) -> str:
         if isinstance(value, float):
@@ -107,8 +112,8 @@ def frame_to_markdown(frame, max_rows: int = 15) -> str:
     lines += [
         "| " + " | ".join(cell(v) for v in row) + " |" for row in head.itertuples(index=False)
     ]
-    if len(frame) > max_rows:
-        lines.append(f"\n_{len(frame) - max_rows:,} more rows_")
+    if total_rows > len(head):
+        lines.append(f"\n_{total_rows - len(head):,} more rows_")
     return "\n".join(lines)
 
 

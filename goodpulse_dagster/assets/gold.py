@@ -4,11 +4,14 @@ Thin wrappers: load silver (every quarter) and gold inputs, call the pure transf
 ``transforms/gold.py`` with the ``analytics`` settings, attach schema and row-count metadata.
 """
 
-import pandas as pd
 import pyarrow as pa
 from dagster import AssetIn, AssetKey, MetadataValue, Output, asset
 
-from goodpulse_dagster.assets.common import frame_to_markdown, warehouse_asset_args
+from goodpulse_dagster.assets.common import (
+    PREVIEW_ROWS,
+    frame_to_markdown,
+    warehouse_asset_args,
+)
 from goodpulse_dagster.resources.storage import AnalyticsSettings
 from goodpulse_dagster.resources.warehouse import ARROW_INPUT
 from goodpulse_dagster.schema import GOLD, GOLD_TABLES, SILVER
@@ -60,13 +63,16 @@ def _gold_asset(name: str, ins: dict[str, AssetIn], build):
         code_version=CODE_VERSION,
         **warehouse_asset_args(GOLD, GOLD_TABLES[name]),
     )
-    def _gold(analytics: AnalyticsSettings, **inputs) -> Output[pd.DataFrame]:
-        frame = build(analytics.params(), **inputs)
+    # Not annotated Output[pd.DataFrame]: the customer-grain tables are Arrow tables, and the
+    # warehouse IO manager writes either (resources/warehouse.py).
+    def _gold(analytics: AnalyticsSettings, **inputs) -> Output:
+        table = build(analytics.params(), **inputs)
+        preview = table.slice(0, PREVIEW_ROWS).to_pandas() if isinstance(table, pa.Table) else table
         return Output(
-            frame,
+            table,
             metadata={
-                "dagster/row_count": len(frame),
-                "preview": MetadataValue.md(frame_to_markdown(frame)),
+                "dagster/row_count": len(table),
+                "preview": MetadataValue.md(frame_to_markdown(preview, total_rows=len(table))),
             },
         )
 

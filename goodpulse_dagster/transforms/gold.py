@@ -1,12 +1,15 @@
 """Gold transforms: silver order lifecycle -> customer 360, segmentation, cohorts (METRICS.md).
 
 Pure functions, no Dagster: each takes silver/gold tables (pandas DataFrames or pyarrow Tables,
-DuckDB reads both) plus ``MetricParams`` and returns a pandas DataFrame whose columns are exactly,
-and in the order of, ``schema.GOLD_TABLES[name]`` (the DuckDB IO manager inserts positionally).
+DuckDB reads both) plus ``MetricParams`` and returns a table whose columns are exactly, and in the
+order of, ``schema.GOLD_TABLES[name]`` (the DuckDB IO manager inserts positionally): a pandas
+DataFrame for the small tables, an Arrow table for the two customer-grain ones (customer_360,
+customer_unified_lifecycle), whose pandas copy cost more than the query at 1M customers.
 
-Output types (see ``to_frame``): integers int64, DOUBLE float64, BOOLEAN bool, VARCHAR object,
-TIMESTAMP datetime64[us], and DATE as python ``datetime.date`` objects, so that a DataFrame written
-by the DuckDB IO manager lands as a DATE column again. Rows come in a fixed order.
+Output types (``conform_result``): integers int64, DOUBLE float64, BOOLEAN bool, VARCHAR string,
+TIMESTAMP timestamp[us] and DATE date32. A DataFrame is that table's ``to_pandas()``: VARCHAR
+object and DATE python ``datetime.date`` objects, so that it lands as a DATE column again in the
+warehouse. Rows come in a fixed order.
 
 All set-based work is DuckDB SQL. Every threshold and category label is bound as a named
 ``$parameter`` from ``MetricParams`` or ``schema``; none is written into the SQL text.
@@ -77,13 +80,12 @@ def arrow_schema(columns: Mapping[str, str]) -> pa.Schema:
     return pa.schema([(name, _SQL_TO_ARROW[sql_type]) for name, sql_type in columns.items()])
 
 
-def to_frame(table: pa.Table, columns: Mapping[str, str]) -> pd.DataFrame:
-    """Cast a query result to the spec's types and return it as pandas, columns in spec order."""
+def conform_result(table: pa.Table, columns: Mapping[str, str]) -> pa.Table:
+    """Cast a query result to the spec's types, checking it has the spec's columns in order."""
     expected = list(columns)
     if table.column_names != expected:
         raise ValueError(f"query returned columns {table.column_names}, expected {expected}")
-    # date32 -> datetime.date objects (pyarrow's default), timestamp[us] stays microseconds.
-    return table.cast(arrow_schema(columns)).to_pandas()
+    return table.cast(arrow_schema(columns))
 
 
 def label_params() -> dict[str, object]:
@@ -166,6 +168,19 @@ def _used_params(sql: str, params: Mapping[str, object]) -> dict[str, object]:
     return {k: v for k, v in params.items() if k in used}
 
 
+def run_query_arrow(
+    sql: str,
+    tables: Mapping[str, Frame],
+    params: Mapping[str, object],
+    columns: Mapping[str, str],
+) -> pa.Table:
+    """Run one DuckDB query over the given tables and return it shaped as ``columns``, as Arrow
+    (the customer-grain tables: no pandas copy of a million rows of 32-character ids)."""
+    with _connection(tables) as con:
+        result = con.sql(sql, params=_used_params(sql, params)).to_arrow_table()
+    return conform_result(result, columns)
+
+
 def run_query(
     sql: str,
     tables: Mapping[str, Frame],
@@ -173,9 +188,8 @@ def run_query(
     columns: Mapping[str, str],
 ) -> pd.DataFrame:
     """Run one DuckDB query over the given tables and return it shaped as ``columns``."""
-    with _connection(tables) as con:
-        result = con.sql(sql, params=_used_params(sql, params)).to_arrow_table()
-    return to_frame(result, columns)
+    # date32 -> datetime.date objects (pyarrow's default), timestamp[us] stays microseconds.
+    return run_query_arrow(sql, tables, params, columns).to_pandas()
 
 
 def scalar_query(sql: str, tables: Mapping[str, Frame], params: Mapping[str, object]) -> object:
@@ -355,11 +369,11 @@ ORDER BY c.customer_unique_id
 
 def build_customer_360(
     lifecycle: Frame, closed_deals: Frame, leads: Frame, params: MetricParams
-) -> pd.DataFrame:
-    """``gold.customer_360``: one row per customer with at least one completed order."""
+) -> pa.Table:
+    """``gold.customer_360``: one row per customer with at least one completed order (Arrow)."""
     sql_params = metric_sql_params(params)
     sql_params["as_of"] = compute_as_of(lifecycle, params)
-    return run_query(
+    return run_query_arrow(
         _CUSTOMER_360_SQL,
         {
             "lifecycle": lifecycle,
@@ -515,9 +529,10 @@ ORDER BY c.customer_unique_id
 
 def build_customer_unified_lifecycle(
     customer_360: Frame, lifecycle: Frame, sellers: Frame, params: MetricParams
-) -> pd.DataFrame:
-    """``gold.customer_unified_lifecycle``: customer_360 + cohorts and first-order context."""
-    return run_query(
+) -> pa.Table:
+    """``gold.customer_unified_lifecycle``: customer_360 + cohorts and first-order context
+    (Arrow)."""
+    return run_query_arrow(
         _CUSTOMER_UNIFIED_LIFECYCLE_SQL,
         {"customer_360": customer_360, "lifecycle": lifecycle, "sellers": sellers},
         metric_sql_params(params),
