@@ -16,8 +16,9 @@ For each scale it
 
 With ``--incremental-scale N`` it also generates N orders in the per-quarter layout, runs the
 pipeline on every quarter but the last, adds the last quarter's drops and times the refresh:
-that quarter's bronze + silver (``lake_job`` for one partition) and then gold, KPI and report
-(``analytics_job``), in a subprocess, as a share of the full run.
+the lake runs the landing-zone sensor requests for those files (the plan and run requests of
+``automation/``: the order-grain bronze + silver tables of that quarter) and then gold, KPI and
+report (``analytics_job``), in a subprocess, as a share of the full run.
 
 Results: ``<out>/benchmark.json`` and ``<out>/README.md`` (with the machine described). Work files
 (data, homes) go under ``--work`` (gitignored). Not a test: nothing asserts on the timings.
@@ -263,26 +264,41 @@ def warehouse_check(home: Path) -> dict:
 # --- incremental refresh ----------------------------------------------------------------------
 
 REFRESH_CHILD = """
-import sys, time, warnings
+import json, os, sys, time, warnings
 warnings.filterwarnings("ignore")
 from dagster import DagsterInstance
 from goodpulse_dagster.automation.jobs import ANALYTICS_JOB, LAKE_JOB
+from goodpulse_dagster.automation.landing_logic import plan_runs
+from goodpulse_dagster.automation.sensors import to_run_request
 from goodpulse_dagster.cli import QUIET_LOGGING, step_seconds
-from goodpulse_dagster.definitions import build_definitions
-quarter = sys.argv[1]
-defs = build_definitions()
+from goodpulse_dagster.definitions import build_definitions, build_resources
+from goodpulse_dagster.execution import execute_job_here
+from goodpulse_dagster.partitions import quarterly_partitions
+from goodpulse_dagster.settings import load_settings
+# The landing-zone keys of the files that just landed: the runs are the ones the landing-zone
+# sensor would request for them (same plan, same run requests), then the analytics job.
+landed = set(sys.argv[1:])
+settings = load_settings()
+defs = build_definitions(settings)
+fresh = [o for o in build_resources(settings)["landing"].zone().list_objects() if o.key in landed]
+plan = plan_runs(fresh, lambda: [], set(quarterly_partitions.get_partition_keys()))
 instance = DagsterInstance.ephemeral()
 t0 = time.perf_counter()
-lake = defs.resolve_job_def(LAKE_JOB).execute_in_process(
-    instance=instance, run_config=QUIET_LOGGING, partition_key=quarter, raise_on_error=True)
+lake_steps, requests = {}, []
+for run in plan.runs:
+    request = to_run_request(run)
+    requests.append({"partition_key": request.partition_key,
+                     "assets": [k.to_user_string() for k in request.asset_selection or []]})
+    lake = execute_job_here(defs.resolve_job_def(LAKE_JOB), instance, QUIET_LOGGING,
+                            tags=request.tags, partition_key=request.partition_key,
+                            asset_selection=request.asset_selection)
+    lake_steps.update(step_seconds(lake))
 t1 = time.perf_counter()
-analytics = defs.resolve_job_def(ANALYTICS_JOB).execute_in_process(
-    instance=instance, run_config=QUIET_LOGGING, raise_on_error=True)
+analytics = execute_job_here(defs.resolve_job_def(ANALYTICS_JOB), instance, QUIET_LOGGING)
 t2 = time.perf_counter()
-import json, os
 open(os.environ["GOODPULSE_TIMINGS_FILE"], "w").write(json.dumps({
-    "lake_seconds": t1 - t0, "analytics_seconds": t2 - t1,
-    "lake_steps": step_seconds(lake), "analytics_steps": step_seconds(analytics)}))
+    "lake_seconds": t1 - t0, "analytics_seconds": t2 - t1, "requests": requests,
+    "lake_steps": lake_steps, "analytics_steps": step_seconds(analytics)}))
 """
 
 
@@ -324,8 +340,9 @@ def incremental(orders: int, work: Path, regenerate: bool, full_run: dict | None
         "GOODPULSE_TIMINGS_FILE": str(timings_file),
     }
     env.pop("DAGSTER_HOME", None)
+    landed = [str(p.relative_to(source)) for p in held_back]
     refresh = run_measured(
-        [sys.executable, "-c", REFRESH_CHILD, quarter_key(last)],
+        [sys.executable, "-c", REFRESH_CHILD, *landed],
         env=env,
         log=work / f"refresh_{orders}.log",
     )
@@ -335,7 +352,8 @@ def incremental(orders: int, work: Path, regenerate: bool, full_run: dict | None
         "orders": orders,
         "generator": gen,
         "new_quarter": quarter_key(last),
-        "new_quarter_files": [str(p.relative_to(source)) for p in held_back],
+        "new_quarter_files": landed,
+        "lake_run_requests": timings.get("requests"),
         "later_quarters_left_out": later,
         "initial_run": initial,
         "refresh": refresh,

@@ -47,7 +47,14 @@ from goodpulse_dagster.automation.sensors import (
 )
 from goodpulse_dagster.partitions import quarterly_partitions
 from goodpulse_dagster.resources.storage import LandingZoneResource, S3Connection
-from goodpulse_dagster.schema import GOLD, KPI, REPORT, SOURCE_TABLES
+from goodpulse_dagster.schema import (
+    GOLD,
+    KPI,
+    PARTITIONED_TABLES,
+    REPORT,
+    SILVER_PARTITIONED_TABLES,
+    SOURCE_TABLES,
+)
 from goodpulse_dagster.sources.landing import RawObject
 from goodpulse_dagster_tests.rawdata import write_table
 from goodpulse_dagster_tests.s3_server import s3_client
@@ -160,12 +167,13 @@ def test_plan_quarter_drops_full_exports_and_dimensions():
     (run,) = plan_runs([obj(file_name("customers"), 1.0)], order_quarters, VALID).runs
     assert not run.is_lake_run and run.tables == ("customers",)
 
-    # With a lake run in the same tick, the dimension rides along (lake_job refreshes them).
+    # With a lake run in the same tick, the dimension rides along: the quarter's run rebuilds
+    # it, and only it among the dimension tables.
     plan = plan_runs(
         [obj(file_name("customers"), 1.0), obj("orders/2017-Q1.csv", 2.0)], order_quarters, VALID
     )
     (run,) = plan.runs
-    assert run.partition_key == "2017-01-01"
+    assert run.partition_key == "2017-01-01" and run.tables == ("customers",)
     assert any(f.startswith(file_name("customers")) for f in run.files)
 
 
@@ -243,7 +251,13 @@ def check_sensor_ticks(landing: LandingZoneResource, put) -> None:
     put("order_items/2017-Q1.csv", write_table(src / "items.csv", "order_items", ITEM_ROWS))
     third = tick(landing, second.cursor)
     assert partitions_of(third) == ["2017-01-01"]
-    assert third.run_requests[0].partition_key == "2017-01-01"
+    (request,) = third.run_requests
+    assert request.partition_key == "2017-01-01"
+    # The order-grain tables only: no dimension file changed, their lake objects are current.
+    assert {k.to_user_string() for k in request.asset_selection} == {
+        *(f"bronze/{t}" for t in PARTITIONED_TABLES),
+        *(f"silver/{t}" for t in SILVER_PARTITIONED_TABLES),
+    }
 
     # A dimension file alone: its bronze and silver assets (and silver/products, built from the
     # category translation), unpartitioned.

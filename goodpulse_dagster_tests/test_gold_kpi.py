@@ -118,12 +118,16 @@ def test_customer_360_with_explicit_as_of(built, built_explicit):
 
 
 def test_customer_360_later_as_of_shifts_days_and_stages(silver):
-    c360 = gold.build_customer_360(
-        silver["unified_user_lifecycle"],
-        silver["closed_deals"],
-        silver["marketing_qualified_leads"],
-        MetricParams(as_of=LATER_AS_OF),
-    ).to_pandas().set_index("customer_unique_id")
+    c360 = (
+        gold.build_customer_360(
+            silver["unified_user_lifecycle"],
+            silver["closed_deals"],
+            silver["marketing_qualified_leads"],
+            MetricParams(as_of=LATER_AS_OF),
+        )
+        .to_pandas()
+        .set_index("customer_unique_id")
+    )
     # Every day count grows by 90: c10 95, c06 110, c01 150, c05 180 (Warm, inclusive bound),
     # c08 220, c04 256, c07 301 (At Risk), c02 384, c09 470, c03 534 (Dormant).
     assert c360["recency_days"].to_dict() == {
@@ -153,14 +157,22 @@ def test_first_order_tie_is_broken_by_order_id(silver):
     twin["first_item_category"] = "toys"
     lifecycle = pd.concat([lifecycle, twin], ignore_index=True)
     params = MetricParams(as_of=HANDMADE_AS_OF)
-    c360 = gold.build_customer_360(
-        lifecycle, silver["closed_deals"], silver["marketing_qualified_leads"], params
-    ).to_pandas().set_index("customer_unique_id")
+    c360 = (
+        gold.build_customer_360(
+            lifecycle, silver["closed_deals"], silver["marketing_qualified_leads"], params
+        )
+        .to_pandas()
+        .set_index("customer_unique_id")
+    )
     assert c360.loc["c10", "acquisition_channel"] == "unattributed"
     assert c360.loc["c10", "total_orders"] == 2
-    unified = gold.build_customer_unified_lifecycle(
-        c360.reset_index(), lifecycle, silver["sellers"], params
-    ).to_pandas().set_index("customer_unique_id")
+    unified = (
+        gold.build_customer_unified_lifecycle(
+            c360.reset_index(), lifecycle, silver["sellers"], params
+        )
+        .to_pandas()
+        .set_index("customer_unique_id")
+    )
     assert unified.loc["c10", "first_order_id"] == "o00"
     assert unified.loc["c10", "first_category"] == "toys"
     assert unified.loc["c10", "first_seller_state"] == "PR"

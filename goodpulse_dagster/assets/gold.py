@@ -12,6 +12,7 @@ from goodpulse_dagster.assets.common import (
     frame_to_markdown,
     warehouse_asset_args,
 )
+from goodpulse_dagster.resources.parquet_io import DATASET_INPUT
 from goodpulse_dagster.resources.storage import AnalyticsSettings
 from goodpulse_dagster.resources.warehouse import ARROW_INPUT
 from goodpulse_dagster.schema import GOLD, GOLD_TABLES, SILVER
@@ -23,7 +24,9 @@ from goodpulse_dagster.transforms.gold import (
 )
 
 CODE_VERSION = "1"
-LIFECYCLE = AssetIn(key=AssetKey([SILVER, "unified_user_lifecycle"]))
+# Scanned by DuckDB in place (a Parquet dataset on local storage): the transforms read a few of
+# its columns (resources/parquet_io.py).
+LIFECYCLE = AssetIn(key=AssetKey([SILVER, "unified_user_lifecycle"]), metadata=DATASET_INPUT)
 # Loaded as Arrow, not pandas: the transforms query it with DuckDB (docs/performance.md).
 CUSTOMER_360 = AssetIn(key=AssetKey([GOLD, "customer_360"]), metadata=ARROW_INPUT)
 

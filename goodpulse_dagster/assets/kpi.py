@@ -8,6 +8,7 @@ import pandas as pd
 from dagster import AssetIn, AssetKey, MetadataValue, Output, asset
 
 from goodpulse_dagster.assets.common import frame_to_markdown, warehouse_asset_args
+from goodpulse_dagster.resources.parquet_io import DATASET_INPUT
 from goodpulse_dagster.resources.storage import AnalyticsSettings
 from goodpulse_dagster.resources.warehouse import ARROW_INPUT
 from goodpulse_dagster.schema import GOLD, KPI, KPI_TABLES, SILVER
@@ -62,10 +63,12 @@ def _kpi_asset(name: str):
 
     @asset(
         name=name,
-        # Gold inputs are loaded as Arrow tables (the transforms query them with DuckDB).
+        # Gold inputs are loaded as Arrow tables, the silver lifecycle as a Parquet dataset that
+        # DuckDB scans in place (the transforms query both with DuckDB).
         ins={
             arg: AssetIn(
-                key=INPUT_ASSETS[arg], metadata=ARROW_INPUT if arg in GOLD_INPUTS else None
+                key=INPUT_ASSETS[arg],
+                metadata=ARROW_INPUT if arg in GOLD_INPUTS else DATASET_INPUT,
             )
             for arg in inputs
         },

@@ -107,7 +107,10 @@ def advance_cursor(
 class PlannedRun:
     """One run to request: the lake for one quarter (``partition_key``) or for a range of
     quarters in one run (``partition_range``, first and last key), or a refresh of the
-    unpartitioned tables ``tables`` (bronze + silver) when neither is set."""
+    unpartitioned tables ``tables`` (bronze + silver) when neither is set.
+
+    A one-quarter run covers the order-grain tables of that quarter plus the dimension
+    ``tables`` whose files changed; a range run (a full export) covers every lake table."""
 
     run_key: str
     files: tuple[str, ...]  # key@version of the files behind the run
@@ -154,8 +157,10 @@ def plan_runs(
       and an empty quarter inside the range is a valid, empty partition. Drops of the same tick
       join that run;
     - a file of a dimension table (full export or drop): bronze + silver of that table, folded
-      into the lake runs when there are any, since every lake_job run refreshes the dimension
-      tables too.
+      into the lake runs when there are any. A quarter's run rebuilds only the dimension tables
+      whose files changed (``tables``): the others' lake objects are current, and rebuilding
+      them made a one-quarter refresh at 1M orders cost as much as a full load
+      (docs/performance.md).
     """
     by_partition: dict[str, list[str]] = defaultdict(list)
     exports: list[str] = []
@@ -210,6 +215,7 @@ def plan_runs(
                     run_key=run_key(f"lake/{key}", files),
                     files=tuple(sorted(set(files))),
                     partition_key=key,
+                    tables=tuple(sorted(dimension_tables)),
                 )
             )
     if dimension_files and not runs:

@@ -20,7 +20,7 @@ from dagster import (
 )
 
 from goodpulse_dagster.assets.silver import TRANSFORMS
-from goodpulse_dagster.automation.jobs import lake_job
+from goodpulse_dagster.automation.jobs import ORDER_GRAIN_LAKE_KEYS, lake_job
 from goodpulse_dagster.automation.landing_logic import (
     LandingCursor,
     PlannedRun,
@@ -75,10 +75,21 @@ def dimension_asset_keys(tables: tuple[str, ...]) -> list[AssetKey]:
     return keys
 
 
+def quarter_run_asset_keys(tables: tuple[str, ...]) -> list[AssetKey]:
+    """What a one-quarter lake run materializes: the order-grain bronze and silver tables, plus
+    the dimension tables ``tables`` whose files changed (and those built from them)."""
+    return [*ORDER_GRAIN_LAKE_KEYS, *dimension_asset_keys(tables)]
+
+
 def to_run_request(run: PlannedRun) -> RunRequest:
     tags = {TRIGGER_TAG: LANDING_SENSOR, FILES_TAG: ", ".join(run.files)[:_MAX_TAG_CHARS]}
     if run.partition_key is not None:
-        return RunRequest(run_key=run.run_key, partition_key=run.partition_key, tags=tags)
+        return RunRequest(
+            run_key=run.run_key,
+            partition_key=run.partition_key,
+            asset_selection=quarter_run_asset_keys(run.tables),
+            tags=tags,
+        )
     if run.partition_range is not None:
         first, last = run.partition_range
         if first == last:
@@ -101,8 +112,9 @@ def to_run_request(run: PlannedRun) -> RunRequest:
     default_status=DefaultSensorStatus.STOPPED,
     description=(
         "Watches the landing zone (local directory or S3 prefix, from the `landing` resource). "
-        "A per-quarter drop runs lake_job for that quarter; a full export of an order-grain "
-        "table runs it once over the quarters that hold orders; a dimension file refreshes its "
+        "A per-quarter drop runs the order-grain tables of lake_job for that quarter (and the "
+        "dimension tables whose files changed); a full export of an order-grain table runs all "
+        "of lake_job once over the quarters that hold orders; a dimension file refreshes its "
         "bronze and silver tables. One run per file version (run key = key@version)."
     ),
 )

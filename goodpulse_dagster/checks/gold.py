@@ -16,6 +16,7 @@ from goodpulse_dagster.checks.common import (
     rate_and_share_rules,
     to_result,
 )
+from goodpulse_dagster.resources.parquet_io import DATASET_INPUT
 from goodpulse_dagster.resources.storage import AnalyticsSettings
 from goodpulse_dagster.schema import GOLD, GOLD_TABLES, SILVER
 from goodpulse_dagster.transforms.quality import (
@@ -62,11 +63,11 @@ def gold_rules(table: str) -> list[Rule]:
     name="reconciles_with_silver",
     description=RECONCILES_DESCRIPTION,
     blocking=True,
-    additional_ins={"lifecycle": AssetIn(key=LIFECYCLE_KEY)},
+    additional_ins={"lifecycle": AssetIn(key=LIFECYCLE_KEY, metadata=DATASET_INPUT)},
     pool=DUCKDB_POOL,
 )
 def customer_360_reconciles_with_silver(
-    customer_360: pa.Table, lifecycle: pa.Table, analytics: AnalyticsSettings
+    customer_360: pa.Table, lifecycle, analytics: AnalyticsSettings
 ) -> AssetCheckResult:
     finding = revenue_reconciliation(lifecycle, customer_360, analytics.completed_statuses)
     return to_result(customer_360_reconciles_with_silver.check_key, Outcome(finding))

@@ -17,6 +17,7 @@ from goodpulse_dagster.checks.common import (
     to_result,
 )
 from goodpulse_dagster.checks.gold import CUSTOMER_360_KEY, LIFECYCLE_KEY
+from goodpulse_dagster.resources.parquet_io import DATASET_INPUT
 from goodpulse_dagster.resources.storage import AnalyticsSettings
 from goodpulse_dagster.resources.warehouse import ARROW_INPUT
 from goodpulse_dagster.schema import KPI, KPI_TABLES
@@ -43,14 +44,14 @@ def kpi_rules(table: str) -> list[Rule]:
     additional_ins={
         # Arrow: the reconciliation queries it with DuckDB (no pandas copy of every customer).
         "customer_360": AssetIn(key=CUSTOMER_360_KEY, metadata=ARROW_INPUT),
-        "lifecycle": AssetIn(key=LIFECYCLE_KEY),
+        "lifecycle": AssetIn(key=LIFECYCLE_KEY, metadata=DATASET_INPUT),
     },
     pool=DUCKDB_POOL,
 )
 def northstar_reconciles_across_layers(
     northstar: pd.DataFrame,
     customer_360: pa.Table,
-    lifecycle: pa.Table,
+    lifecycle,  # a Parquet dataset or an Arrow table (DATASET_INPUT)
     analytics: AnalyticsSettings,
 ) -> AssetCheckResult:
     finding = revenue_reconciliation(

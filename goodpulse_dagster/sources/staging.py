@@ -245,16 +245,17 @@ def build_bronze(
     rows = _read_valid(files, table_name)
     quarantine = _read_rejected(files)
     now = datetime.now().replace(microsecond=0)
+    bounds = partition_bounds(now)
     if table_name == ORDERS.name:
-        rows, unroutable = assign_order_partitions(rows, now)
+        rows, unroutable = assign_order_partitions(rows, now, window, bounds)
         quarantine.append(unroutable)
     elif table.partitioned:
         rows, orphans = route_to_order_partitions(
-            table_name, rows, order_routes(zone, staging_dir), now
+            table_name, rows, order_routes(zone, staging_dir), now, window, bounds
         )
         quarantine.append(orphans)
     if table.partitioned:
-        rows, outside = split_outside_partitions(table_name, rows, *partition_bounds(now), now)
+        rows, outside = split_outside_partitions(table_name, rows, *bounds, now)
         quarantine.append(outside)
     return BronzeBuild(
         table=_filter_window(rows, window) if table.partitioned else rows,

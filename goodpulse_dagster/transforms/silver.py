@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import pyarrow as pa
+import pyarrow.dataset as ds
 
 from goodpulse_dagster.schema import (
     GEOLOCATION,
@@ -67,6 +68,9 @@ NON_NEGATIVE_COLUMNS: dict[str, tuple[str, ...]] = {
     "order_items": ("price", "freight_value"),
     "order_payments": ("payment_value", "payment_installments"),
 }
+
+# What the transforms accept for an input table: DuckDB scans either in place.
+Tabular = pa.Table | ds.Dataset
 
 
 @dataclass
@@ -192,12 +196,14 @@ class _Cleaner:
             f"WHERE _rank = 1 AND NOT ({null_key})"
         )
 
-    def check_references(self, references: dict[str, tuple[str, pa.Table]]) -> str:
+    def check_references(self, references: dict[str, tuple[str, Tabular]]) -> str:
         """Quarantine orphans; returns the SQL condition that excludes them."""
         conditions, reasons = [], []
         for col, (parent_name, parent) in references.items():
             view = f"parent_{col}"
-            self.con.register(view, parent.select([col]))
+            # A Parquet dataset (DATASET_INPUT) reads only the key column here.
+            keys = parent.to_table(columns=[col]) if isinstance(parent, ds.Dataset) else parent
+            self.con.register(view, keys.select([col]))
             c = quote_ident(col)
             cond = (
                 f"({c} IS NOT NULL AND {c} NOT IN (SELECT {c} FROM {view} WHERE {c} IS NOT NULL))"
@@ -245,7 +251,7 @@ def clean_source(
     table_name: str,
     bronze: pa.Table,
     now: datetime,
-    references: dict[str, tuple[str, pa.Table]] | None = None,
+    references: dict[str, tuple[str, Tabular]] | None = None,
 ) -> CleanResult:
     """The generic silver rules for a source table (every table but reviews and geolocation).
 
@@ -274,7 +280,7 @@ def clean_order_reviews(bronze: pa.Table, now: datetime) -> CleanResult:
     return cleaner.result("SELECT * FROM kept ORDER BY order_id")
 
 
-def clean_products(bronze: pa.Table, translation: pa.Table, now: datetime) -> CleanResult:
+def clean_products(bronze: pa.Table, translation: Tabular, now: datetime) -> CleanResult:
     """Products with renamed columns and the English category name (NULL when untranslated)."""
     cleaner = _Cleaner(SOURCE_TABLES["products"], bronze, now)
     cleaner.standardise_and_dedup()
@@ -361,16 +367,17 @@ def _finish_geolocation(cleaner: _Cleaner, outside: str) -> CleanResult:
 
 
 def build_unified_user_lifecycle(
-    orders: pa.Table,
-    customers: pa.Table,
-    items: pa.Table,
-    payments: pa.Table,
-    reviews: pa.Table,
-    products: pa.Table,
+    orders: Tabular,
+    customers: Tabular,
+    items: Tabular,
+    payments: Tabular,
+    reviews: Tabular,
+    products: Tabular,
 ) -> pa.Table:
     """One row per order (every status) with its customer, money, review and delivery facts.
 
-    Inputs are silver tables; order-grain inputs are for the same partitions as ``orders``.
+    Inputs are silver tables (Arrow tables or Parquet datasets, which DuckDB scans in place);
+    order-grain inputs are for the same partitions as ``orders``.
     """
     con = sql_connect()
     try:
