@@ -22,7 +22,11 @@ import hashlib
 import html
 import math
 import os
+import pickle
+import select
+import signal
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -301,24 +305,101 @@ def _table_digest(df: pd.DataFrame) -> str:
     return digest.hexdigest()
 
 
-def _render_chart(spec: ChartSpec, df: pd.DataFrame) -> Chart | None:
+def _chart_key(spec: ChartSpec, df: pd.DataFrame) -> tuple[str, str] | None:
     try:
-        key = (spec.key, _table_digest(df))
+        return (spec.key, _table_digest(df))
     except TypeError:  # a cell pandas cannot hash: render without the cache
-        key = None
+        return None
+
+
+def _draw(spec: ChartSpec, df: pd.DataFrame) -> Chart | None:
+    fig = spec.render(df)
+    if fig is None:
+        return None
+    png = charts.render_png(fig)
+    width, height = charts.png_size(png)
+    return Chart(spec.key, spec.title, png, spec.table, width, height)
+
+
+def _remember(key: tuple[str, str] | None, chart: Chart | None) -> None:
+    if key is None:
+        return
+    if len(_CHART_CACHE) >= _CHART_CACHE_SIZE:
+        _CHART_CACHE.pop(next(iter(_CHART_CACHE)))
+    _CHART_CACHE[key] = chart
+
+
+def _render_chart(spec: ChartSpec, df: pd.DataFrame) -> Chart | None:
+    key = _chart_key(spec, df)
     if key is not None and key in _CHART_CACHE:
         return _CHART_CACHE[key]
-    fig = spec.render(df)
-    chart = None
-    if fig is not None:
-        png = charts.render_png(fig)
-        width, height = charts.png_size(png)
-        chart = Chart(spec.key, spec.title, png, spec.table, width, height)
-    if key is not None:
-        if len(_CHART_CACHE) >= _CHART_CACHE_SIZE:
-            _CHART_CACHE.pop(next(iter(_CHART_CACHE)))
-        _CHART_CACHE[key] = chart
+    chart = _draw(spec, df)
+    _remember(key, chart)
     return chart
+
+
+# A forked child that has not answered after this long is killed and its charts drawn here.
+_CHILD_TIMEOUT_SECONDS = 300
+
+
+def prerender_charts(jobs: Sequence[tuple[ChartSpec, pd.DataFrame]]) -> None:
+    """Draw the charts of ``jobs`` not in the cache yet, half of them in a forked child process,
+    and cache them all: ``_render_chart`` then finds them.
+
+    matplotlib draws on one core (0.3-1 s a chart, 12-15 charts a run, whatever the data size);
+    the machine has more. The child is a fork (Linux): it has the tables already and draws
+    without pickling them or importing anything, and sends back only PNG bytes. Anywhere fork is
+    not available, or when the child fails, the charts are drawn here, one after the other.
+    """
+    pending: dict[tuple[str, str], tuple[ChartSpec, pd.DataFrame]] = {}
+    for spec, df in jobs:
+        key = _chart_key(spec, df)
+        if key is not None and key not in _CHART_CACHE:
+            pending[key] = (spec, df)
+    keys = list(pending)
+    child_keys = keys[1::2]
+    if not child_keys or not hasattr(os, "fork") or (os.cpu_count() or 1) < 2:
+        for key in keys:
+            _remember(key, _draw(*pending[key]))
+        return
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: draw its share, send it, leave without running any cleanup
+        try:
+            os.close(read_end)
+            payload = pickle.dumps([(key, _draw(*pending[key])) for key in child_keys])
+            with os.fdopen(write_end, "wb") as pipe:
+                pipe.write(payload)
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    for key in keys[0::2]:
+        _remember(key, _draw(*pending[key]))
+    received = _read_child(read_end, pid)
+    for key, chart in received or [(key, _draw(*pending[key])) for key in child_keys]:
+        _remember(key, chart)
+
+
+def _read_child(read_end: int, pid: int) -> list | None:
+    """The child's charts, or None if it failed or took too long (it is then killed)."""
+    chunks = []
+    deadline = time.monotonic() + _CHILD_TIMEOUT_SECONDS
+    try:
+        with os.fdopen(read_end, "rb") as pipe:
+            while True:
+                ready, _, _ = select.select([pipe], [], [], max(0.0, deadline - time.monotonic()))
+                if not ready:
+                    os.kill(pid, signal.SIGKILL)
+                    return None
+                chunk = os.read(pipe.fileno(), 1 << 20)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        return pickle.loads(b"".join(chunks)) if chunks else None
+    except (OSError, pickle.UnpicklingError):
+        return None
+    finally:
+        os.waitpid(pid, 0)
 
 
 # --- input normalisation --------------------------------------------------------------------
@@ -1630,6 +1711,8 @@ def render_charts(
     tables: dict[str, pd.DataFrame], keys: Iterable[str] = REPORT_CHART_KEYS
 ) -> dict[str, Chart]:
     """The charts ``keys`` drawn from normalised ``tables``; charts without data are left out."""
+    keys = list(keys)
+    prerender_charts([(CHART_SPECS[k], tables[CHART_SPECS[k].table]) for k in keys])
     out = {}
     for key in keys:
         spec = CHART_SPECS[key]
@@ -1701,6 +1784,18 @@ def write_report(report: Report, out_dir: Path) -> dict[str, Path]:
     _atomic_write(paths["html"], report.html)
     _atomic_write(paths["markdown"], report.markdown)
     return paths
+
+
+def prerender_table_charts(frames: dict[str, pd.DataFrame]) -> None:
+    """Draw (``prerender_charts``) the charts of these KPI or gold tables, by table name, so the
+    ``kpi_chart_markdown`` calls that follow find them drawn."""
+    prerender_charts(
+        [
+            (spec, normalise_table(spec.table, frames[spec.table]))
+            for spec in CHART_SPECS.values()
+            if spec.table in frames
+        ]
+    )
 
 
 def kpi_chart_markdown(table_name: str, df: pd.DataFrame) -> str | None:
