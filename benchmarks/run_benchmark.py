@@ -182,8 +182,11 @@ def generate(orders: int, out: Path, layout: str, regenerate: bool, work: Path) 
 
 def layer_of(step_key: str) -> str:
     """bronze / silver / gold / kpi / report / quarantine for an asset's step, 'checks' for an
-    asset check's step (``<layer>_<table>_checks``, ``<asset>_<check name>``, ``asset_check_*``)."""
+    asset check's step (``<layer>_<table>_checks``, ``<asset>_<check name>``, ``asset_check_*``).
+    The KPI and quarantine tables are each one multi-asset step (``kpi__tables``)."""
     from goodpulse_dagster import schema
+    from goodpulse_dagster.assets.kpi import KPI_OP
+    from goodpulse_dagster.assets.quarantine import QUARANTINE_OP
 
     tables = {
         *schema.SOURCE_TABLES,
@@ -191,6 +194,8 @@ def layer_of(step_key: str) -> str:
         *schema.GOLD_TABLES,
         *schema.KPI_TABLES,
         "executive_report",
+        KPI_OP.split("__", 1)[1],
+        QUARANTINE_OP.split("__", 1)[1],
     }
     if "__" in step_key:
         prefix, name = step_key.split("__", 1)
