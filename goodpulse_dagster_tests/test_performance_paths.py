@@ -1,0 +1,266 @@
+"""The code paths that exist for speed and memory (docs/performance.md) give the same answers as
+the plain ones: lake runs split into ranges of quarters, bronze routing restricted to a run's
+window, jobs run without output capture, Arrow tables written to the warehouse, and charts drawn
+in a forked child."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import os
+from datetime import date
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pytest
+from dagster import AssetKey, DagsterInstance, Definitions, asset, define_asset_job
+
+from goodpulse_dagster import schema
+from goodpulse_dagster.cli import lake_run_ranges, run_pipeline
+from goodpulse_dagster.execution import execute_job_here
+from goodpulse_dagster.resources.storage import LandingZoneResource
+from goodpulse_dagster.resources.warehouse import WarehouseIOManager
+from goodpulse_dagster.settings import load_settings
+from goodpulse_dagster.sources.generator import generate
+from goodpulse_dagster.sources.staging import build_bronze, order_quarters
+from goodpulse_dagster.transforms import report
+from goodpulse_dagster_tests.fixtures.handmade_expected import C360, C360_ROWS, KPI_ROWS
+from goodpulse_dagster_tests.fixtures.handmade_raw import write_handmade_raw
+from goodpulse_dagster_tests.fixtures.handmade_silver import HANDMADE_AS_OF
+from goodpulse_dagster_tests.fixtures.kpi_tables import build_kpi_tables
+from goodpulse_dagster_tests.pipeline import lake_settings
+from goodpulse_dagster_tests.test_gold_kpi import assert_frame
+
+# --- lake runs in ranges of quarters -----------------------------------------------------------
+
+
+def test_lake_run_ranges_hold_at_most_max_orders():
+    quarters = [("q1", 10), ("q2", 30), ("q3", 5), ("q4", 50), ("q5", 1)]
+    # q1 + q2 = 40 fits; q3 + q4 = 55 does not, and q4 alone (50) is over the limit but is one
+    # quarter, so a range of its own; q5 would make q4's range 51.
+    assert lake_run_ranges(quarters, 40) == [("q1", "q2"), ("q3", "q3"), ("q4", "q4"), ("q5", "q5")]
+    assert lake_run_ranges(quarters, 96) == [("q1", "q5")]
+    assert lake_run_ranges(quarters, 95) == [("q1", "q4"), ("q5", "q5")]
+    assert lake_run_ranges([], 10) == []
+
+
+def test_lake_run_max_orders_must_be_a_positive_whole_number():
+    assert load_settings({"GOODPULSE_LAKE_RUN_MAX_ORDERS": "250000"}).lake_run_max_orders == 250_000
+    with pytest.raises(ValueError, match="GOODPULSE_LAKE_RUN_MAX_ORDERS"):
+        load_settings({"GOODPULSE_LAKE_RUN_MAX_ORDERS": "1e6"})
+    with pytest.raises(ValueError, match="at least 1"):
+        load_settings({"GOODPULSE_LAKE_RUN_MAX_ORDERS": "0"})
+
+
+@pytest.mark.slow
+def test_a_lake_phase_in_several_runs_gives_the_hand_worked_figures(tmp_path):
+    # The hand-made scenario has 20 orders over six quarters; at most 4 orders per run splits the
+    # lake phase into several runs (the first builds the dimension tables, the others only the
+    # order-grain tables). The warehouse must hold exactly the hand-worked figures.
+    raw = write_handmade_raw(tmp_path / "raw")
+    settings = lake_settings(
+        tmp_path / "home",
+        raw,
+        GOODPULSE_AS_OF=HANDMADE_AS_OF.isoformat(),
+        GOODPULSE_LAKE_RUN_MAX_ORDERS="4",
+    )
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        run_pipeline(settings)
+    assert "runs ..." in printed.getvalue() and "did not pass" not in printed.getvalue()
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        assert_frame(con.sql("SELECT * FROM gold.customer_360").df(), C360, C360_ROWS)
+        for name, columns in schema.KPI_TABLES.items():
+            assert_frame(con.sql(f"SELECT * FROM kpi.{name}").df(), columns, KPI_ROWS[name])
+    finally:
+        con.close()
+
+
+# --- bronze routing restricted to a run's window -----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def messy_zone(tmp_path_factory):
+    """A small messy export (orphans, unroutable and unreadable rows) and its landing zone."""
+    tmp = tmp_path_factory.mktemp("messy")
+    generate(tmp / "raw", orders=3_000, seed=7, messy=True)
+    # Plus an order from before the first partition and one without a purchase time, each with
+    # an item: rows no window holds, which every window's quarantine must still list.
+    _append_copy(
+        tmp / "raw" / schema.ORDERS.file_name,
+        {"order_id": "early", "order_purchase_timestamp": "2015-03-01 10:00:00"},
+    )
+    _append_copy(
+        tmp / "raw" / schema.ORDERS.file_name,
+        {"order_id": "undated", "order_purchase_timestamp": ""},
+    )
+    items = tmp / "raw" / schema.SOURCE_TABLES["order_items"].file_name
+    _append_copy(items, {"order_id": "early"})
+    _append_copy(items, {"order_id": "undated"})
+    landing = LandingZoneResource(raw_dir=str(tmp / "raw"), staging_dir=str(tmp / "staging"))
+    return landing.zone(), landing.staging_path
+
+
+def _append_copy(path, changes: dict[str, str]) -> None:
+    """Append a copy of the file's first record with ``changes`` applied."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        first = next(reader)
+        columns = reader.fieldnames
+    with open(path, "a", newline="", encoding="utf-8") as fh:
+        csv.DictWriter(fh, fieldnames=columns, lineterminator="\n").writerow({**first, **changes})
+
+
+def _sorted_rows(table: pa.Table, drop: tuple[str, ...]) -> list[tuple]:
+    frame = table.drop_columns([c for c in drop if c in table.column_names]).to_pandas()
+    return sorted(map(tuple, frame.astype(str).itertuples(index=False)))
+
+
+@pytest.mark.parametrize("table", schema.PARTITIONED_TABLES)
+def test_window_builds_add_up_to_the_full_build(messy_zone, table):
+    zone, staging = messy_zone
+    full = build_bronze(table, zone, staging)
+    quarters = order_quarters(zone, staging)
+    windows = []
+    for start in quarters:
+        end = date(start.year + (start.month == 10), (start.month + 2) % 12 + 1, 1)
+        windows.append(build_bronze(table, zone, staging, (start, end)))
+    # Every row is in the window of its quarter, once; the quarantine (the table's complete set
+    # of rejected rows) is the same whatever the window.
+    ingested = (schema.INGESTED_AT_COLUMN,)
+    assert sum(w.table.num_rows for w in windows) == full.table.num_rows
+    assert _sorted_rows(pa.concat_tables([w.table for w in windows]), ingested) == _sorted_rows(
+        full.table, ingested
+    )
+    stamp = ("quarantined_at",)
+    for window in windows:
+        assert _sorted_rows(window.quarantine, stamp) == _sorted_rows(full.quarantine, stamp)
+
+
+def test_the_messy_export_exercises_orphans_and_unroutable_rows(messy_zone):
+    # What the window builds above must keep whatever the window: rows of unknown orders and
+    # orders that have no quarter.
+    zone, staging = messy_zone
+    rules = {
+        rule
+        for table in schema.PARTITIONED_TABLES
+        for rule in build_bronze(table, zone, staging).quarantine.column("rule").to_pylist()
+    }
+    assert {"orphan", "unroutable"} <= rules, rules
+
+
+# --- jobs run without output capture -----------------------------------------------------------
+
+
+def test_execute_job_here_materializes_and_keeps_no_outputs(tmp_path):
+    @asset
+    def numbers() -> list[int]:
+        return list(range(1_000))
+
+    @asset
+    def total(numbers: list[int]) -> int:
+        return sum(numbers)
+
+    defs = Definitions(assets=[numbers, total], jobs=[define_asset_job("both")])
+    instance = DagsterInstance.ephemeral(tempdir=str(tmp_path))
+    result = execute_job_here(defs.resolve_job_def("both"), instance)
+    assert result.success
+    assert {e.asset_key for e in result.get_asset_materialization_events()} == {
+        AssetKey("numbers"),
+        AssetKey("total"),
+    }
+    # The values went to the IO manager (which the next step loaded), none stayed in the result.
+    assert result._output_capture == {}  # noqa: SLF001 - what this helper exists to keep empty
+    subset = execute_job_here(
+        defs.resolve_job_def("both"), instance, asset_selection=[AssetKey("total")]
+    )
+    assert [e.asset_key for e in subset.get_asset_materialization_events()] == [AssetKey("total")]
+
+
+# --- Arrow tables in the warehouse -------------------------------------------------------------
+
+
+def test_arrow_tables_are_written_and_read_back_with_their_types(tmp_path):
+    database = tmp_path / "warehouse.duckdb"
+    with_nulls = pa.table(
+        {
+            "id": pa.array(["a", "b"], pa.string()),
+            "line": pa.array([7, None], pa.int64()),
+            "day": pa.array([date(2018, 1, 31), None], pa.date32()),
+        }
+    )
+    empty = pa.schema([("rule", pa.string()), ("line", pa.int64())]).empty_table()
+    seen = {}
+
+    @asset(key_prefix=["gold"])
+    def lines() -> pa.Table:
+        return with_nulls
+
+    @asset(key_prefix=["gold"])
+    def nothing() -> pa.Table:
+        return empty
+
+    @asset(key_prefix=["gold"])
+    def reader(lines: pa.Table, nothing: pa.Table) -> pd.DataFrame:
+        seen["lines"], seen["nothing"] = lines, nothing
+        return pd.DataFrame({"n": [lines.num_rows + nothing.num_rows]})
+
+    defs = Definitions(
+        assets=[lines, nothing, reader],
+        resources={"io_manager": WarehouseIOManager(database=str(database))},
+        jobs=[define_asset_job("all")],
+    )
+    for _ in range(2):  # a re-run replaces the tables: no duplicated rows
+        assert execute_job_here(defs.resolve_job_def("all"), DagsterInstance.ephemeral()).success
+    assert seen["lines"].equals(with_nulls)
+    assert seen["nothing"].schema == empty.schema and seen["nothing"].num_rows == 0
+    # The run released the file: a read-only connection (another configuration) opens it.
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        types = con.sql(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = 'gold' ORDER BY table_name, ordinal_position"
+        ).fetchall()
+        assert types == [
+            ("lines", "id", "VARCHAR"),
+            ("lines", "line", "BIGINT"),
+            ("lines", "day", "DATE"),
+            ("nothing", "rule", "VARCHAR"),
+            ("nothing", "line", "BIGINT"),
+            ("reader", "n", "BIGINT"),
+        ]
+        assert con.sql("SELECT n FROM gold.reader").fetchall() == [(2,)]
+    finally:
+        con.close()
+
+
+# --- charts drawn in a forked child ------------------------------------------------------------
+
+
+def _chart_markdown(tables: dict[str, pd.DataFrame]) -> dict[str, str | None]:
+    return {name: report.kpi_chart_markdown(name, df) for name, df in tables.items()}
+
+
+def test_charts_drawn_on_two_cores_are_the_charts_drawn_on_one(monkeypatch):
+    tables = {n: df for n, df in build_kpi_tables().items() if n in schema.KPI_TABLES}
+    report._CHART_CACHE.clear()  # noqa: SLF001 - each way must draw, not reuse
+    one_by_one = _chart_markdown(tables)
+    drawn = [m for m in one_by_one.values() if m]
+    assert len(drawn) >= 10
+
+    report._CHART_CACHE.clear()  # noqa: SLF001
+    parent = os.getpid()
+    report.prerender_table_charts(tables)
+    assert os.getpid() == parent  # the child left through os._exit, not through this test
+    cached = len(report._CHART_CACHE)  # noqa: SLF001
+    assert _chart_markdown(tables) == one_by_one
+    assert len(report._CHART_CACHE) == cached  # noqa: SLF001 - every chart came from the cache
+
+    # Without fork (or with one core) the same charts are drawn here, one after the other.
+    report._CHART_CACHE.clear()  # noqa: SLF001
+    monkeypatch.delattr(os, "fork")
+    report.prerender_table_charts(tables)
+    assert _chart_markdown(tables) == one_by_one
