@@ -8,7 +8,8 @@
 
 ``run`` materializes every asset through Dagster (with DAGSTER_HOME set, runs, metadata and check
 results land in that instance, where ``dagster dev`` shows them): first bronze and silver for
-every quarter that has data, in one run, then gold, KPIs and the report, and prints the headline
+every quarter that has data, in one run (or in runs of consecutive quarters of at most
+``GOODPULSE_LAKE_RUN_MAX_ORDERS`` orders), then gold, KPIs and the report, and prints the headline
 KPIs.
 """
 
