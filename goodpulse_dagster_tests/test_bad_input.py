@@ -390,3 +390,24 @@ def test_corrupted_olist_sample_quarantines_exactly_the_corrupted_rows(tmp_path)
         ("silver/order_reviews", "references_orders"),
     }
     assert all(e.severity == AssetCheckSeverity.WARN for e in blocking.values())
+
+
+def test_a_file_with_mixed_line_endings_is_read_whole(tmp_path):
+    # Lines ending in \r\n among lines ending in \n (a file edited on two systems) stop DuckDB's
+    # strict CSV parser as a whole; bronze reads it again without strict mode instead of failing.
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    header = ",".join(SOURCE_TABLES["sellers"].columns)
+    lines = [
+        "s1,01001,sao paulo,SP\n",
+        "s2,20000,rio de janeiro,RJ\r\n",
+        "s3,30100,belo horizonte,MG\n",
+    ]
+    (raw / file_of("sellers")).write_text(header + "\n" + "".join(lines), newline="")
+    build = build_bronze("sellers", LocalLandingZone(raw), tmp_path / "staging")
+    assert build.table.select(["seller_id", "seller_city", "seller_state"]).to_pylist() == [
+        {"seller_id": "s1", "seller_city": "sao paulo", "seller_state": "SP"},
+        {"seller_id": "s2", "seller_city": "rio de janeiro", "seller_state": "RJ"},
+        {"seller_id": "s3", "seller_city": "belo horizonte", "seller_state": "MG"},
+    ]
+    assert build.quarantine.num_rows == 0

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 
 from goodpulse_dagster.schema import (
@@ -94,21 +95,9 @@ def ingest_file(table: SourceTable, path: Path, source: str, ingested_at: dateti
     extras = check_header(table, header, source)
     file_types = {c: table.columns.get(c, "VARCHAR") for c in header}
     columns_sql = "{" + ", ".join(f"{quote_literal(c)}: '{t}'" for c, t in file_types.items()) + "}"
-    suffix = uuid.uuid4().hex[:12]
-    rejects, scans = f"rejects_{suffix}", f"scans_{suffix}"
     con = sql_connect()
     try:
-        con.execute(
-            f"""
-            CREATE TEMP TABLE raw AS
-            SELECT * FROM read_csv(
-                {quote_literal(str(path))},
-                columns = {columns_sql},
-                header = true, auto_detect = false, delim = ',', quote = '"', escape = '"',
-                store_rejects = true, rejects_table = '{rejects}', rejects_scan = '{scans}'
-            )
-            """
-        )
+        rejects = _read_csv_into_raw(con, path, source, columns_sql)
         # Missing optional columns become typed NULLs so every file has the same core schema.
         select = [
             quote_ident(c) if c in file_types else f"NULL::{t} AS {quote_ident(c)}"
@@ -150,6 +139,41 @@ def ingest_file(table: SourceTable, path: Path, source: str, ingested_at: dateti
         valid.cast(bronze_arrow_schema(table, extras)),
         rejected.cast(arrow_schema(QUARANTINE_COLUMNS)),
         extras,
+    )
+
+
+def _read_csv_into_raw(
+    con: duckdb.DuckDBPyConnection, path: Path, source: str, columns_sql: str
+) -> str:
+    """Read ``path`` into the temp table ``raw``; returns the name of its rejects table.
+
+    Strict first: DuckDB's strict parser is what sorts a malformed line into the rejects. A file
+    the strict parser cannot read at all (its state machine stops, e.g. on CRLF line endings
+    among LF ones) is read again without strict mode rather than failing the run;
+    a file neither reads is an error that names it."""
+    errors = []
+    for strict in (True, False):
+        suffix = uuid.uuid4().hex[:12]
+        rejects, scans = f"rejects_{suffix}", f"scans_{suffix}"
+        try:
+            con.execute(
+                f"""
+                CREATE TEMP TABLE raw AS
+                SELECT * FROM read_csv(
+                    {quote_literal(str(path))},
+                    columns = {columns_sql},
+                    header = true, auto_detect = false, delim = ',', quote = '"', escape = '"',
+                    strict_mode = {str(strict).lower()},
+                    store_rejects = true, rejects_table = '{rejects}', rejects_scan = '{scans}'
+                )
+                """
+            )
+            return rejects
+        except duckdb.InvalidInputException as exc:
+            errors.append(str(exc).splitlines()[0])
+    raise ValueError(
+        f"{source}: cannot be read as a CSV file ({'; '.join(errors)}). It is left as it is in "
+        "the landing zone: fix or replace it and run again."
     )
 
 
