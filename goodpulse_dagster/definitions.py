@@ -25,7 +25,6 @@ from goodpulse_dagster.resources.storage import (
     LandingZoneResource,
     ReportsResource,
     S3Connection,
-    WarehouseResource,
 )
 from goodpulse_dagster.resources.warehouse import WarehouseIOManager
 from goodpulse_dagster.settings import Settings, load_settings
@@ -65,7 +64,6 @@ def build_resources(settings: Settings) -> dict:
         "landing": landing,
         "analytics": analytics,
         "reports": ReportsResource(directory=str(settings.reports_dir)),
-        "warehouse": WarehouseResource(database=str(settings.warehouse_path)),
         LAKE_IO_MANAGER: ParquetLakeIOManager(lake=lake),
         WAREHOUSE_IO_MANAGER: WarehouseIOManager(database=str(settings.warehouse_path)),
     }

@@ -76,13 +76,6 @@ class LandingZoneResource(ConfigurableResource):
         return Path(self.staging_dir)
 
 
-class WarehouseResource(ConfigurableResource):
-    """The DuckDB warehouse file, for assets that write it directly (the quarantine tables keep
-    their Arrow types that way); the same path as the warehouse IO manager's."""
-
-    database: str = ".goodpulse/warehouse.duckdb"
-
-
 class ReportsResource(ConfigurableResource):
     """Where the executive report is written."""
 
