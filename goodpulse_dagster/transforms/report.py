@@ -338,8 +338,10 @@ def _render_chart(spec: ChartSpec, df: pd.DataFrame) -> Chart | None:
     return chart
 
 
-# A forked child that has not answered after this long is killed and its charts drawn here.
-_CHILD_TIMEOUT_SECONDS = 300
+# A forked child that has not answered after this long is killed and its charts drawn here. Its
+# share takes 1-2 s; the limit only matters if the child hangs (a fork of a process with other
+# threads can inherit a lock one of them held), and then it bounds the stall.
+_CHILD_TIMEOUT_SECONDS = 60
 
 
 def prerender_charts(jobs: Sequence[tuple[ChartSpec, pd.DataFrame]]) -> None:
