@@ -34,6 +34,8 @@ from goodpulse_dagster.schema import PARTITION_COLUMN
 from goodpulse_dagster.transforms.sql import concat
 
 UNPARTITIONED_OBJECT = "data.parquet"
+# The ``AssetIn`` metadata key both IO managers read to choose what an input is loaded as (here
+# a dataset, in the warehouse IO manager an Arrow table: ``warehouse.ARROW_INPUT``).
 LOAD_AS = "load_as"
 DATASET_INPUT = {LOAD_AS: "dataset"}
 

@@ -30,7 +30,8 @@ from dagster_duckdb.io_manager import DuckDbClient
 from dagster_duckdb_pandas import DuckDBPandasIOManager, DuckDBPandasTypeHandler
 from pydantic import PrivateAttr
 
-LOAD_AS = "load_as"
+from goodpulse_dagster.resources.parquet_io import LOAD_AS
+
 ARROW_INPUT = {LOAD_AS: "arrow"}
 
 

@@ -26,11 +26,14 @@ from datetime import date
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.dataset as ds
 
 from goodpulse_dagster import schema
 from goodpulse_dagster.transforms.params import MetricParams
 
-Frame = pd.DataFrame | pa.Table
+# An input table: DuckDB scans any of these in place (a Parquet dataset reads only the columns a
+# query uses).
+Frame = pd.DataFrame | pa.Table | ds.Dataset
 
 # RFM scores run 1..5: NTILE(5) for recency and monetary value, least(total_orders, 5) for
 # frequency. This is the scale of the score, not a business threshold.
