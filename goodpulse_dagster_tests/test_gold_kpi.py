@@ -37,6 +37,10 @@ LATER_AS_OF = date(2018, 9, 28)  # HANDMADE_AS_OF + 90 days
 # --- Building blocks ---------------------------------------------------------------------------
 
 
+def by_customer(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.sort_values("customer_unique_id", ignore_index=True)
+
+
 @pytest.fixture(scope="module")
 def silver():
     return build_handmade_silver()
@@ -44,17 +48,22 @@ def silver():
 
 def _build(silver, params: MetricParams) -> dict[str, pd.DataFrame]:
     lifecycle = silver["unified_user_lifecycle"]
-    c360 = gold.build_customer_360(
-        lifecycle, silver["closed_deals"], silver["marketing_qualified_leads"], params
-    ).to_pandas()
+    # The customer-grain tables come in no particular order: compared by customer.
+    c360 = by_customer(
+        gold.build_customer_360(
+            lifecycle, silver["closed_deals"], silver["marketing_qualified_leads"], params
+        ).to_pandas()
+    )
     cohorts = gold.build_cohort_retention(lifecycle, params)
     out = {
         "customer_360": c360,
         "customer_segmentation": gold.build_customer_segmentation(c360),
         "cohort_retention": cohorts,
-        "customer_unified_lifecycle": gold.build_customer_unified_lifecycle(
-            c360, lifecycle, silver["sellers"], params
-        ).to_pandas(),
+        "customer_unified_lifecycle": by_customer(
+            gold.build_customer_unified_lifecycle(
+                c360, lifecycle, silver["sellers"], params
+            ).to_pandas()
+        ),
     }
     out.update(kpi.build_all_kpis(c360, lifecycle, cohorts, params))
     return out

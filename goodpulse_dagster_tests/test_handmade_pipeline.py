@@ -94,9 +94,11 @@ def lifecycle(lake) -> dict[str, dict]:
     return {row["order_id"]: row for row in rows}
 
 
-def read(warehouse, table: str) -> pd.DataFrame:
-    """A warehouse table as stored (insertion order is the transform's row order)."""
-    return warehouse.sql(f"SELECT * FROM {table}").df()
+def read(warehouse, table: str, order_by: str | None = None) -> pd.DataFrame:
+    """A warehouse table as stored (insertion order is the transform's row order), or sorted
+    ``order_by`` for the customer-grain tables, whose rows come in no particular order."""
+    order = f" ORDER BY {order_by}" if order_by else ""
+    return warehouse.sql(f"SELECT * FROM {table}{order}").df()
 
 
 def test_every_asset_ran_clean(run, warehouse):
@@ -236,7 +238,7 @@ def test_derived_as_of_is_the_explicit_one(lake):
 
 def test_customer_360_every_column(warehouse):
     # c11 has only an 'unavailable' order: not a customer.
-    assert_frame(read(warehouse, "gold.customer_360"), C360, C360_ROWS)
+    assert_frame(read(warehouse, "gold.customer_360", "customer_unique_id"), C360, C360_ROWS)
 
 
 def test_customer_segmentation(warehouse):
@@ -256,7 +258,7 @@ def test_cohort_retention(warehouse):
 
 
 def test_customer_unified_lifecycle(warehouse):
-    unified = read(warehouse, "gold.customer_unified_lifecycle")
+    unified = read(warehouse, "gold.customer_unified_lifecycle", "customer_unique_id")
     assert_frame(unified[C360], C360, C360_ROWS)
     extras = UNIFIED_LIFECYCLE_EXTRA_COLUMNS
     assert_frame(unified[extras], extras, UNIFIED_LIFECYCLE_EXTRA_ROWS)

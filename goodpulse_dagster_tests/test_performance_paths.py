@@ -72,7 +72,11 @@ def test_a_lake_phase_in_several_runs_gives_the_hand_worked_figures(tmp_path):
     assert "runs ..." in printed.getvalue() and "did not pass" not in printed.getvalue()
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
     try:
-        assert_frame(con.sql("SELECT * FROM gold.customer_360").df(), C360, C360_ROWS)
+        assert_frame(
+            con.sql("SELECT * FROM gold.customer_360 ORDER BY customer_unique_id").df(),
+            C360,
+            C360_ROWS,
+        )
         for name, columns in schema.KPI_TABLES.items():
             assert_frame(con.sql(f"SELECT * FROM kpi.{name}").df(), columns, KPI_ROWS[name])
     finally:

@@ -28,13 +28,11 @@ from goodpulse_dagster.schema import (
 )
 from goodpulse_dagster.sources.landing import LandingZone, RawObject
 from goodpulse_dagster.transforms.bronze import (
-    assign_order_partitions,
     bronze_arrow_schema,
     ingest_file,
-    route_to_order_partitions,
-    split_outside_partitions,
+    route_staged_rows,
 )
-from goodpulse_dagster.transforms.sql import arrow_schema, concat, run_sql
+from goodpulse_dagster.transforms.sql import arrow_schema, concat, quote_literal, run_sql
 
 # Bump when the parsing rules change, so stale staged copies are not reused.
 STAGING_VERSION = "2"
@@ -160,57 +158,52 @@ def _read_valid(files: list[StagedFile], table_name: str) -> pa.Table:
     return concat([pq.read_table(f.valid_path) for f in files], bronze_arrow_schema(table))
 
 
+def _valid_schema(files: list[StagedFile], table_name: str) -> pa.Schema:
+    """The schema of the staged files together (from their footers): the table's columns, any
+    extra columns, the ingestion columns, as ``_read_valid`` would concatenate them."""
+    schemas = [pq.read_schema(f.valid_path) for f in files]
+    schemas.append(bronze_arrow_schema(SOURCE_TABLES[table_name]))
+    return pa.unify_schemas(schemas, promote_options="permissive")
+
+
 def _read_rejected(files: list[StagedFile]) -> list[pa.Table]:
     return [pq.read_table(f.rejected_path) for f in files]
 
 
-def _filter_window(rows: pa.Table, window: tuple[date, date] | None) -> pa.Table:
-    if window is None:
-        return rows
-    return run_sql(
-        f"SELECT * FROM rows WHERE {PARTITION_COLUMN} >= ? AND {PARTITION_COLUMN} < ?",
-        [window[0], window[1]],
-        rows=rows,
-    )
+def order_routes_path(zone: LandingZone, staging_dir: Path) -> Path:
+    """A Parquet file of (order_id, _partition): one row per routable order (one with a purchase
+    time) of the distinct orders files, with the quarter of its purchase time; an order found in
+    two files with different times takes the earliest quarter, deterministically.
 
-
-def order_routes(zone: LandingZone, staging_dir: Path) -> pa.Table:
-    """(order_id, _partition) of every routable order (one with a purchase time) of the distinct
-    orders files, as ``assign_order_partitions`` gives them.
-
-    Items, payments and reviews need it to take the quarter of their order, and the CLI to list
-    the quarters with data. It is cached in staging under the orders files' content hashes (a new
-    or changed orders file gives a new key), so the orders are not re-read and re-routed by each
-    of them: at 1M orders that was ~2 s and ~400 MB per child table.
+    Items, payments and reviews take the quarter of their order from it, and the CLI lists the
+    quarters with data from it. It is cached in staging under the orders files' content hashes
+    (a new or changed orders file gives a new key), so the orders are not re-read and re-routed
+    by each of them.
     """
     order_files, _ = _distinct_files(stage_table(ORDERS.name, zone, staging_dir))
     key = hashlib.sha256("|".join(f.content_hash for f in order_files).encode()).hexdigest()
-    path = staging_dir / f"v{STAGING_VERSION}" / "_order_routes" / f"{key}.parquet"
+    path = staging_dir / f"v{STAGING_VERSION}" / "_order_routes_unique" / f"{key}.parquet"
     if path.exists():
-        return pq.read_table(path)
-    purchases = concat(
-        [
-            pq.read_table(f.valid_path, columns=["order_id", "order_purchase_timestamp"])
-            for f in order_files
-        ]
-    )
+        return path
+    files = "[" + ", ".join(quote_literal(str(f.valid_path)) for f in order_files) + "]"
     routes = run_sql(
         f"""
         SELECT order_id,
-               date_trunc('quarter', order_purchase_timestamp)::DATE AS {PARTITION_COLUMN}
-        FROM purchases WHERE order_purchase_timestamp IS NOT NULL
-        """,
-        purchases=purchases,
+               min(date_trunc('quarter', order_purchase_timestamp))::DATE AS {PARTITION_COLUMN}
+        FROM read_parquet({files}, union_by_name = true)
+        WHERE order_purchase_timestamp IS NOT NULL
+        GROUP BY order_id
+        """
     )
     _write_parquet(path, routes)
-    return routes
+    return path
 
 
 def orders_by_quarter(zone: LandingZone, staging_dir: Path) -> list[tuple[date, int]]:
     """(quarter start, orders) of the quarters within the partitions that hold orders, oldest
     first."""
     first, last = partition_bounds(datetime.now())
-    routes = order_routes(zone, staging_dir)
+    routes = pq.read_table(order_routes_path(zone, staging_dir))
     found = run_sql(
         f"SELECT {PARTITION_COLUMN} AS q, count(*) AS orders FROM routes "
         f"WHERE {PARTITION_COLUMN} BETWEEN ? AND ? GROUP BY q ORDER BY q",
@@ -242,23 +235,24 @@ def build_bronze(
     (partition-independent, so each materialization rewrites the same complete set)."""
     table = SOURCE_TABLES[table_name]
     files, duplicates = _distinct_files(stage_table(table_name, zone, staging_dir))
-    rows = _read_valid(files, table_name)
     quarantine = _read_rejected(files)
-    now = datetime.now().replace(microsecond=0)
-    bounds = partition_bounds(now)
-    if table_name == ORDERS.name:
-        rows, unroutable = assign_order_partitions(rows, now, window, bounds)
-        quarantine.append(unroutable)
-    elif table.partitioned:
-        rows, orphans = route_to_order_partitions(
-            table_name, rows, order_routes(zone, staging_dir), now, window, bounds
-        )
-        quarantine.append(orphans)
     if table.partitioned:
-        rows, outside = split_outside_partitions(table_name, rows, *bounds, now)
-        quarantine.append(outside)
+        now = datetime.now().replace(microsecond=0)
+        routed = route_staged_rows(
+            table_name,
+            [f.valid_path for f in files],
+            _valid_schema(files, table_name),
+            now,
+            window,
+            partition_bounds(now),
+            None if table_name == ORDERS.name else order_routes_path(zone, staging_dir),
+        )
+        rows = routed.rows
+        quarantine.append(routed.quarantine)
+    else:
+        rows = _read_valid(files, table_name)
     return BronzeBuild(
-        table=_filter_window(rows, window) if table.partitioned else rows,
+        table=rows,
         quarantine=concat(quarantine, arrow_schema(QUARANTINE_COLUMNS)),
         files=files,
         duplicate_files=duplicates,

@@ -9,7 +9,10 @@ customer_unified_lifecycle), whose pandas copy cost more than the query at 1M cu
 Output types (``conform_result``): integers int64, DOUBLE float64, BOOLEAN bool, VARCHAR string,
 TIMESTAMP timestamp[us] and DATE date32. A DataFrame is that table's ``to_pandas()``: VARCHAR
 object and DATE python ``datetime.date`` objects, so that it lands as a DATE column again in the
-warehouse. Rows come in a fixed order.
+warehouse. The small tables' rows come in a fixed order; the two customer-grain tables' rows in
+no particular order: sorting a million wide rows by customer_unique_id was 0.6 s of customer_360's
+query and 0.35 s of customer_unified_lifecycle's at 1M orders, for an order no reader relies on
+(a table has none; read it with ORDER BY).
 
 All set-based work is DuckDB SQL. Every threshold and category label is bound as a named
 ``$parameter`` from ``MetricParams`` or ``schema``; none is written into the SQL text.
@@ -374,7 +377,6 @@ SELECT
         AS segment_label
 FROM classified c
 LEFT JOIN rfm_codes rfm ON rfm.r_score = c.r_score AND rfm.f_score = c.f_score
-ORDER BY c.customer_unique_id
 """
 
 
@@ -534,7 +536,6 @@ SELECT
 FROM customer_360 c
 LEFT JOIN first_orders f USING (customer_unique_id)
 LEFT JOIN seller_states s ON s.seller_id = f.first_item_seller_id
-ORDER BY c.customer_unique_id
 """
 
 
