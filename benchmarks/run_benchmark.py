@@ -352,6 +352,9 @@ def incremental(
         target = raw / path.relative_to(source)
         os.symlink(path, target)
     landed = [str(p.relative_to(source)) for p in held_back]
+    full_raw = work / f"raw_{orders}"  # the full run the pairs compare with: full layout
+    if pairs > 1:
+        generate(orders, full_raw, "full", False, work)
     measured = []
     for pair in range(pairs):
         if pair:
@@ -360,8 +363,6 @@ def incremental(
         refresh, timings = _refresh(orders, raw, home, work, landed)
         full = full_run
         if pairs > 1:
-            full_raw = work / f"raw_{orders}"
-            generate(orders, full_raw, "full", False, work)
             full = pipeline(full_raw, work / f"home_{orders}_pair", work, f"{orders}_pair")
             print(
                 f"   pair {pair + 1}: refresh {refresh['wall_seconds']} s, full run "

@@ -203,12 +203,11 @@ def orders_by_quarter(zone: LandingZone, staging_dir: Path) -> list[tuple[date, 
     """(quarter start, orders) of the quarters within the partitions that hold orders, oldest
     first."""
     first, last = partition_bounds(datetime.now())
-    routes = pq.read_table(order_routes_path(zone, staging_dir))
+    routes = quote_literal(str(order_routes_path(zone, staging_dir)))
     found = run_sql(
-        f"SELECT {PARTITION_COLUMN} AS q, count(*) AS orders FROM routes "
+        f"SELECT {PARTITION_COLUMN} AS q, count(*) AS orders FROM read_parquet({routes}) "
         f"WHERE {PARTITION_COLUMN} BETWEEN ? AND ? GROUP BY q ORDER BY q",
         [first, last],
-        routes=routes,
     )
     return list(zip(found.column("q").to_pylist(), found.column("orders").to_pylist(), strict=True))
 
