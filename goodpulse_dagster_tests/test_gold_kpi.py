@@ -41,6 +41,16 @@ def by_customer(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values("customer_unique_id", ignore_index=True)
 
 
+def build_customer_tables(silver, params: MetricParams, lifecycle=None) -> gold.CustomerTables:
+    return gold.build_customer_tables(
+        silver["unified_user_lifecycle"] if lifecycle is None else lifecycle,
+        silver["closed_deals"],
+        silver["marketing_qualified_leads"],
+        silver["sellers"],
+        params,
+    )
+
+
 @pytest.fixture(scope="module")
 def silver():
     return build_handmade_silver()
@@ -48,21 +58,16 @@ def silver():
 
 def _build(silver, params: MetricParams) -> dict[str, pd.DataFrame]:
     lifecycle = silver["unified_user_lifecycle"]
+    customer_tables = build_customer_tables(silver, params)
     # The customer-grain tables come in no particular order: compared by customer.
-    c360 = by_customer(
-        gold.build_customer_360(
-            lifecycle, silver["closed_deals"], silver["marketing_qualified_leads"], params
-        ).to_pandas()
-    )
+    c360 = by_customer(customer_tables.customer_360.to_pandas())
     cohorts = gold.build_cohort_retention(lifecycle, params)
     out = {
         "customer_360": c360,
         "customer_segmentation": gold.build_customer_segmentation(c360),
         "cohort_retention": cohorts,
         "customer_unified_lifecycle": by_customer(
-            gold.build_customer_unified_lifecycle(
-                c360, lifecycle, silver["sellers"], params
-            ).to_pandas()
+            customer_tables.customer_unified_lifecycle.to_pandas()
         ),
     }
     out.update(kpi.build_all_kpis(c360, lifecycle, cohorts, params))
@@ -128,13 +133,8 @@ def test_customer_360_with_explicit_as_of(built, built_explicit):
 
 def test_customer_360_later_as_of_shifts_days_and_stages(silver):
     c360 = (
-        gold.build_customer_360(
-            silver["unified_user_lifecycle"],
-            silver["closed_deals"],
-            silver["marketing_qualified_leads"],
-            MetricParams(as_of=LATER_AS_OF),
-        )
-        .to_pandas()
+        build_customer_tables(silver, MetricParams(as_of=LATER_AS_OF))
+        .customer_360.to_pandas()
         .set_index("customer_unique_id")
     )
     # Every day count grows by 90: c10 95, c06 110, c01 150, c05 180 (Warm, inclusive bound),
@@ -166,22 +166,11 @@ def test_first_order_tie_is_broken_by_order_id(silver):
     twin["first_item_category"] = "toys"
     lifecycle = pd.concat([lifecycle, twin], ignore_index=True)
     params = MetricParams(as_of=HANDMADE_AS_OF)
-    c360 = (
-        gold.build_customer_360(
-            lifecycle, silver["closed_deals"], silver["marketing_qualified_leads"], params
-        )
-        .to_pandas()
-        .set_index("customer_unique_id")
-    )
+    tables = build_customer_tables(silver, params, lifecycle)
+    c360 = tables.customer_360.to_pandas().set_index("customer_unique_id")
     assert c360.loc["c10", "acquisition_channel"] == "unattributed"
     assert c360.loc["c10", "total_orders"] == 2
-    unified = (
-        gold.build_customer_unified_lifecycle(
-            c360.reset_index(), lifecycle, silver["sellers"], params
-        )
-        .to_pandas()
-        .set_index("customer_unique_id")
-    )
+    unified = tables.customer_unified_lifecycle.to_pandas().set_index("customer_unique_id")
     assert unified.loc["c10", "first_order_id"] == "o00"
     assert unified.loc["c10", "first_category"] == "toys"
     assert unified.loc["c10", "first_seller_state"] == "PR"

@@ -10,27 +10,38 @@ import csv
 import io
 import os
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
 import pytest
-from dagster import AssetKey, DagsterInstance, Definitions, asset, define_asset_job
+from dagster import (
+    AssetKey,
+    DagsterInstance,
+    Definitions,
+    asset,
+    build_output_context,
+    define_asset_job,
+)
+from dagster._core.storage.db_io_manager import TableSlice
 
 from goodpulse_dagster import schema
 from goodpulse_dagster.cli import lake_run_ranges, run_pipeline
 from goodpulse_dagster.execution import execute_job_here
 from goodpulse_dagster.resources.storage import LandingZoneResource
-from goodpulse_dagster.resources.warehouse import WarehouseIOManager
+from goodpulse_dagster.resources.warehouse import DuckDBArrowTypeHandler, WarehouseIOManager
 from goodpulse_dagster.settings import load_settings
+from goodpulse_dagster.sources import staging as staging_source
 from goodpulse_dagster.sources.generator import generate
 from goodpulse_dagster.sources.staging import build_bronze, order_quarters
-from goodpulse_dagster.transforms import report
+from goodpulse_dagster.transforms import bronze, report
 from goodpulse_dagster_tests.fixtures.handmade_expected import C360, C360_ROWS, KPI_ROWS
 from goodpulse_dagster_tests.fixtures.handmade_raw import write_handmade_raw
 from goodpulse_dagster_tests.fixtures.handmade_silver import HANDMADE_AS_OF
 from goodpulse_dagster_tests.fixtures.kpi_tables import build_kpi_tables
 from goodpulse_dagster_tests.pipeline import lake_settings
+from goodpulse_dagster_tests.rawdata import write_table
 from goodpulse_dagster_tests.test_gold_kpi import assert_frame
 
 # --- lake runs in ranges of quarters -----------------------------------------------------------
@@ -156,6 +167,62 @@ def test_the_messy_export_exercises_orphans_and_unroutable_rows(messy_zone):
     assert {"orphan", "unroutable"} <= rules, rules
 
 
+def test_files_known_to_have_no_orphans_are_not_checked_again(tmp_path, monkeypatch):
+    raw, staging_dir = tmp_path / "raw", tmp_path / "staging"
+    orders_dir = raw / schema.ORDERS.drop_dir
+    items_dir = raw / schema.SOURCE_TABLES["order_items"].drop_dir
+
+    def orders(path, *ids):
+        rows = [
+            {"order_id": i, "customer_id": f"cust-{i}", "order_status": "delivered",
+             "order_purchase_timestamp": "2017-02-01 10:00:00"}
+            for i in ids
+        ]  # fmt: skip
+        write_table(path, "orders", rows)
+
+    def items(path, *ids):
+        rows = [{"order_id": i, "order_item_id": "1", "price": "10.0"} for i in ids]
+        write_table(path, "order_items", rows)
+
+    checked = []
+
+    def spy(*args, **kwargs):
+        routed = bronze.route_staged_rows(*args, **kwargs)
+        checked.append(sorted(Path(p).name for p in args[7]))  # orphan_check_paths
+        return routed
+
+    monkeypatch.setattr(staging_source, "route_staged_rows", spy)
+    landing = LandingZoneResource(raw_dir=str(raw), staging_dir=str(staging_dir))
+
+    def orphan_ids() -> list[str]:
+        built = build_bronze("order_items", landing.zone(), landing.staging_path)
+        return sorted(
+            r.split("order_id ")[1].split(" ")[0]
+            for r in built.quarantine.column("reason").to_pylist()
+        )
+
+    orders(orders_dir / "2017-Q1.csv", "a", "b")
+    items(items_dir / "2017-Q1.csv", "a", "b")
+    assert orphan_ids() == []
+    first_items = checked[-1]
+    assert len(first_items) == 1
+    # A new quarter: only the new items file is checked; the first one had no orphans under a
+    # subset of today's orders files.
+    orders(orders_dir / "2017-Q2.csv", "c")
+    items(items_dir / "2017-Q2.csv", "c", "ghost")
+    assert orphan_ids() == ["ghost"]
+    assert len(checked[-1]) == 1 and checked[-1] != first_items
+    # The files with orphans are checked every time: the quarantine stays complete.
+    assert orphan_ids() == ["ghost"]
+    assert len(checked[-1]) == 1 and checked[-1] != first_items
+    # An orders file changed (order b withdrawn): the orders files are no longer a superset of
+    # those the first items file was checked against, so it is checked again and b's item is
+    # an orphan now.
+    orders(orders_dir / "2017-Q1.csv", "a")
+    assert orphan_ids() == ["b", "ghost"]
+    assert len(checked[-1]) == 2
+
+
 # --- jobs run without output capture -----------------------------------------------------------
 
 
@@ -237,6 +304,27 @@ def test_arrow_tables_are_written_and_read_back_with_their_types(tmp_path):
             ("reader", "n", "BIGINT"),
         ]
         assert con.sql("SELECT n FROM gold.reader").fetchall() == [(2,)]
+    finally:
+        con.close()
+
+
+def test_an_arrow_write_keeps_no_row_order_and_leaves_the_session_as_it_was(tmp_path):
+    # The customer-grain tables are written without keeping row order (no checkpoint left to
+    # compress at close); the small tables written after them on the same connection keep theirs.
+    rows = 300_000
+    table = pa.table({"id": pa.array(range(rows), pa.int64())})
+    # 131,072-row batches (DuckDB's default fetch size) straddle its 122,880-row row groups.
+    straddling = pa.Table.from_batches(table.to_batches(max_chunksize=131_072))
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    try:
+        con.execute("CREATE SCHEMA gold")
+        DuckDBArrowTypeHandler().handle_output(
+            build_output_context(), TableSlice(table="ids", schema="gold"), straddling, con
+        )
+        assert con.sql("SELECT current_setting('preserve_insertion_order')").fetchall() == [(True,)]
+        assert con.sql(
+            "SELECT count(*), count(DISTINCT id), min(id), max(id), sum(id) FROM gold.ids"
+        ).fetchall() == [(rows, rows, 0, rows - 1, rows * (rows - 1) // 2)]
     finally:
         con.close()
 

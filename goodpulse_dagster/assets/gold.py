@@ -7,9 +7,19 @@ Thin wrappers: load silver (every quarter) and gold inputs, call the pure transf
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from dagster import AssetIn, AssetKey, MetadataValue, Output, asset
+from dagster import (
+    AssetExecutionContext,
+    AssetIn,
+    AssetKey,
+    AssetOut,
+    MetadataValue,
+    Output,
+    asset,
+    multi_asset,
+)
 
 from goodpulse_dagster.assets.common import (
+    DUCKDB_POOL,
     PREVIEW_ROWS,
     frame_to_markdown,
     warehouse_asset_args,
@@ -19,18 +29,17 @@ from goodpulse_dagster.resources.storage import AnalyticsSettings
 from goodpulse_dagster.resources.warehouse import ARROW_INPUT
 from goodpulse_dagster.schema import GOLD, GOLD_TABLES, SILVER
 from goodpulse_dagster.transforms.gold import (
+    SEGMENTATION_INPUT_COLUMNS,
     build_cohort_retention,
-    build_customer_360,
     build_customer_segmentation,
-    build_customer_unified_lifecycle,
+    build_customer_tables,
 )
 
 CODE_VERSION = "1"
 # Scanned by DuckDB in place (a Parquet dataset on local storage): the transforms read a few of
 # its columns (resources/parquet_io.py).
 LIFECYCLE = AssetIn(key=AssetKey([SILVER, "unified_user_lifecycle"]), metadata=DATASET_INPUT)
-# Loaded as Arrow, not pandas: the transforms query it with DuckDB (docs/performance.md).
-CUSTOMER_360 = AssetIn(key=AssetKey([GOLD, "customer_360"]), metadata=ARROW_INPUT)
+CUSTOMER_360_KEY = AssetKey([GOLD, "customer_360"])
 
 GOLD_DESCRIPTIONS = {
     "customer_360": (
@@ -60,6 +69,18 @@ GOLD_DESCRIPTIONS = {
 }
 
 
+def _gold_output(table: pd.DataFrame | pa.Table, output_name: str = "result") -> Output:
+    preview = preview_rows(table) if isinstance(table, pa.Table) else table
+    return Output(
+        table,
+        output_name=output_name,
+        metadata={
+            "dagster/row_count": len(table),
+            "preview": MetadataValue.md(frame_to_markdown(preview, total_rows=len(table))),
+        },
+    )
+
+
 def _gold_asset(name: str, ins: dict[str, AssetIn], build):
     @asset(
         name=name,
@@ -68,18 +89,8 @@ def _gold_asset(name: str, ins: dict[str, AssetIn], build):
         code_version=CODE_VERSION,
         **warehouse_asset_args(GOLD, GOLD_TABLES[name]),
     )
-    # Not annotated Output[pd.DataFrame]: the customer-grain tables are Arrow tables, and the
-    # warehouse IO manager writes either (resources/warehouse.py).
     def _gold(analytics: AnalyticsSettings, **inputs) -> Output:
-        table = build(analytics.params(), **inputs)
-        preview = preview_rows(table) if isinstance(table, pa.Table) else table
-        return Output(
-            table,
-            metadata={
-                "dagster/row_count": len(table),
-                "preview": MetadataValue.md(frame_to_markdown(preview, total_rows=len(table))),
-            },
-        )
+        return _gold_output(build(analytics.params(), **inputs))
 
     return _gold
 
@@ -95,39 +106,81 @@ def preview_rows(table: pa.Table) -> pd.DataFrame:
     return rows.sort_by(key).to_pandas()
 
 
-def _customer_360(params, lifecycle: pa.Table, closed_deals: pa.Table, leads: pa.Table):
-    return build_customer_360(lifecycle, closed_deals, leads, params)
+CUSTOMER_TABLES_OP = "gold__customer_tables"
+CUSTOMER_TABLES = ("customer_360", "customer_unified_lifecycle")
+CUSTOMER_TABLE_INPUTS = {
+    "lifecycle": LIFECYCLE,
+    "closed_deals": AssetIn(key=AssetKey([SILVER, "closed_deals"])),
+    "leads": AssetIn(key=AssetKey([SILVER, "marketing_qualified_leads"])),
+    "sellers": AssetIn(key=AssetKey([SILVER, "sellers"])),
+}
+
+
+def _customer_table_out(name: str) -> AssetOut:
+    args = warehouse_asset_args(GOLD, GOLD_TABLES[name])
+    args.pop("pool")  # a property of the op (below), not of an output
+    return AssetOut(
+        description=f"Gold `{name}`. Grain: {GOLD_DESCRIPTIONS[name]}",
+        code_version=CODE_VERSION,
+        is_required=False,  # a subset run yields only the selected table
+        **args,
+    )
+
+
+@multi_asset(
+    name=CUSTOMER_TABLES_OP,
+    outs={name: _customer_table_out(name) for name in CUSTOMER_TABLES},
+    ins=CUSTOMER_TABLE_INPUTS,
+    # The lineage METRICS.md gives: customer_unified_lifecycle is customer_360 joined with the
+    # first-order context (sellers for the first seller's state).
+    internal_asset_deps={
+        "customer_360": {
+            CUSTOMER_TABLE_INPUTS[arg].key for arg in ("lifecycle", "closed_deals", "leads")
+        },
+        "customer_unified_lifecycle": {
+            CUSTOMER_360_KEY,
+            LIFECYCLE.key,
+            CUSTOMER_TABLE_INPUTS["sellers"].key,
+        },
+    },
+    # Each table is its own asset (materialized, checked and shown on its own), but one query
+    # computes both (transforms/gold.build_customer_tables): as two steps, the second recomputed
+    # every customer's first order and loaded customer_360 back from the warehouse.
+    can_subset=True,
+    pool=DUCKDB_POOL,
+    group_name=GOLD,
+)
+def customer_tables(
+    context: AssetExecutionContext,
+    analytics: AnalyticsSettings,
+    lifecycle,
+    closed_deals: pa.Table,
+    leads: pa.Table,
+    sellers: pa.Table,
+):
+    tables = build_customer_tables(lifecycle, closed_deals, leads, sellers, analytics.params())
+    for name in CUSTOMER_TABLES:
+        if AssetKey([GOLD, name]) in context.selected_asset_keys:
+            yield _gold_output(getattr(tables, name), output_name=name)
 
 
 gold_assets = [
-    _gold_asset(
-        "customer_360",
-        {
-            "lifecycle": LIFECYCLE,
-            "closed_deals": AssetIn(key=AssetKey([SILVER, "closed_deals"])),
-            "leads": AssetIn(key=AssetKey([SILVER, "marketing_qualified_leads"])),
-        },
-        _customer_360,
-    ),
+    customer_tables,
     _gold_asset(
         "customer_segmentation",
-        {"customer_360": CUSTOMER_360},
+        {
+            # Loaded as Arrow, not pandas (the transform queries it with DuckDB), and only the
+            # columns it reads (docs/performance.md).
+            "customer_360": AssetIn(
+                key=CUSTOMER_360_KEY,
+                metadata={**ARROW_INPUT, "columns": list(SEGMENTATION_INPUT_COLUMNS)},
+            )
+        },
         lambda params, customer_360: build_customer_segmentation(customer_360),
     ),
     _gold_asset(
         "cohort_retention",
         {"lifecycle": LIFECYCLE},
         lambda params, lifecycle: build_cohort_retention(lifecycle, params),
-    ),
-    _gold_asset(
-        "customer_unified_lifecycle",
-        {
-            "customer_360": CUSTOMER_360,
-            "lifecycle": LIFECYCLE,
-            "sellers": AssetIn(key=AssetKey([SILVER, "sellers"])),
-        },
-        lambda params, customer_360, lifecycle, sellers: build_customer_unified_lifecycle(
-            customer_360, lifecycle, sellers, params
-        ),
     ),
 ]
