@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import importlib.util
 import io
 import os
 from datetime import date
@@ -28,6 +29,7 @@ from dagster._core.storage.db_io_manager import TableSlice
 
 from goodpulse_dagster import schema
 from goodpulse_dagster.cli import lake_run_ranges, run_pipeline
+from goodpulse_dagster.definitions import build_definitions
 from goodpulse_dagster.execution import execute_job_here
 from goodpulse_dagster.resources.storage import LandingZoneResource
 from goodpulse_dagster.resources.warehouse import DuckDBArrowTypeHandler, WarehouseIOManager
@@ -92,6 +94,25 @@ def test_a_lake_phase_in_several_runs_gives_the_hand_worked_figures(tmp_path):
             assert_frame(con.sql(f"SELECT * FROM kpi.{name}").df(), columns, KPI_ROWS[name])
     finally:
         con.close()
+
+
+def test_the_benchmark_puts_every_step_in_its_layer():
+    # The benchmark's per-layer seconds come from step keys: each asset's step must land in its
+    # layer, each check's step under checks (a multi-asset step once fell under checks).
+    spec = importlib.util.spec_from_file_location(
+        "run_benchmark", Path(__file__).parents[1] / "benchmarks" / "run_benchmark.py"
+    )
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    graph = build_definitions(load_settings()).resolve_asset_graph()
+    steps = {}
+    for assets_def in graph.assets_defs:
+        if assets_def.is_executable:
+            layers = {key.path[0] for key in assets_def.keys} or {"checks"}
+            assert len(layers) == 1, assets_def.node_def.name
+            steps[assets_def.node_def.name] = layers.pop()
+    assert {benchmark.layer_of(step) for step in steps} == set(benchmark.LAYERS) | {"checks"}
+    assert {step: benchmark.layer_of(step) for step in steps} == steps
 
 
 # --- bronze routing restricted to a run's window -----------------------------------------------
