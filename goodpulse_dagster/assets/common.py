@@ -10,6 +10,7 @@ from datetime import date
 import pyarrow as pa
 from dagster import (
     AssetExecutionContext,
+    AssetOut,
     BetaWarning,
     MetadataValue,
     TableColumn,
@@ -60,6 +61,17 @@ def warehouse_asset_args(layer: str, columns: Mapping[str, str]) -> dict:
         "automation_condition": analytics_automation_condition(),
         "tags": {"layer": layer},
     }
+
+
+def warehouse_asset_out(
+    layer: str, columns: Mapping[str, str], description: str, code_version: str
+) -> AssetOut:
+    """``warehouse_asset_args`` as an ``AssetOut`` of a subsettable multi-asset (one step that
+    computes several tables): the pool belongs to the op, and a subset run yields only the
+    selected tables."""
+    args = warehouse_asset_args(layer, columns)
+    args.pop("pool")
+    return AssetOut(description=description, code_version=code_version, is_required=False, **args)
 
 
 def table_schema(columns: Mapping[str, str], descriptions: Mapping[str, str] | None = None):

@@ -23,6 +23,7 @@ from goodpulse_dagster.assets.common import (
     PREVIEW_ROWS,
     frame_to_markdown,
     warehouse_asset_args,
+    warehouse_asset_out,
 )
 from goodpulse_dagster.resources.parquet_io import DATASET_INPUT
 from goodpulse_dagster.resources.storage import AnalyticsSettings
@@ -117,14 +118,8 @@ CUSTOMER_TABLE_INPUTS = {
 
 
 def _customer_table_out(name: str) -> AssetOut:
-    args = warehouse_asset_args(GOLD, GOLD_TABLES[name])
-    args.pop("pool")  # a property of the op (below), not of an output
-    return AssetOut(
-        description=f"Gold `{name}`. Grain: {GOLD_DESCRIPTIONS[name]}",
-        code_version=CODE_VERSION,
-        is_required=False,  # a subset run yields only the selected table
-        **args,
-    )
+    description = f"Gold `{name}`. Grain: {GOLD_DESCRIPTIONS[name]}"
+    return warehouse_asset_out(GOLD, GOLD_TABLES[name], description, CODE_VERSION)
 
 
 @multi_asset(

@@ -15,7 +15,7 @@ from dagster import (
     multi_asset,
 )
 
-from goodpulse_dagster.assets.common import DUCKDB_POOL, frame_to_markdown, warehouse_asset_args
+from goodpulse_dagster.assets.common import DUCKDB_POOL, frame_to_markdown, warehouse_asset_out
 from goodpulse_dagster.resources.parquet_io import DATASET_INPUT
 from goodpulse_dagster.resources.storage import AnalyticsSettings
 from goodpulse_dagster.resources.warehouse import ARROW_INPUT
@@ -70,14 +70,8 @@ KPI_OP = "kpi__tables"
 
 
 def _kpi_out(name: str) -> AssetOut:
-    args = warehouse_asset_args(KPI, KPI_TABLES[name])
-    args.pop("pool")  # a property of the op (below), not of an output
-    return AssetOut(
-        description=f"KPI `{name}`. Grain: {KPI_DESCRIPTIONS[name]}",
-        code_version=CODE_VERSION,
-        is_required=False,  # a subset run yields only the selected tables
-        **args,
-    )
+    description = f"KPI `{name}`. Grain: {KPI_DESCRIPTIONS[name]}"
+    return warehouse_asset_out(KPI, KPI_TABLES[name], description, CODE_VERSION)
 
 
 def _kpi_output(name: str, frame: pd.DataFrame) -> Output:
