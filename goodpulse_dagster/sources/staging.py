@@ -210,7 +210,10 @@ def order_routes_path(zone: LandingZone, staging_dir: Path) -> Path:
     (a new or changed orders file gives a new key), so the orders are not re-read and re-routed
     by each of them.
     """
-    order_files = _order_files(zone, staging_dir)
+    return _order_routes_path(_order_files(zone, staging_dir), staging_dir)
+
+
+def _order_routes_path(order_files: list[StagedFile], staging_dir: Path) -> Path:
     key = hashlib.sha256("|".join(f.content_hash for f in order_files).encode()).hexdigest()
     path = staging_dir / f"v{STAGING_VERSION}" / "_order_routes_unique" / f"{key}.parquet"
     if path.exists():
@@ -269,8 +272,9 @@ def build_bronze(
         now = datetime.now().replace(microsecond=0)
         routes, to_check, orders_files = None, [], set()
         if table_name != ORDERS.name:
-            routes = order_routes_path(zone, staging_dir)
-            orders_files = {f.content_hash for f in _order_files(zone, staging_dir)}
+            order_files = _order_files(zone, staging_dir)
+            routes = _order_routes_path(order_files, staging_dir)
+            orders_files = {f.content_hash for f in order_files}
             to_check = [f for f in files if not _known_orphan_free(staging_dir, f, orders_files)]
         routed = route_staged_rows(
             table_name,
