@@ -215,20 +215,6 @@ completed AS NOT MATERIALIZED (
     SELECT * FROM lifecycle WHERE list_contains($completed_statuses, order_status)
 )"""
 
-# A customer's first completed order: earliest purchase time, ties broken by the lowest order_id
-# (the columns gold reads of it).
-FIRST_ORDERS_CTE = """
-first_orders AS (
-    -- Only the columns gold reads of it: the window sorts what it carries (0.5 s at 1M orders
-    -- for these, 1.2 s for every column; arg_min over a struct was slower still, 1.9 s).
-    SELECT customer_unique_id, order_id, order_purchase_timestamp, first_item_seller_id,
-           first_item_category, payment_type
-    FROM completed
-    QUALIFY row_number() OVER (
-        PARTITION BY customer_unique_id ORDER BY order_purchase_timestamp, order_id
-    ) = 1
-)"""
-
 
 # --- as_of -------------------------------------------------------------------------------------
 
@@ -261,7 +247,17 @@ def rfm_code_table() -> pa.Table:
 
 _CUSTOMER_TABLES_SQL = f"""
 WITH {COMPLETED_CTE},
-{FIRST_ORDERS_CTE},
+first_orders AS (
+    -- A customer's first completed order: earliest purchase time, ties broken by the lowest
+    -- order_id. Only the columns read of it: the window sorts what it carries (0.5 s at 1M orders
+    -- for these, 1.2 s for every column; arg_min over a struct was slower still, 1.9 s).
+    SELECT customer_unique_id, order_id, order_purchase_timestamp, first_item_seller_id,
+           first_item_category, payment_type
+    FROM completed
+    QUALIFY row_number() OVER (
+        PARTITION BY customer_unique_id ORDER BY order_purchase_timestamp, order_id
+    ) = 1
+),
 latest_orders AS (
     -- The latest completed order decides city/state: latest purchase time, ties: highest order_id.
     SELECT customer_unique_id, customer_city, customer_state FROM completed
