@@ -308,6 +308,32 @@ open(os.environ["GOODPULSE_TIMINGS_FILE"], "w").write(json.dumps({
 """
 
 
+LAKE_RUN_CHILD = """
+import json, os, sys, time, warnings
+warnings.filterwarnings("ignore")
+from dagster import AssetKey, DagsterInstance
+from goodpulse_dagster.automation.jobs import LAKE_JOB
+from goodpulse_dagster.cli import QUIET_LOGGING
+from goodpulse_dagster.definitions import build_definitions
+from goodpulse_dagster.execution import execute_job_here
+from goodpulse_dagster.settings import load_settings
+# The lake run of quarter argv[1] for the assets argv[2:], GOODPULSE_REPEAT times in this
+# process: the wall seconds of each run, process start excluded.
+partition_key = sys.argv[1]
+assets = [AssetKey.from_user_string(a) for a in sys.argv[2:]]
+defs = build_definitions(load_settings())
+instance = DagsterInstance.ephemeral()
+seconds = []
+for _ in range(int(os.environ["GOODPULSE_REPEAT"])):
+    t0 = time.perf_counter()
+    execute_job_here(defs.resolve_job_def(LAKE_JOB), instance, QUIET_LOGGING,
+                     partition_key=partition_key, asset_selection=assets)
+    seconds.append(time.perf_counter() - t0)
+open(os.environ["GOODPULSE_TIMINGS_FILE"], "w").write(json.dumps({"seconds": seconds}))
+"""
+LAKE_RUN_REPEATS = 3
+
+
 def quarter_key(drop_name: str) -> str:
     """'2018-Q3.csv' -> '2018-07-01' (the partition key)."""
     year, q = drop_name.removesuffix(".csv").split("-Q")
@@ -373,6 +399,11 @@ def incremental(
         measured.append((refresh, timings, full))
     shutil.rmtree(before, ignore_errors=True)
     shutil.rmtree(work / f"home_{orders}_pair", ignore_errors=True)
+    # What any one-quarter lake run costs whatever its size: the same lake run, after the refresh,
+    # for the quarter with the fewest orders (re-materializing a quarter replaces its objects).
+    smallest = min((d for d in drops if d != last and d not in later), key=sizes.get)
+    with (source / "orders" / smallest).open("rb") as fh:
+        smallest_orders = sum(1 for _ in fh) - 1  # the header; order rows hold no line breaks
 
     def share(pair) -> float | None:
         refresh, _, full = pair
@@ -381,6 +412,10 @@ def incremental(
     # The median pair by share (with one pair, that pair).
     ranked = sorted(measured, key=lambda p: share(p) or 0.0)
     refresh, timings, full = ranked[len(ranked) // 2]
+    lake_run = _one_quarter_lake_run(
+        orders, raw, home, work, quarter_key(smallest), timings["requests"][0]["assets"]
+    )
+    lake_run["orders"] = smallest_orders
     result = {
         "orders": orders,
         "generator": gen,
@@ -390,6 +425,8 @@ def incremental(
         "later_quarters_left_out": later,
         "initial_run": initial,
         "refresh": refresh,
+        "refresh_parts": refresh_parts(refresh, timings, lake_run["median_seconds"]),
+        "one_quarter_lake_run": lake_run,
     }
     if pairs > 1:
         result["pairs"] = [
@@ -403,10 +440,53 @@ def incremental(
     if full:
         result["full_run_seconds"] = full["wall_seconds"]
         result["refresh_share_of_full_run"] = round(share((refresh, timings, full)), 3)
+        parts = result["refresh_parts"]
+        result["share_without_the_quarter"] = round(
+            (refresh["wall_seconds"] - parts["lake_for_the_quarter"]) / full["wall_seconds"], 3
+        )
     result["refresh_share_of_initial_run"] = round(
         refresh["wall_seconds"] / initial["wall_seconds"], 3
     )
     return result
+
+
+def refresh_parts(refresh: dict, timings: dict, lake_run_fixed: float) -> dict:
+    """The refresh's wall time in parts: process start and exit, the lake phase (a one-quarter
+    lake run's fixed cost, the rest for the quarter's data), the analytics phase."""
+    lake, analytics = timings["lake_seconds"], timings["analytics_seconds"]
+    return {
+        "process_start_and_exit": round(refresh["wall_seconds"] - lake - analytics, 2),
+        "lake_phase": round(lake, 2),
+        "lake_run_fixed": round(lake_run_fixed, 2),
+        "lake_for_the_quarter": round(max(lake - lake_run_fixed, 0.0), 2),
+        "analytics_phase": round(analytics, 2),
+    }
+
+
+def _one_quarter_lake_run(
+    orders: int, raw: Path, home: Path, work: Path, partition_key: str, assets: list[str]
+) -> dict:
+    """``LAKE_RUN_REPEATS`` lake runs of one quarter (``LAKE_RUN_CHILD``) on ``home``."""
+    timings_file = work / f"timings_{orders}_lake_run.json"
+    env = {
+        **os.environ,
+        "GOODPULSE_HOME": str(home),
+        "GOODPULSE_RAW_DIR": str(raw),
+        "GOODPULSE_TIMINGS_FILE": str(timings_file),
+        "GOODPULSE_REPEAT": str(LAKE_RUN_REPEATS),
+    }
+    env.pop("DAGSTER_HOME", None)
+    run_measured(
+        [sys.executable, "-c", LAKE_RUN_CHILD, partition_key, *assets],
+        env=env,
+        log=work / f"lake_run_{orders}.log",
+    )
+    seconds = json.loads(timings_file.read_text())["seconds"]
+    return {
+        "quarter": partition_key,
+        "runs_seconds": [round(x, 2) for x in seconds],
+        "median_seconds": round(sorted(seconds)[len(seconds) // 2], 2),
+    }
 
 
 def _refresh(orders: int, raw: Path, home: Path, work: Path, landed: list[str]):
@@ -544,7 +624,7 @@ def markdown(results: dict) -> str:
         ratios = s["ratios"]
         lines.append(
             f"- {s['orders']:,} orders: customer_360 through the pipeline (lake phase + the "
-            f"customer_360 step) / floor = {_fmt(ratios['customer_360_over_floor'])}x; whole run "
+            f"customer-table step) / floor = {_fmt(ratios['customer_360_over_floor'])}x; whole run "
             f"/ floor = {_fmt(ratios['whole_run_over_floor'])}x; floor customers "
             f"{s['floor']['customers']:,} vs warehouse {s['warehouse']['customers']:,}."
         )
@@ -576,6 +656,24 @@ def markdown(results: dict) -> str:
                 f"{inc['refresh_share_of_initial_run'] * 100:.0f}% of the initial run "
                 "(target <= 35%)."
             )
+        parts, lake_run = inc.get("refresh_parts"), inc.get("one_quarter_lake_run")
+        if parts and lake_run:
+            lines.append(
+                f"The median refresh in parts: process start and exit "
+                f"{_fmt(parts['process_start_and_exit'])} s; lake phase "
+                f"{_fmt(parts['lake_phase'])} s, of which {_fmt(parts['lake_run_fixed'])} s is what "
+                f"any one-quarter lake run costs (the same run for quarter {lake_run['quarter']}, "
+                f"{lake_run['orders']:,} orders, took {_fmt(lake_run['median_seconds'])} s: median "
+                f"of {', '.join(_fmt(x) for x in lake_run['runs_seconds'])}) and "
+                f"{_fmt(parts['lake_for_the_quarter'])} s the quarter's data; analytics phase "
+                f"{_fmt(parts['analytics_phase'])} s (a full recompute: as_of and the quantiles "
+                "move with every quarter)."
+            )
+            if "share_without_the_quarter" in inc:
+                lines.append(
+                    "Without the quarter's data (its lake time cut to nothing), the refresh would "
+                    f"still be {inc['share_without_the_quarter'] * 100:.0f}% of the full run."
+                )
         if inc.get("pairs"):
             lines.append(
                 f"Measured as {len(inc['pairs'])} pairs, each a refresh from the same state then "
@@ -638,7 +736,10 @@ def main(argv: list[str] | None = None) -> dict:
         )
         fl = floor(raw)
         lay = run["layers"]
-        c360 = lay["lake_phase"] + run_step(run, "gold__customer_360")
+        from goodpulse_dagster.assets.gold import CUSTOMER_TABLES_OP
+
+        # The one step that computes customer_360 (with customer_unified_lifecycle).
+        c360 = lay["lake_phase"] + run_step(run, CUSTOMER_TABLES_OP)
         ratios = {
             "customer_360_over_floor": round(c360 / fl["customer_360_seconds"], 1),
             "whole_run_over_floor": round(run["wall_seconds"] / fl["customer_360_seconds"], 1),

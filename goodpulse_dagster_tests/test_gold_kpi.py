@@ -86,6 +86,18 @@ def built_explicit(silver):
     return _build(silver, MetricParams(as_of=HANDMADE_AS_OF))
 
 
+def test_the_kpis_need_only_the_customer_360_columns_the_kpi_step_loads(silver, built):
+    # The KPI step loads customer_360 with only KPI_CUSTOMER_360_COLUMNS: every KPI table must
+    # come out the same from them (a column missing from the list fails the query).
+    pruned = built["customer_360"][list(kpi.KPI_CUSTOMER_360_COLUMNS)]
+    again = kpi.build_all_kpis(
+        pruned, silver["unified_user_lifecycle"], built["cohort_retention"], MetricParams()
+    )
+    assert list(again) == list(schema.KPI_TABLES)
+    for name, table in again.items():
+        pd.testing.assert_frame_equal(table, built[name], obj=name)
+
+
 def frame(columns, rows) -> pd.DataFrame:
     return pd.DataFrame([dict(zip(columns, row, strict=True)) for row in rows], columns=columns)
 

@@ -20,7 +20,12 @@ from goodpulse_dagster.resources.parquet_io import DATASET_INPUT
 from goodpulse_dagster.resources.storage import AnalyticsSettings
 from goodpulse_dagster.resources.warehouse import ARROW_INPUT
 from goodpulse_dagster.schema import GOLD, KPI, KPI_TABLES, SILVER
-from goodpulse_dagster.transforms.kpi import KPI_INPUTS, build_kpi, headline_metrics
+from goodpulse_dagster.transforms.kpi import (
+    KPI_CUSTOMER_360_COLUMNS,
+    KPI_INPUTS,
+    build_kpi,
+    headline_metrics,
+)
 from goodpulse_dagster.transforms.report import kpi_chart_markdown, prerender_table_charts
 
 CODE_VERSION = "1"
@@ -31,7 +36,14 @@ INPUT_ASSETS = {
     "lifecycle": AssetKey([SILVER, "unified_user_lifecycle"]),
     "cohort_retention": AssetKey([GOLD, "cohort_retention"]),
 }
-GOLD_INPUTS = ("customer_360", "cohort_retention")
+# How each is loaded: gold tables as Arrow (customer_360 only the columns the KPI queries read),
+# the silver lifecycle as a Parquet dataset that DuckDB scans in place (the transforms query all
+# of them with DuckDB).
+INPUT_METADATA = {
+    "customer_360": {**ARROW_INPUT, "columns": list(KPI_CUSTOMER_360_COLUMNS)},
+    "lifecycle": DATASET_INPUT,
+    "cohort_retention": ARROW_INPUT,
+}
 
 KPI_DESCRIPTIONS = {
     "northstar": "One row: total_customers, total_orders, total_revenue, aov (revenue / orders), "
@@ -90,12 +102,7 @@ def _kpi_output(name: str, frame: pd.DataFrame) -> Output:
 @multi_asset(
     name=KPI_OP,
     outs={name: _kpi_out(name) for name in KPI_TABLES},
-    # Gold inputs are loaded as Arrow tables, the silver lifecycle as a Parquet dataset that
-    # DuckDB scans in place (the transforms query both with DuckDB).
-    ins={
-        arg: AssetIn(key=key, metadata=ARROW_INPUT if arg in GOLD_INPUTS else DATASET_INPUT)
-        for arg, key in INPUT_ASSETS.items()
-    },
+    ins={arg: AssetIn(key=key, metadata=INPUT_METADATA[arg]) for arg, key in INPUT_ASSETS.items()},
     # The lineage of each table: only the inputs its transform reads.
     internal_asset_deps={
         name: {INPUT_ASSETS[arg] for arg in KPI_INPUTS[name] if arg != "params"}

@@ -22,6 +22,7 @@ from goodpulse_dagster.resources.storage import AnalyticsSettings
 from goodpulse_dagster.resources.warehouse import ARROW_INPUT
 from goodpulse_dagster.schema import KPI, KPI_TABLES
 from goodpulse_dagster.transforms.quality import (
+    RECONCILED_GOLD_COLUMNS,
     revenue_reconciliation,
 )
 
@@ -42,8 +43,12 @@ def kpi_rules(table: str) -> list[Rule]:
     ),
     blocking=True,
     additional_ins={
-        # Arrow: the reconciliation queries it with DuckDB (no pandas copy of every customer).
-        "customer_360": AssetIn(key=CUSTOMER_360_KEY, metadata=ARROW_INPUT),
+        # Arrow: the reconciliation queries it with DuckDB (no pandas copy of every customer);
+        # only the columns it sums (the whole table took 0.3 s at 1M customers).
+        "customer_360": AssetIn(
+            key=CUSTOMER_360_KEY,
+            metadata={**ARROW_INPUT, "columns": list(RECONCILED_GOLD_COLUMNS)},
+        ),
         "lifecycle": AssetIn(key=LIFECYCLE_KEY, metadata=DATASET_INPUT),
     },
     pool=DUCKDB_POOL,

@@ -510,6 +510,20 @@ KPI_BUILDERS: dict[str, Callable[..., pd.DataFrame]] = {
     "health_by_value": build_health_by_value,
 }
 
+# The customer_360 columns the KPI queries read: the KPI step loads only these (the whole table,
+# 27 columns, took 0.33 s at 1M customers).
+KPI_CUSTOMER_360_COLUMNS = (
+    "total_orders",
+    "lifetime_revenue",
+    "customer_city",
+    "customer_state",
+    "acquisition_channel",
+    "is_repeat",
+    "frequency_tier",
+    "value_segment",
+    "lifecycle_stage",
+)
+
 # The inputs each builder takes, by parameter name, in call order.
 KPI_INPUTS: dict[str, tuple[str, ...]] = {
     "northstar": ("customer_360", "lifecycle", "params"),

@@ -491,6 +491,11 @@ def completed_totals(lifecycle: Any, completed_statuses: Sequence[str]) -> dict[
     )
 
 
+# The customer_360 columns the reconciliation reads (it also counts its rows): a check that loads
+# customer_360 only for it loads these.
+RECONCILED_GOLD_COLUMNS = ("total_orders", "lifetime_revenue")
+
+
 def revenue_reconciliation(
     lifecycle: Any,
     customer_360: Any,
