@@ -122,7 +122,6 @@ def goodpulse_cmd(*args: str) -> list[str]:
 def machine() -> dict:
     import dagster
     import duckdb
-    import matplotlib
     import pandas
     import pyarrow
 
@@ -144,7 +143,6 @@ def machine() -> dict:
         "dagster": dagster.__version__,
         "pyarrow": pyarrow.__version__,
         "pandas": pandas.__version__,
-        "matplotlib": matplotlib.__version__,
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
     }
 
@@ -594,7 +592,7 @@ def markdown(results: dict) -> str:
         "",
         f"Machine: {m['cpu']}, {m['cores']} cores, {m['ram_gb']} GB RAM, {m['os']}; "
         f"Python {m['python']}, DuckDB {m['duckdb']}, Dagster {m['dagster']}, "
-        f"pyarrow {m['pyarrow']}, pandas {m['pandas']}, matplotlib {m['matplotlib']}. "
+        f"pyarrow {m['pyarrow']}, pandas {m['pandas']}. "
         f"Load average at start: {m['load_average_at_start']} (other work on the machine "
         "inflates wall times; CPU seconds are less sensitive to it).",
         "",

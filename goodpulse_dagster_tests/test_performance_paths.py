@@ -1,7 +1,6 @@
 """The code paths that exist for speed and memory (docs/performance.md) give the same answers as
 the plain ones: lake runs split into ranges of quarters, bronze routing restricted to a run's
-window, jobs run without output capture, Arrow tables written to the warehouse, and charts drawn
-in a forked child."""
+window, jobs run without output capture, and Arrow tables written to the warehouse."""
 
 from __future__ import annotations
 
@@ -9,7 +8,6 @@ import contextlib
 import csv
 import importlib.util
 import io
-import os
 from datetime import date
 from pathlib import Path
 
@@ -37,11 +35,10 @@ from goodpulse_dagster.settings import load_settings
 from goodpulse_dagster.sources import staging as staging_source
 from goodpulse_dagster.sources.generator import generate
 from goodpulse_dagster.sources.staging import build_bronze, order_quarters
-from goodpulse_dagster.transforms import bronze, report
+from goodpulse_dagster.transforms import bronze
 from goodpulse_dagster_tests.fixtures.handmade_expected import C360, C360_ROWS, KPI_ROWS
 from goodpulse_dagster_tests.fixtures.handmade_raw import write_handmade_raw
 from goodpulse_dagster_tests.fixtures.handmade_silver import HANDMADE_AS_OF
-from goodpulse_dagster_tests.fixtures.kpi_tables import build_kpi_tables
 from goodpulse_dagster_tests.pipeline import lake_settings
 from goodpulse_dagster_tests.rawdata import write_table
 from goodpulse_dagster_tests.test_gold_kpi import assert_frame
@@ -368,32 +365,3 @@ def test_an_arrow_write_keeps_no_row_order_and_leaves_the_session_as_it_was(tmp_
         ).fetchall() == [(rows, rows, 0, rows - 1, rows * (rows - 1) // 2)]
     finally:
         con.close()
-
-
-# --- charts drawn in a forked child ------------------------------------------------------------
-
-
-def _chart_markdown(tables: dict[str, pd.DataFrame]) -> dict[str, str | None]:
-    return {name: report.kpi_chart_markdown(name, df) for name, df in tables.items()}
-
-
-def test_charts_drawn_on_two_cores_are_the_charts_drawn_on_one(monkeypatch):
-    tables = {n: df for n, df in build_kpi_tables().items() if n in schema.KPI_TABLES}
-    report._CHART_CACHE.clear()  # noqa: SLF001 - each way must draw, not reuse
-    one_by_one = _chart_markdown(tables)
-    drawn = [m for m in one_by_one.values() if m]
-    assert len(drawn) >= 10
-
-    report._CHART_CACHE.clear()  # noqa: SLF001
-    parent = os.getpid()
-    report.prerender_table_charts(tables)
-    assert os.getpid() == parent  # the child left through os._exit, not through this test
-    cached = len(report._CHART_CACHE)  # noqa: SLF001
-    assert _chart_markdown(tables) == one_by_one
-    assert len(report._CHART_CACHE) == cached  # noqa: SLF001 - every chart came from the cache
-
-    # Without fork (or with one core) the same charts are drawn here, one after the other.
-    report._CHART_CACHE.clear()  # noqa: SLF001
-    monkeypatch.delattr(os, "fork")
-    report.prerender_table_charts(tables)
-    assert _chart_markdown(tables) == one_by_one

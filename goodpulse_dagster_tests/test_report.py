@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import html
 import re
+import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 
 import numpy as np
@@ -234,7 +235,7 @@ def report_c():
 
 def visible_text(doc: str) -> str:
     """The document without its data URIs (base64 can spell anything)."""
-    return re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "data:", doc)
+    return re.sub(r"data:image/svg\+xml;base64,[A-Za-z0-9+/=]+", "data:", doc)
 
 
 # --- structure -----------------------------------------------------------------------------------
@@ -252,19 +253,36 @@ def test_every_section_heading_is_in_html_and_markdown(report_a):
     assert report_a.markdown.count("\n### KPI ") == 4
 
 
-def test_charts_are_inline_pngs(report_a):
+def test_charts_are_inline_svgs(report_a):
     assert [c.key for c in report_a.charts] == list(EXPECTED_CHARTS)
     assert report_a.html.count("<img") == len(EXPECTED_CHARTS)
-    assert report_a.markdown.count("](data:image/png;base64,") == len(EXPECTED_CHARTS)
-    srcs = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', report_a.html)
-    assert len(srcs) == len(EXPECTED_CHARTS)
-    for src, chart in zip(srcs, report_a.charts, strict=True):
-        png = base64.b64decode(src)
-        assert png == chart.png and png.startswith(b"\x89PNG\r\n\x1a\n")
-        # Small and sized as drawn (about 8x4 inches at 100 dpi).
-        assert 5_000 < len(png) < 150_000, chart.key
+    assert report_a.markdown.count("](data:image/svg+xml;base64,") == len(EXPECTED_CHARTS)
+    imgs = re.findall(
+        r'<figure><img src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)" alt="([^"]*)"'
+        r' width="(\d+)" height="(\d+)"',
+        report_a.html,
+    )
+    assert len(imgs) == len(EXPECTED_CHARTS)
+    for (src, alt, width, height), chart in zip(imgs, report_a.charts, strict=True):
+        svg = base64.b64decode(src).decode("utf-8")
+        assert svg == chart.svg and alt == html.escape(chart.title)
+        root = ET.fromstring(svg)  # well-formed XML
+        assert root.tag == "{http://www.w3.org/2000/svg}svg", chart.key
+        # The <img> is sized as the SVG declares, and the SVG as drawn (800x400 and the like).
+        assert (
+            (root.get("width"), root.get("height"))
+            == (width, height)
+            == (
+                str(chart.width),
+                str(chart.height),
+            )
+        )
         assert 700 <= chart.width <= 1000 and 250 <= chart.height <= 900, chart.key
-        assert b"Software" not in png[:400]  # no software tag in the PNG metadata
+        # Small: vector markup, a few kB (the PNGs were 20-70 kB).
+        assert 1_000 < len(svg) < 60_000, chart.key
+    # The Markdown embeds the same images.
+    md = re.findall(r"\]\(data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)\)", report_a.markdown)
+    assert md == [i[0] for i in imgs]
 
 
 def test_html_is_self_contained(report_a):
@@ -456,7 +474,8 @@ def test_write_report(report_a, tmp_path):
 
 def test_chart_markdown(report_a):
     md = report_a.chart_markdown(["monthly_revenue", "city_concentration"])
-    assert md.count("](data:image/png;base64,") == 2
+    assert md.count("](data:image/svg+xml;base64,") == 2
+    assert md.startswith("**Monthly revenue**\n\n![Monthly revenue](data:image/svg+xml;base64,")
     assert report_a.chart_markdown("repeat_funnel").count("![") == 1
     with pytest.raises(KeyError):
         report_a.chart_markdown(["no_such_chart"])
@@ -468,7 +487,11 @@ def test_kpi_chart_markdown(tables_a):
         if name == "northstar":
             assert md is None  # tiles, not a chart
             continue
-        assert md is not None and md.startswith("![") and "(data:image/png;base64," in md, name
+        assert md is not None and md.startswith("![") and "(data:image/svg+xml;base64," in md, name
+        # The chart drawn for the asset is the chart the report draws from the same table.
+        src = md.split("(data:image/svg+xml;base64,")[1].split(")")[0]
+        svg = base64.b64decode(src).decode("utf-8")
+        assert ET.fromstring(svg).get("width") in ("800", "900"), name
         assert kpi_chart_markdown(name, df.iloc[0:0]) is None, name
     assert kpi_chart_markdown("cohort_retention", tables_a["cohort_retention"]).count("![") == 2
     assert kpi_chart_markdown("no_such_table", tables_a["northstar"]) is None
@@ -491,10 +514,15 @@ def test_report_renders_in_chromium(report_a, tmp_path):
         loaded = page.evaluate(
             "Array.from(document.images).map(i => i.complete && i.naturalWidth > 0)"
         )
+        natural = page.evaluate(
+            "Array.from(document.images).map(i => [i.naturalWidth, i.naturalHeight])"
+        )
         text = page.inner_text("body")
         page.screenshot(path=str(shot), full_page=True)
     assert blocked == [] and errors == []
     assert loaded == [True] * len(EXPECTED_CHARTS)
+    # Chromium decoded every SVG at its declared size.
+    assert natural == [[c.width, c.height] for c in report_a.charts]
     for title in SECTIONS.values():
         assert title in text, title
     for sentence in report_a.findings[:3]:

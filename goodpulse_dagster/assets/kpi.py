@@ -26,7 +26,7 @@ from goodpulse_dagster.transforms.kpi import (
     build_kpi,
     headline_metrics,
 )
-from goodpulse_dagster.transforms.report import kpi_chart_markdown, prerender_table_charts
+from goodpulse_dagster.transforms.report import kpi_chart_markdown
 
 CODE_VERSION = "1"
 
@@ -134,8 +134,6 @@ def kpi_tables(
         for name in KPI_TABLES
         if AssetKey([KPI, name]) in context.selected_asset_keys
     }
-    # Their charts, drawn on two cores at once (transforms/report.py).
-    prerender_table_charts(frames)
     for name, frame in frames.items():
         yield _kpi_output(name, frame)
 

@@ -58,7 +58,7 @@ def report_from_warehouse(warehouse: Path, out_dir: Path) -> dict[str, Path]:
         "`$GOODPULSE_HOME/reports/goodpulse_report.html` (self-contained: no script, font or image "
         "fetched at view time) and `goodpulse_report.md`."
     ),
-    kinds={"html", "matplotlib"},
+    kinds={"html", "svg"},
     owners=OWNERS,
     code_version=CODE_VERSION,
     pool=DUCKDB_POOL,

@@ -3,7 +3,7 @@
 Pure rendering, no Dagster imports: ``build_report`` takes DataFrames keyed by table name (the
 columns of ``schema.py``) and returns a ``Report`` with
 
-* ``html``: one self-contained page (inline CSS, charts as base64 PNG data URIs, no script, no
+* ``html``: one self-contained page (inline CSS, charts as base64 SVG data URIs, no script, no
   external URL: it opens offline, in a mail client or from an S3 bucket, and fetches nothing);
 * ``markdown``: the same sections and tables, charts as data-URI images;
 * ``findings`` / ``recommendations``: sentences written from the data; every number they quote is
@@ -18,15 +18,10 @@ gives the chart of a single KPI table for that asset's metadata in the Dagster U
 from __future__ import annotations
 
 import base64
-import hashlib
 import html
 import math
 import os
-import pickle
-import select
-import signal
 import tempfile
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -34,7 +29,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from goodpulse_dagster import schema
 from goodpulse_dagster.transforms import charts
@@ -122,18 +116,21 @@ THRESHOLDS = Thresholds()
 
 @dataclass(frozen=True)
 class Chart:
-    """One rendered chart: a PNG and what it shows."""
+    """One rendered chart: an SVG document (transforms/charts.py) and what it shows."""
 
     key: str
     title: str
-    png: bytes
+    svg: str
     table: str = ""  # the table it is drawn from
     width: int = 0  # pixels
     height: int = 0
 
     @property
     def data_uri(self) -> str:
-        return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
+        """The SVG as a base64 data URI: an ``<img>`` source in the HTML, a Markdown image in the
+        Dagster UI (whose sanitizer allows data: images). Base64 rather than percent-encoding:
+        the SVG's quotes, # and < need no escaping in either host."""
+        return "data:image/svg+xml;base64," + base64.b64encode(self.svg.encode()).decode("ascii")
 
     def markdown(self) -> str:
         """The chart as a Markdown image with an embedded data URI."""
@@ -185,7 +182,7 @@ class ChartSpec:
     key: str
     title: str
     table: str
-    render: Callable[[pd.DataFrame], Figure | None]
+    render: Callable[[pd.DataFrame], str | None]  # the SVG, or None when nothing to draw
     in_report: bool = True  # False: only for the KPI asset's metadata
 
 
@@ -286,122 +283,17 @@ CHART_SPECS: dict[str, ChartSpec] = {
 REPORT_CHART_KEYS = tuple(k for k, s in CHART_SPECS.items() if s.in_report)
 
 
-# Rendered charts by (chart key, digest of the normalised table it draws). A chart is a pure
-# function of that table, and rendering costs 0.3-1 s a chart: the KPI assets draw their charts
-# for the UI and the report then draws the same ones from the same tables. In one process (the
-# CLI's in-process runs) the report reuses them; elsewhere it is a miss and renders as before.
-_CHART_CACHE: dict[tuple[str, str], Chart | None] = {}
-_CHART_CACHE_SIZE = 64
+def draw_chart(spec: ChartSpec, df: pd.DataFrame) -> Chart | None:
+    """The chart of ``spec`` drawn from its normalised table, or None when it has no data.
 
-
-def _table_digest(df: pd.DataFrame) -> str:
-    # Timestamps in one unit: a table built in the run has ns, the same table read back from
-    # the warehouse has us; the values, and so the chart, are the same.
-    df = df.assign(
-        **{c: df[c].astype("datetime64[ns]") for c, t in df.dtypes.items() if t.kind == "M"}
-    )
-    digest = hashlib.sha256(repr([(str(c), str(t)) for c, t in df.dtypes.items()]).encode())
-    digest.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
-    return digest.hexdigest()
-
-
-def _chart_key(spec: ChartSpec, df: pd.DataFrame) -> tuple[str, str] | None:
-    try:
-        return (spec.key, _table_digest(df))
-    except TypeError:  # a cell pandas cannot hash: render without the cache
-        return None
-
-
-def _draw(spec: ChartSpec, df: pd.DataFrame) -> Chart | None:
-    fig = spec.render(df)
-    if fig is None:
-        return None
-    png = charts.render_png(fig)
-    width, height = charts.png_size(png)
-    return Chart(spec.key, spec.title, png, spec.table, width, height)
-
-
-def _remember(key: tuple[str, str] | None, chart: Chart | None) -> None:
-    if key is None:
-        return
-    if len(_CHART_CACHE) >= _CHART_CACHE_SIZE:
-        _CHART_CACHE.pop(next(iter(_CHART_CACHE)))
-    _CHART_CACHE[key] = chart
-
-
-def _render_chart(spec: ChartSpec, df: pd.DataFrame) -> Chart | None:
-    key = _chart_key(spec, df)
-    if key is not None and key in _CHART_CACHE:
-        return _CHART_CACHE[key]
-    chart = _draw(spec, df)
-    _remember(key, chart)
-    return chart
-
-
-# A forked child that has not answered after this long is killed and its charts drawn here. Its
-# share takes 1-2 s; the limit only matters if the child hangs (a fork of a process with other
-# threads can inherit a lock one of them held), and then it bounds the stall.
-_CHILD_TIMEOUT_SECONDS = 60
-
-
-def prerender_charts(jobs: Sequence[tuple[ChartSpec, pd.DataFrame]]) -> None:
-    """Draw the charts of ``jobs`` not in the cache yet, half of them in a forked child process,
-    and cache them all: ``_render_chart`` then finds them.
-
-    matplotlib draws on one core (0.3-1 s a chart, 12-15 charts a run, whatever the data size);
-    the machine has more. The child is a fork (Linux): it has the tables already and draws
-    without pickling them or importing anything, and sends back only PNG bytes. Anywhere fork is
-    not available, or when the child fails, the charts are drawn here, one after the other.
+    Drawing is cheap (a few milliseconds a chart), so charts are drawn where they are needed and
+    not cached: the KPI assets draw theirs for the UI and the report draws its own.
     """
-    pending: dict[tuple[str, str], tuple[ChartSpec, pd.DataFrame]] = {}
-    for spec, df in jobs:
-        key = _chart_key(spec, df)
-        if key is not None and key not in _CHART_CACHE:
-            pending[key] = (spec, df)
-    keys = list(pending)
-    child_keys = keys[1::2]
-    if not child_keys or not hasattr(os, "fork") or (os.cpu_count() or 1) < 2:
-        for key in keys:
-            _remember(key, _draw(*pending[key]))
-        return
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: draw its share, send it, leave without running any cleanup
-        try:
-            os.close(read_end)
-            payload = pickle.dumps([(key, _draw(*pending[key])) for key in child_keys])
-            with os.fdopen(write_end, "wb") as pipe:
-                pipe.write(payload)
-        finally:
-            os._exit(0)
-    os.close(write_end)
-    for key in keys[0::2]:
-        _remember(key, _draw(*pending[key]))
-    received = _read_child(read_end, pid)
-    for key, chart in received or [(key, _draw(*pending[key])) for key in child_keys]:
-        _remember(key, chart)
-
-
-def _read_child(read_end: int, pid: int) -> list | None:
-    """The child's charts, or None if it failed or took too long (it is then killed)."""
-    chunks = []
-    deadline = time.monotonic() + _CHILD_TIMEOUT_SECONDS
-    try:
-        with os.fdopen(read_end, "rb") as pipe:
-            while True:
-                ready, _, _ = select.select([pipe], [], [], max(0.0, deadline - time.monotonic()))
-                if not ready:
-                    os.kill(pid, signal.SIGKILL)
-                    return None
-                chunk = os.read(pipe.fileno(), 1 << 20)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-        return pickle.loads(b"".join(chunks)) if chunks else None
-    except (OSError, pickle.UnpicklingError):
+    svg = spec.render(df)
+    if svg is None:
         return None
-    finally:
-        os.waitpid(pid, 0)
+    width, height = charts.svg_size(svg)
+    return Chart(spec.key, spec.title, svg, spec.table, width, height)
 
 
 # --- input normalisation --------------------------------------------------------------------
@@ -1713,12 +1605,10 @@ def render_charts(
     tables: dict[str, pd.DataFrame], keys: Iterable[str] = REPORT_CHART_KEYS
 ) -> dict[str, Chart]:
     """The charts ``keys`` drawn from normalised ``tables``; charts without data are left out."""
-    keys = list(keys)
-    prerender_charts([(CHART_SPECS[k], tables[CHART_SPECS[k].table]) for k in keys])
     out = {}
     for key in keys:
         spec = CHART_SPECS[key]
-        chart = _render_chart(spec, tables[spec.table])
+        chart = draw_chart(spec, tables[spec.table])
         if chart is not None:
             out[key] = chart
     return out
@@ -1788,18 +1678,6 @@ def write_report(report: Report, out_dir: Path) -> dict[str, Path]:
     return paths
 
 
-def prerender_table_charts(frames: dict[str, pd.DataFrame]) -> None:
-    """Draw (``prerender_charts``) the charts of these KPI or gold tables, by table name, so the
-    ``kpi_chart_markdown`` calls that follow find them drawn."""
-    prerender_charts(
-        [
-            (spec, normalise_table(spec.table, frames[spec.table]))
-            for spec in CHART_SPECS.values()
-            if spec.table in frames
-        ]
-    )
-
-
 def kpi_chart_markdown(table_name: str, df: pd.DataFrame) -> str | None:
     """The chart(s) of one KPI (or gold) table as Markdown with embedded images, for the metadata
     of that table's asset. None when the table has no chart (northstar) or no data to draw.
@@ -1808,7 +1686,7 @@ def kpi_chart_markdown(table_name: str, df: pd.DataFrame) -> str | None:
     if not specs:
         return None
     norm = normalise_table(table_name, df)
-    drawn = [c for c in (_render_chart(s, norm) for s in specs) if c is not None]
+    drawn = [c for c in (draw_chart(s, norm) for s in specs) if c is not None]
     if not drawn:
         return None
     return "\n\n".join(c.markdown() for c in drawn)
