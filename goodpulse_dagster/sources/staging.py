@@ -19,6 +19,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from goodpulse_dagster.errors import UserInputError
 from goodpulse_dagster.partitions import FIRST_QUARTER, quarter_start
 from goodpulse_dagster.schema import (
     ORDERS,
@@ -38,7 +39,7 @@ from goodpulse_dagster.transforms.sql import arrow_schema, concat, quote_literal
 STAGING_VERSION = "2"
 
 
-class SourceMissingError(FileNotFoundError):
+class SourceMissingError(UserInputError, FileNotFoundError):
     """No file of a source table is in the landing zone."""
 
 

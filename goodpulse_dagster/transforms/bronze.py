@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from goodpulse_dagster.errors import UserInputError
 from goodpulse_dagster.schema import (
     INGESTED_AT_COLUMN,
     PARTITION_COLUMN,
@@ -36,7 +37,7 @@ from goodpulse_dagster.transforms.sql import (
 from goodpulse_dagster.transforms.sql import connect as sql_connect
 
 
-class SourceSchemaError(ValueError):
+class SourceSchemaError(UserInputError):
     """A source file cannot be read as its table: names the file and what is wrong."""
 
 
