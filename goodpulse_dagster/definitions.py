@@ -17,6 +17,7 @@ from goodpulse_dagster.assets.quarantine import quarantine_assets
 from goodpulse_dagster.assets.report import report_assets
 from goodpulse_dagster.assets.silver import silver_assets
 from goodpulse_dagster.automation import build_jobs, build_schedules, build_sensors
+from goodpulse_dagster.automation.jobs import RUN_EXECUTOR
 from goodpulse_dagster.checks import build_checks
 from goodpulse_dagster.resources.parquet_io import ParquetLakeIOManager
 from goodpulse_dagster.resources.storage import (
@@ -86,6 +87,8 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
         schedules=build_schedules(),
         sensors=build_sensors(),
         resources=build_resources(settings),
+        # Backfills and automation runs too (automation/jobs.py says why in-process).
+        executor=RUN_EXECUTOR,
     )
 
 

@@ -26,6 +26,7 @@ from goodpulse_dagster.automation.conditions import (
     ANALYTICS_CONDITION_LABEL,
     analytics_automation_condition,
 )
+from goodpulse_dagster.automation.jobs import ANALYTICS_RUN, LAKE_RUN, RUN_KIND_TAG
 from goodpulse_dagster.automation.landing_logic import (
     LOOKBACK_SECONDS,
     LandingCursor,
@@ -152,6 +153,19 @@ def test_plan_quarter_drops_full_exports_and_dimensions():
     (run,) = plan_runs(drops, order_quarters, VALID).runs
     assert run.partition_key == "2017-01-01" and len(run.files) == 2
 
+    # Drops for several quarters (a first load of a per-quarter landing zone): one run over
+    # the range, not one run per quarter; dimension files of the tick ride along.
+    first_load = [
+        obj("orders/2017-Q1.csv", 1.0),
+        obj("orders/2017-Q3.csv", 2.0),
+        obj("order_items/2017-Q2.csv", 3.0),
+        obj(file_name("customers"), 4.0),
+    ]
+    (run,) = plan_runs(first_load, order_quarters, VALID).runs
+    assert run.partition_range == ("2017-01-01", "2017-07-01") and run.partition_key is None
+    assert run.tables == ("customers",) and len(run.files) == 4
+    assert asked == []
+
     # Full exports of child tables: every quarter of the orders, as one run over the range.
     fresh = [obj(file_name("order_items"), 1.0), obj(file_name("order_payments"), 2.0)]
     (run,) = plan_runs(fresh, order_quarters, VALID).runs
@@ -228,22 +242,32 @@ def check_sensor_ticks(landing: LandingZoneResource, put) -> None:
     put(file_name("orders"), orders)
     put(file_name("customers"), write_table(src / "customers.csv", "customers", CUSTOMER_ROWS))
 
-    # First tick: the full orders export -> one lake run over the two quarters that hold
-    # orders; the customers export rides along in it.
+    # First tick: the full orders export -> one lake run over every partition (the tick does
+    # not parse the export to find the quarters that hold orders; the run does, and the
+    # others are valid, empty partitions); the customers export rides along in it.
     first = tick(landing, None)
-    assert partitions_of(first) == ["2017-01-01", "2017-04-01"]
+    assert partitions_of(first) == sorted(VALID)
     (request,) = first.run_requests
-    assert not request.asset_selection
+    assert {k.to_user_string() for k in request.asset_selection} == {
+        *(f"bronze/{t}" for t in PARTITIONED_TABLES),
+        *(f"silver/{t}" for t in SILVER_PARTITIONED_TABLES),
+        "bronze/customers",
+        "silver/customers",
+    }
     assert file_name("customers") in request.tags["goodpulse/landing_files"]
 
     # Nothing new: nothing requested.
+    assert isinstance(tick(landing, first.cursor), SkipReason)
+
+    # The same bytes landed again (a new modification time): nothing new, no run.
+    put(file_name("orders"), orders)
     assert isinstance(tick(landing, first.cursor), SkipReason)
 
     # The orders export changes (a Q3 order appears): every quarter again, under new run keys.
     write_table(orders, "orders", [*ORDER_ROWS, Q3_ORDER])
     put(file_name("orders"), orders)
     second = tick(landing, first.cursor)
-    assert partitions_of(second) == ["2017-01-01", "2017-04-01", "2017-07-01"]
+    assert partitions_of(second) == sorted(VALID)
     assert not run_keys(second) & run_keys(first)
     assert isinstance(tick(landing, second.cursor), SkipReason)
 
@@ -437,6 +461,30 @@ def test_dagster_yaml_limits_the_duckdb_pool_to_one(tmp_path):
     with DagsterInstance.from_ref(
         InstanceRef.from_dir(str(tmp_path), config_dir=str(REPO))
     ) as inst:
-        pools = inst.get_concurrency_config().pool_config
+        config = inst.get_concurrency_config()
+        pools = config.pool_config
         assert pools.default_pool_limit == 1
         assert pools.pool_granularity.value == "op"
+        # The run queue: two runs at once, lake runs in both slots, one warehouse writer.
+        queue = config.run_queue_config
+        assert queue.max_concurrent_runs == 2
+        assert sorted((t["value"], t["limit"]) for t in queue.tag_concurrency_limits) == [
+            (ANALYTICS_RUN, 1),
+            (LAKE_RUN, 2),
+        ]
+        assert {t["key"] for t in queue.tag_concurrency_limits} == {RUN_KIND_TAG}
+
+
+def test_every_run_carries_its_run_kind_and_runs_in_process(defs):
+    """The tags the run queue limits by, on every job and on the automation sensor's runs; one
+    executor for every run (jobs, backfills, automation)."""
+    assert defs.resolve_job_def("lake_job").run_tags[RUN_KIND_TAG] == LAKE_RUN
+    assert defs.resolve_job_def("analytics_job").run_tags[RUN_KIND_TAG] == ANALYTICS_RUN
+    sensor = defs.resolve_sensor_def("analytics_automation_sensor")
+    assert sensor.run_tags[RUN_KIND_TAG] == ANALYTICS_RUN
+    for job in (
+        defs.resolve_job_def("lake_job"),
+        defs.resolve_job_def("analytics_job"),
+        defs.resolve_implicit_global_asset_job_def(),
+    ):
+        assert job.executor_def.name == "in_process"

@@ -2,8 +2,8 @@
 run launched through GraphQL, the analytics started by declarative automation, and the asset graph
 looked at in headless Chromium.
 
-Runs against a temporary DAGSTER_HOME holding the repo's dagster.yaml (so the `duckdb` pool limit
-and the multiprocess executor are those of a real deployment), a temporary GOODPULSE_HOME and the
+Runs against a temporary DAGSTER_HOME holding the repo's dagster.yaml (so the run queue, the
+`duckdb` pool limit and the executor are those of a real deployment), a temporary GOODPULSE_HOME and the
 small hand-made landing zone. Skips only when no browser can be used (Debian's chromium or the
 Playwright package missing).
 """
@@ -161,7 +161,7 @@ query($path: [String!]!) { assetOrError(assetKey: {path: $path}) {
 """
 AUTOMATION_RUNS = """
 { runsOrError(filter: {tags: [{key: "dagster/from_automation_condition", value: "true"}]}) {
-  ... on Runs { results { runId status assetSelection { path } } } } }
+  ... on Runs { results { runId status tags { key value } assetSelection { path } } } } }
 """
 POOL_CONFIG = "{ instance { poolConfig { poolGranularity defaultPoolLimit } } }"
 
@@ -189,9 +189,8 @@ def test_dagster_dev_runs_the_lake_automation_follows_and_the_graph_shows(dagste
     pools = server.graphql(POOL_CONFIG)["instance"]["poolConfig"]
     assert pools == {"poolGranularity": "op", "defaultPoolLimit": 1}, pools
 
-    # A lake run for one quarter, launched as the UI's launchpad would. In-process: the
-    # multiprocess executor starts one Python process per step (~25 here), which is what the
-    # automation run below exercises; here it would only make the test slower.
+    # A lake run for one quarter, launched as the UI's launchpad would, with the executor the
+    # code location defines for every run (in-process: automation/jobs.py).
     params = {
         "selector": {
             "repositoryLocationName": LOCATION,
@@ -199,7 +198,7 @@ def test_dagster_dev_runs_the_lake_automation_follows_and_the_graph_shows(dagste
             "jobName": "lake_job",
         },
         "executionMetadata": {"tags": [{"key": "dagster/partition", "value": PARTITION}]},
-        "runConfigData": {"execution": {"config": {"in_process": {}}}},
+        "runConfigData": {},
     }
     launched = server.graphql(LAUNCH_RUN, {"params": params})["launchRun"]
     assert launched["__typename"] == "LaunchRunSuccess", launched
@@ -208,9 +207,8 @@ def test_dagster_dev_runs_the_lake_automation_follows_and_the_graph_shows(dagste
     assert status == "SUCCESS", server.log_tail()
 
     # Declarative automation (analytics_automation_sensor, running by default) sees silver
-    # change and launches gold, KPI and report with the default multiprocess executor, its
-    # DuckDB steps one at a time in the `duckdb` pool. Waiting for the first gold table is
-    # enough to show the wiring; the whole run takes minutes of process start-ups.
+    # change and launches gold, KPI and report, its DuckDB steps one at a time in the `duckdb`
+    # pool, tagged as an analytics run for the run queue.
     def automation_run() -> dict | None:
         runs = server.graphql(AUTOMATION_RUNS)["runsOrError"]["results"]
         return runs[0] if runs else None
@@ -218,6 +216,7 @@ def test_dagster_dev_runs_the_lake_automation_follows_and_the_graph_shows(dagste
     run = server.wait_for("a run launched by declarative automation", automation_run, 120)
     assert run["status"] not in ("FAILURE", "CANCELED"), server.log_tail()
     keys = {"/".join(a["path"]) for a in run["assetSelection"]}
+    assert {"key": "goodpulse/run_kind", "value": "analytics"} in run["tags"], run
     assert any(k.startswith("gold/") for k in keys) and any(k.startswith("kpi/") for k in keys), run
 
     def gold_materialized() -> bool:

@@ -6,12 +6,12 @@ turns each ``PlannedRun`` into a ``RunRequest``. Keeping the decisions here lets
 check them on plain ``RawObject`` lists.
 
 Cursor. A JSON object with the last-modified time and key of the newest file handled, plus the
-versions of the files handled within a look-back window before it. A file is new when it sorts
-after ``(modified, key)``, or when it falls in the window and its version was not handled. The
-window matters on S3: ``LastModified`` has one-second resolution, and a multipart upload carries
-the time the upload *started*, so an object can appear after the sensor already moved past its
-timestamp. A changed file gets a new version (ETag on S3, mtime+size locally) and a newer
-timestamp, so it is handled again.
+version handled of every source file still in the landing zone. A file is new when its version
+was not handled and it sorts after ``(modified, key)`` or falls in a look-back window before it.
+The window matters on S3: ``LastModified`` has one-second resolution, and a multipart upload
+carries the time the upload *started*, so an object can appear after the sensor already moved
+past its timestamp. A version is the file's content (its SHA-256 locally, cached by size and
+mtime; the ETag on S3): a changed file is handled again, the same bytes landed again are not.
 
 Run keys. Every run key names the target and the file versions behind it, so Dagster never
 launches the same run twice for one file version (a repeated tick, a reset cursor) and launches
@@ -66,10 +66,14 @@ def version_id(obj: RawObject) -> str:
 
 
 def is_new(obj: RawObject, cursor: LandingCursor, lookback: float = LOOKBACK_SECONDS) -> bool:
+    """A file is new when its version was not handled and it sorts after the cursor (or falls
+    in the look-back window). A version is the file's content (a hash locally, the ETag on S3),
+    so the same bytes landed again with a new timestamp are not new."""
+    if cursor.handled.get(obj.key) == obj.version:
+        return False
     if (obj.modified, obj.key) > (cursor.modified, cursor.key):
         return True
-    in_window = obj.modified >= cursor.modified - lookback
-    return in_window and cursor.handled.get(obj.key) != obj.version
+    return obj.modified >= cursor.modified - lookback
 
 
 def new_objects(
@@ -94,12 +98,13 @@ def advance_cursor(
     top = max((cursor.modified, cursor.key), (newest.modified, newest.key))
     versions = dict(cursor.handled)
     versions.update({o.key: o.version for o in handled})
-    # Keep only what the window can still see, so the cursor stays small.
-    recent = {o.key for o in objects if o.modified >= top[0] - lookback}
+    # Keep the versions of the files still in the landing zone (one entry per source file):
+    # a file landed again, however much later, is compared with the version handled.
+    present = {o.key for o in objects}
     return LandingCursor(
         modified=top[0],
         key=top[1],
-        handled={k: v for k, v in sorted(versions.items()) if k in recent},
+        handled={k: v for k, v in sorted(versions.items()) if k in present},
     )
 
 
@@ -109,8 +114,8 @@ class PlannedRun:
     quarters in one run (``partition_range``, first and last key), or a refresh of the
     unpartitioned tables ``tables`` (bronze + silver) when neither is set.
 
-    A one-quarter run covers the order-grain tables of that quarter plus the dimension
-    ``tables`` whose files changed; a range run (a full export) covers every lake table."""
+    A lake run covers the order-grain tables of its quarters plus the dimension ``tables``
+    whose files changed."""
 
     run_key: str
     files: tuple[str, ...]  # key@version of the files behind the run
@@ -145,22 +150,22 @@ def plan_runs(
     order_quarters: Callable[[], Iterable[str]],
     valid_partitions: Collection[str],
 ) -> LandingPlan:
-    """The runs to request for new files.
+    """The runs to request for new files: one lake run per tick at most, plus a dimension run
+    when only dimension files are new.
 
-    - a per-quarter drop of an order-grain table (``orders/2017-Q1.csv``): that quarter, one run
-      per quarter whatever the number of files dropped for it;
-    - a full export of an order-grain table: every quarter that holds orders, from
-      ``order_quarters()`` (called only when a full export is new): the quarters of the orders
-      table, since items, payments and reviews take their order's quarter. They are requested as
-      *one* run over the range first..last quarter (the lake assets have a single-run backfill
-      policy): each file is parsed and each dimension table written once, not once per quarter,
-      and an empty quarter inside the range is a valid, empty partition. Drops of the same tick
-      join that run;
+    - per-quarter drops of order-grain tables (``orders/2017-Q1.csv``) for one quarter: that
+      quarter, whatever the number of files dropped for it;
+    - drops for several quarters (a first load of a per-quarter landing zone, 43 files): *one*
+      run over the range first..last quarter (the lake assets have a single-run backfill
+      policy), not one run per quarter: each run rebuilt the dimension tables and paid a
+      process start, and nine such runs started at once (load average 23, 5.6 GB);
+    - a full export of an order-grain table: every quarter ``order_quarters()`` names (called
+      only when a full export is new; the sensor answers from the partitions, without parsing
+      the export), as one run over the range; drops of the same tick join that run;
     - a file of a dimension table (full export or drop): bronze + silver of that table, folded
-      into the lake runs when there are any. A quarter's run rebuilds only the dimension tables
-      whose files changed (``tables``): the others' lake objects are current, and rebuilding
-      them made a one-quarter refresh at 1M orders cost as much as a full load
-      (docs/performance.md).
+      into the lake run when there is one. A lake run rebuilds only the dimension tables whose
+      files changed (``tables``): the others' lake objects are current, and rebuilding them made
+      a one-quarter refresh at 1M orders cost as much as a full load (docs/performance.md).
     """
     by_partition: dict[str, list[str]] = defaultdict(list)
     exports: list[str] = []
@@ -196,28 +201,20 @@ def plan_runs(
             )
 
     runs: list[PlannedRun] = []
-    if export_quarters:
-        keys = sorted({*export_quarters, *by_partition})
+    keys = sorted({*export_quarters, *by_partition})
+    if keys:
         files = [*exports, *(v for vs in by_partition.values() for v in vs), *dimension_files]
         first, last = keys[0], keys[-1]
+        target = f"lake/{first}" if first == last else f"lake/{first}..{last}"
         runs.append(
             PlannedRun(
-                run_key=run_key(f"lake/{first}..{last}", files),
+                run_key=run_key(target, files),
                 files=tuple(sorted(set(files))),
-                partition_range=(first, last),
+                partition_key=first if first == last else None,
+                partition_range=None if first == last else (first, last),
+                tables=tuple(sorted(dimension_tables)),
             )
         )
-    else:
-        for key, files in sorted(by_partition.items()):
-            files = [*files, *dimension_files]
-            runs.append(
-                PlannedRun(
-                    run_key=run_key(f"lake/{key}", files),
-                    files=tuple(sorted(set(files))),
-                    partition_key=key,
-                    tables=tuple(sorted(dimension_tables)),
-                )
-            )
     if dimension_files and not runs:
         runs.append(
             PlannedRun(

@@ -7,6 +7,9 @@ are new, what to run) live in ``landing_logic.py``; this module only lists, asks
 answer in ``RunRequest``s.
 """
 
+from dataclasses import replace
+from pathlib import Path
+
 from dagster import (
     AssetKey,
     AssetSelection,
@@ -20,7 +23,12 @@ from dagster import (
 )
 
 from goodpulse_dagster.assets.silver import TRANSFORMS
-from goodpulse_dagster.automation.jobs import ORDER_GRAIN_LAKE_KEYS, lake_job
+from goodpulse_dagster.automation.jobs import (
+    ANALYTICS_RUN,
+    ORDER_GRAIN_LAKE_KEYS,
+    RUN_KIND_TAG,
+    lake_job,
+)
 from goodpulse_dagster.automation.landing_logic import (
     LandingCursor,
     PlannedRun,
@@ -28,16 +36,11 @@ from goodpulse_dagster.automation.landing_logic import (
     new_objects,
     plan_runs,
 )
-from goodpulse_dagster.partitions import PARTITION_KEY_FORMAT, quarterly_partitions
+from goodpulse_dagster.partitions import quarterly_partitions
 from goodpulse_dagster.resources.storage import LandingZoneResource
-from goodpulse_dagster.schema import (
-    BRONZE,
-    ORDERS,
-    PARTITION_COLUMN,
-    SILVER,
-    SOURCE_TABLES,
-)
-from goodpulse_dagster.sources.staging import SourceMissingError, build_bronze
+from goodpulse_dagster.schema import BRONZE, ORDERS, SILVER, SOURCE_TABLES
+from goodpulse_dagster.sources.landing import LandingZone, LocalLandingZone, RawObject
+from goodpulse_dagster.sources.staging import file_content_hash
 
 LANDING_SENSOR = "landing_zone_sensor"
 AUTOMATION_SENSOR = "analytics_automation_sensor"
@@ -50,17 +53,29 @@ RANGE_END_TAG = "dagster/asset_partition_range_end"
 _MAX_TAG_CHARS = 500
 
 
-def order_quarters(landing: LandingZoneResource) -> list[str]:
-    """Partition keys of the quarters that hold orders, by the bronze rules themselves.
-
-    Goes through the staging cache: the orders files are parsed once here and the bronze run
-    that follows reuses the parsed copy, so the scan costs nothing extra."""
-    try:
-        build = build_bronze(ORDERS.name, landing.zone(), landing.staging_path)
-    except SourceMissingError:
+def full_export_quarters(listing: list[RawObject], valid_partitions: list[str]) -> list[str]:
+    """The quarters a new full export of an order-grain table may touch: every partition when an
+    orders file is in the landing zone (items, payments and reviews take their order's quarter),
+    none before. Which quarters actually hold orders is known only after parsing the export,
+    which a sensor tick must not do (a tick of a 10M-order export would parse GBs in the
+    daemon): the run parses it once, and a quarter without orders is a valid, empty partition.
+    """
+    if not any(o.table == ORDERS.name for o in listing):
         return []
-    days = build.table.column(PARTITION_COLUMN).unique().to_pylist()
-    return sorted(d.strftime(PARTITION_KEY_FORMAT) for d in days if d is not None)
+    return sorted(valid_partitions)
+
+
+def content_versions(zone: LandingZone, listing: list[RawObject], cache_dir: Path):
+    """The listing with each local source file's version set to its content hash, so the same
+    bytes dropped again (a new mtime) are not a new version and start nothing. Hashes are cached
+    by (path, size, mtime): an unchanged file is not read again, a touched one once. S3 objects
+    keep their ETag, which S3 derives from the content."""
+    if not isinstance(zone, LocalLandingZone):
+        return listing
+    return [
+        replace(o, version=file_content_hash(zone.fetch(o), cache_dir)) if o.table else o
+        for o in listing
+    ]
 
 
 def dimension_asset_keys(tables: tuple[str, ...]) -> list[AssetKey]:
@@ -91,13 +106,11 @@ def to_run_request(run: PlannedRun) -> RunRequest:
             tags=tags,
         )
     if run.partition_range is not None:
-        first, last = run.partition_range
-        if first == last:
-            return RunRequest(run_key=run.run_key, partition_key=first, tags=tags)
         # One run over the range, as a single-run backfill does it (same tags).
-        tags[RANGE_START_TAG] = first
-        tags[RANGE_END_TAG] = last
-        return RunRequest(run_key=run.run_key, tags=tags)
+        tags[RANGE_START_TAG], tags[RANGE_END_TAG] = run.partition_range
+        return RunRequest(
+            run_key=run.run_key, asset_selection=quarter_run_asset_keys(run.tables), tags=tags
+        )
     return RunRequest(
         run_key=run.run_key, asset_selection=dimension_asset_keys(run.tables), tags=tags
     )
@@ -121,14 +134,15 @@ def to_run_request(run: PlannedRun) -> RunRequest:
 def landing_zone_sensor(context: SensorEvaluationContext, landing: LandingZoneResource):
     cursor = LandingCursor.from_json(context.cursor)
     zone = landing.zone()
-    listing = zone.list_objects()
+    listing = content_versions(zone, zone.list_objects(), landing.staging_path)
     fresh = new_objects(listing, cursor)
     if not fresh:
         return SkipReason(f"no new or changed source file in {zone.uri}")
+    partitions = quarterly_partitions.get_partition_keys()
     plan = plan_runs(
         fresh,
-        order_quarters=lambda: order_quarters(landing),
-        valid_partitions=set(quarterly_partitions.get_partition_keys()),
+        order_quarters=lambda: full_export_quarters(listing, partitions),
+        valid_partitions=set(partitions),
     )
     for note in plan.skipped:
         context.log.warning(note)
@@ -151,6 +165,8 @@ analytics_automation_sensor = AutomationConditionSensorDefinition(
     target=AssetSelection.all(),
     default_status=DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=30,
+    # Automation runs write the warehouse: the run queue runs one such run at a time.
+    run_tags={RUN_KIND_TAG: ANALYTICS_RUN},
     description=(
         "Declarative automation: gold, KPI and report assets run once their silver (or gold) "
         "inputs have changed and nothing upstream is still queued or running."

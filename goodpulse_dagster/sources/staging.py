@@ -70,7 +70,7 @@ class BronzeBuild:
         return sorted({c for f in self.files for c in f.extra_columns})
 
 
-def _content_hash(path: Path, cache_dir: Path) -> str:
+def file_content_hash(path: Path, cache_dir: Path) -> str:
     """SHA-256 of a file, cached by (path, size, mtime) so unchanged files are not re-read."""
     stat = path.stat()
     key = hashlib.sha1(str(path.resolve()).encode()).hexdigest()
@@ -116,7 +116,7 @@ def stage_table(table_name: str, zone: LandingZone, staging_dir: Path) -> list[S
     for obj in objects:
         local = zone.fetch(obj)
         uri = zone.object_uri(obj)
-        content_hash = _content_hash(local, staging_dir)
+        content_hash = file_content_hash(local, staging_dir)
         valid_path = base / f"{content_hash}.valid.parquet"
         rejected_path = base / f"{content_hash}.rejected.parquet"
         meta_path = base / f"{content_hash}.meta.json"
