@@ -47,6 +47,7 @@ def build_resources(settings: Settings) -> dict:
         s3_prefix=settings.s3_raw_prefix,
         staging_dir=str(settings.staging_dir),
         cache_dir=str(settings.raw_cache_dir),
+        csv_encoding=settings.csv_encoding,
         s3=s3,
     )
     m = settings.metrics

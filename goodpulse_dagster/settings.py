@@ -19,15 +19,18 @@
 | GOODPULSE_TOP_N_CITIES | 7 | N of the top-N city revenue share |
 | GOODPULSE_AS_OF | (latest purchase date) | reference date YYYY-MM-DD |
 | GOODPULSE_ORPHAN_ERROR_RATE | 0.01 | quarantine rate above which a referential check is an ERROR |
+| GOODPULSE_CSV_ENCODING | auto | encoding of the raw CSV files: `auto` (UTF-8, else cp1252, else latin-1, per file) or a Python codec name |
 """
 
 from __future__ import annotations
 
+import codecs
 import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from goodpulse_dagster.errors import UserSettingsError
 from goodpulse_dagster.transforms.params import MetricParams
 
 STORAGE_LOCAL = "local"
@@ -50,6 +53,8 @@ class Settings:
     # The CLI runs the lake job over consecutive quarters holding at most this many orders per
     # run, so memory is bounded by the run size, not the data size (docs/performance.md).
     lake_run_max_orders: int = 1_000_000
+    # The text encoding of the raw CSV files: 'auto' detects it per file (transforms/bronze.py).
+    csv_encoding: str = "auto"
 
     @property
     def lake_dir(self) -> Path:
@@ -91,6 +96,19 @@ def _positive_int(text: str, name: str) -> int:
     if value < 1:
         raise ValueError(f"{name} must be at least 1, got {value}")
     return value
+
+
+def _encoding(text: str) -> str:
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        codecs.lookup(text.strip())
+    except LookupError as exc:
+        raise UserSettingsError(
+            f"GOODPULSE_CSV_ENCODING must be 'auto' or a codec name such as utf-8, cp1252 or "
+            f"latin-1, got {text!r}"
+        ) from exc
+    return text.strip()
 
 
 def metric_params_from_env(env: dict[str, str] | None = None) -> MetricParams:
@@ -139,4 +157,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         lake_run_max_orders=_positive_int(
             _env("GOODPULSE_LAKE_RUN_MAX_ORDERS", "1000000", env), "GOODPULSE_LAKE_RUN_MAX_ORDERS"
         ),
+        csv_encoding=_encoding(_env("GOODPULSE_CSV_ENCODING", "auto", env)),
     )

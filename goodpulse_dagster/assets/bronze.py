@@ -33,10 +33,14 @@ from goodpulse_dagster.schema import (
     SourceTable,
     bronze_table_columns,
 )
+from goodpulse_dagster.sources.landing import unrecognised_entries
 from goodpulse_dagster.sources.staging import build_bronze
 
 RAW = "raw"
-CODE_VERSION = "1"
+CODE_VERSION = "2"
+# Metadata of every bronze materialization: the landing-zone files no table reads.
+UNRECOGNISED_FILES = "unrecognised_files"
+UNRECOGNISED_COUNT = "unrecognised_file_count"
 
 
 def raw_spec(table: SourceTable) -> AssetSpec:
@@ -45,7 +49,8 @@ def raw_spec(table: SourceTable) -> AssetSpec:
         group_name=RAW,
         description=(
             f"Raw export of `{table.name}` in the landing zone: `{table.file_name}` (a full "
-            f"export) and/or `{table.drop_dir}/<YYYY>-Q<n>.csv` per-quarter drops."
+            f"export) and/or `{table.drop_dir}/<YYYY>-Q<n>.csv` per-quarter drops; plain, "
+            "`.csv.gz`, or inside a `.zip`."
         ),
         kinds={"csv"},
         owners=OWNERS,
@@ -95,19 +100,36 @@ def build_bronze_asset(table: SourceTable):
         zone = landing.zone()
         build = build_bronze(table.name, zone, landing.staging_path, partition_window(context))
         quarantine_uri = lake.write_quarantine(table.name, BRONZE, build.quarantine)
+        # Every bronze asset reports the files no table reads (checks/bronze.py checks it).
+        unrecognised = unrecognised_entries(zone)
         metadata = profile_metadata(build.table)
         metadata.update(
             {
                 "source_files": MetadataValue.md(
-                    "\n".join(f"- `{f.uri}` ({f.records:,} records)" for f in build.files)
+                    "\n".join(
+                        f"- `{f.uri}` ({f.records:,} records, {f.encoding})" for f in build.files
+                    )
                 ),
                 "source_records": sum(f.records for f in build.files),
+                "source_encodings": ", ".join(sorted(set(build.encodings.values()))) or "none",
                 "quarantined_rows": build.quarantine.num_rows,
                 "quarantine_uri": quarantine_uri,
                 "duplicate_files_skipped": len(build.duplicate_files),
                 "extra_columns": ", ".join(build.extra_columns) or "none",
+                UNRECOGNISED_COUNT: len(unrecognised),
+                UNRECOGNISED_FILES: MetadataValue.md(
+                    "\n".join(f"- `{e}`" for e in unrecognised) or "none"
+                ),
             }
         )
+        for uri, encoding in build.encodings.items():
+            if encoding not in ("utf-8", "utf-8-sig"):
+                context.log.warning(f"bronze/{table.name}: {uri} is not UTF-8, read as {encoding}")
+        if unrecognised:
+            context.log.warning(
+                f"bronze/{table.name}: not read (unknown name or refused): "
+                + "; ".join(unrecognised)
+            )
         if build.extra_columns:
             context.log.warning(
                 f"bronze/{table.name}: extra column(s) kept: {', '.join(build.extra_columns)}"

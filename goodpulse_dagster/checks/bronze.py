@@ -1,5 +1,6 @@
 """Bronze checks: the typed copy has the declared columns, extra columns are reported, unreadable
-records are counted, and item, payment and review rows reference a known order.
+records are counted, item, payment and review rows reference a known order, and every file of the
+landing zone was read.
 
 A file that misses a required column never gets this far: the bronze asset fails, naming the file
 and the column (transforms/bronze.py), and only that asset (and what depends on it) stops.
@@ -9,6 +10,7 @@ import warnings
 
 from dagster import AssetKey, BetaWarning, build_column_schema_change_checks
 
+from goodpulse_dagster.assets.bronze import UNRECOGNISED_COUNT, UNRECOGNISED_FILES
 from goodpulse_dagster.checks.common import (
     LakeCheckInputs,
     Outcome,
@@ -107,6 +109,22 @@ def references_orders(inputs: LakeCheckInputs) -> Outcome:
     )
 
 
+def landing_zone_files_recognised(inputs: LakeCheckInputs) -> Outcome:
+    """Files in the landing zone that no table reads (unknown names, refused symlinks), as the
+    asset's latest materialization listed them.
+
+    On every bronze asset, not on one: the landing zone is shared, a run may materialize any
+    subset of the tables, and a file nobody reads is most likely a misnamed export of one of
+    them, so whichever bronze asset a run builds says so (the same list on each)."""
+    count = latest_metadata_value(inputs.context, _key(inputs.table), UNRECOGNISED_COUNT)
+    listed = latest_metadata_value(inputs.context, _key(inputs.table), UNRECOGNISED_FILES)
+    samples = [line[2:].strip("`") for line in str(listed or "").splitlines() if line[:2] == "- "]
+    return Outcome(
+        Finding(int(count or 0), {"unrecognised_files": int(count or 0)}, samples),
+        severity=SEVERITY_WARN,
+    )
+
+
 def bronze_rules(table: str) -> list[Rule]:
     rules = [
         Rule(
@@ -126,6 +144,12 @@ def bronze_rules(table: str) -> list[Rule]:
             "number or timestamp) or routed (order without a purchase time), with file and line "
             "(WARN).",
             rows_parseable,
+        ),
+        Rule(
+            "landing_zone_files_recognised",
+            "Every file in the landing zone is read: files with an unknown name or type and "
+            "symlinks leading outside the landing zone are listed with their path (WARN).",
+            landing_zone_files_recognised,
         ),
     ]
     table_def = SOURCE_TABLES[table]

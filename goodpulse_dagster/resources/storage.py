@@ -79,12 +79,16 @@ class LandingZoneResource(ConfigurableResource):
     s3_prefix: str = "raw"
     staging_dir: str = ".goodpulse/staging"
     cache_dir: str = ".goodpulse/cache/raw"
+    # GOODPULSE_CSV_ENCODING: 'auto' (detected per file) or a Python codec name.
+    csv_encoding: str = "auto"
     s3: S3Connection = Field(default_factory=S3Connection)
 
     def zone(self) -> LandingZone:
         if self.storage == STORAGE_S3:
-            return S3LandingZone(self.s3.client(), self.s3_bucket, self.s3_prefix, self.cache_dir)
-        return LocalLandingZone(self.raw_dir)
+            return S3LandingZone(
+                self.s3.client(), self.s3_bucket, self.s3_prefix, self.cache_dir, self.csv_encoding
+            )
+        return LocalLandingZone(self.raw_dir, self.csv_encoding)
 
     @property
     def staging_path(self) -> Path:

@@ -2,12 +2,19 @@
 
 Each source file is parsed into ``staging/<table>/<content hash>.*.parquet`` the first time any
 asset needs it; every later partition (and every later run) reads that Parquet copy. Keying by
-content hash means that the same file dropped twice (under another name, or re-uploaded unchanged)
-is read once and its rows are not counted twice, and that a changed file is parsed again.
+content hash means that the same file dropped twice (under another name, re-uploaded unchanged,
+compressed or not inside a zip) is read once and its rows are not counted twice, and that a
+changed file is parsed again. A forced GOODPULSE_CSV_ENCODING is part of the key (it changes what
+the bytes mean); ``auto`` is not (it is decided by the bytes).
+
+Staging also holds the local copies bronze reads from: zip members are extracted (streaming) to
+``staging/_unzipped``, and a file that is not UTF-8 is transcoded to ``staging/_utf8`` for the
+time it is parsed.
 """
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
 import os
@@ -29,6 +36,7 @@ from goodpulse_dagster.schema import (
 )
 from goodpulse_dagster.sources.landing import LandingZone, RawObject
 from goodpulse_dagster.transforms.bronze import (
+    AUTO_ENCODING,
     bronze_arrow_schema,
     ingest_file,
     route_staged_rows,
@@ -36,7 +44,7 @@ from goodpulse_dagster.transforms.bronze import (
 from goodpulse_dagster.transforms.sql import arrow_schema, concat, quote_literal, run_sql
 
 # Bump when the parsing rules change, so stale staged copies are not reused.
-STAGING_VERSION = "2"
+STAGING_VERSION = "3"
 
 
 class SourceMissingError(UserInputError, FileNotFoundError):
@@ -52,6 +60,7 @@ class StagedFile:
     rejected_path: Path
     extra_columns: list[str]
     records: int
+    encoding: str = "utf-8"  # the encoding the file was read with
 
 
 @dataclass
@@ -69,8 +78,13 @@ class BronzeBuild:
     def extra_columns(self) -> list[str]:
         return sorted({c for f in self.files for c in f.extra_columns})
 
+    @property
+    def encodings(self) -> dict[str, str]:
+        """Source file URI -> the encoding it was read with."""
+        return {f.uri: f.encoding for f in self.files}
 
-def file_content_hash(path: Path, cache_dir: Path) -> str:
+
+def filefile_content_hash(path: Path, cache_dir: Path) -> str:
     """SHA-256 of a file, cached by (path, size, mtime) so unchanged files are not re-read."""
     stat = path.stat()
     key = hashlib.sha1(str(path.resolve()).encode()).hexdigest()
@@ -102,6 +116,14 @@ def _write_parquet(target: Path, table: pa.Table) -> None:
     os.replace(tmp, target)
 
 
+def _staging_key(content_hash: str, encoding: str) -> str:
+    """The name of a file's staged copy: its content hash, and a forced encoding."""
+    setting = encoding.strip().lower()
+    if setting == AUTO_ENCODING:
+        return content_hash
+    return f"{content_hash}.{codecs.lookup(setting).name}"
+
+
 def stage_table(table_name: str, zone: LandingZone, staging_dir: Path) -> list[StagedFile]:
     """Parse (or reuse the parsed copy of) every distinct source file of a table, oldest first."""
     table = SOURCE_TABLES[table_name]
@@ -114,17 +136,29 @@ def stage_table(table_name: str, zone: LandingZone, staging_dir: Path) -> list[S
     staged: list[StagedFile] = []
     base = staging_dir / f"v{STAGING_VERSION}" / table_name
     for obj in objects:
-        local = zone.fetch(obj)
+        local = zone.local_copy(obj, staging_dir / "_unzipped")
         uri = zone.object_uri(obj)
         content_hash = file_content_hash(local, staging_dir)
-        valid_path = base / f"{content_hash}.valid.parquet"
-        rejected_path = base / f"{content_hash}.rejected.parquet"
-        meta_path = base / f"{content_hash}.meta.json"
+        key = _staging_key(content_hash, zone.encoding)
+        valid_path = base / f"{key}.valid.parquet"
+        rejected_path = base / f"{key}.rejected.parquet"
+        meta_path = base / f"{key}.meta.json"
         if not meta_path.exists():
-            ingested = ingest_file(table, local, uri, datetime.now().replace(microsecond=0))
+            ingested = ingest_file(
+                table,
+                local,
+                uri,
+                datetime.now().replace(microsecond=0),
+                encoding=zone.encoding,
+                scratch_dir=staging_dir / "_utf8",
+            )
             _write_parquet(valid_path, ingested.valid)
             _write_parquet(rejected_path, ingested.rejected)
-            meta = {"extra_columns": ingested.extra_columns, "records": ingested.record_count}
+            meta = {
+                "extra_columns": ingested.extra_columns,
+                "records": ingested.record_count,
+                "encoding": ingested.encoding,
+            }
             # The meta file is written last: its presence means the staged copy is complete.
             _atomic_write(meta_path, json.dumps(meta).encode())
         meta = json.loads(meta_path.read_text())
@@ -137,6 +171,7 @@ def stage_table(table_name: str, zone: LandingZone, staging_dir: Path) -> list[S
                 rejected_path,
                 meta["extra_columns"],
                 meta["records"],
+                meta["encoding"],
             )
         )
     return staged
