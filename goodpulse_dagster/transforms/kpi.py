@@ -59,21 +59,22 @@ WITH categories AS (
     SELECT unnest(${categories}) AS {key}
 ),
 per_category AS (
-    SELECT {key}, count(*) AS customers, sum(lifetime_revenue) AS revenue
+    SELECT {key}, count(*) AS customers, sum(lifetime_revenue)::DECIMAL(18,2) AS revenue
     FROM customer_360
     GROUP BY {key}
 ),
 filled AS (
     -- Every category appears, an empty one with zeros; a label outside the list is kept too.
-    SELECT {key}, coalesce(p.customers, 0) AS customers, coalesce(p.revenue, 0)::DOUBLE AS revenue
+    SELECT {key}, coalesce(p.customers, 0) AS customers,
+           coalesce(p.revenue, 0)::DECIMAL(18,2) AS revenue
     FROM categories
     FULL JOIN per_category p USING ({key})
 ),
 measured AS (
     SELECT
         f.*,
-        f.revenue / nullif(sum(f.revenue) OVER (), 0) AS revenue_share,
-        f.revenue / nullif(f.customers, 0) AS revenue_per_customer,
+        f.revenue::DOUBLE / nullif(sum(f.revenue) OVER (), 0)::DOUBLE AS revenue_share,
+        f.revenue::DOUBLE / nullif(f.customers, 0) AS revenue_per_customer,
         f.customers / nullif(sum(f.customers) OVER (), 0) AS customer_share
     FROM filled f
 )
@@ -112,7 +113,8 @@ WITH grid AS (
     CROSS JOIN (SELECT unnest($lifecycle_stages) AS lifecycle_stage) s
 ),
 cells AS (
-    SELECT value_segment, lifecycle_stage, count(*) AS customers, sum(lifetime_revenue) AS revenue
+    SELECT value_segment, lifecycle_stage, count(*) AS customers,
+           sum(lifetime_revenue)::DECIMAL(18,2) AS revenue
     FROM customer_360
     GROUP BY ALL
 ),
@@ -122,7 +124,7 @@ filled AS (
         value_segment,
         lifecycle_stage,
         coalesce(c.customers, 0) AS customers,
-        coalesce(c.revenue, 0)::DOUBLE AS revenue
+        coalesce(c.revenue, 0)::DECIMAL(18,2) AS revenue
     FROM grid
     FULL JOIN cells c USING (value_segment, lifecycle_stage)
 )
@@ -166,7 +168,7 @@ WITH customers AS (
     SELECT
         count(*) AS total_customers,
         coalesce(sum(total_orders), 0)::BIGINT AS total_orders,
-        coalesce(sum(lifetime_revenue), 0)::DOUBLE AS total_revenue,
+        coalesce(sum(lifetime_revenue), 0)::DECIMAL(18,2) AS total_revenue,
         count(*) FILTER (WHERE is_repeat) AS repeat_customers,
         count(*) FILTER (WHERE frequency_tier = $power_user) AS power_users
     FROM customer_360
@@ -190,7 +192,7 @@ SELECT
     c.total_customers,
     c.total_orders,
     c.total_revenue,
-    c.total_revenue / nullif(c.total_orders, 0) AS aov,
+    c.total_revenue::DOUBLE / nullif(c.total_orders, 0) AS aov,
     c.repeat_customers / nullif(c.total_customers, 0) AS repeat_rate,
     c.power_users,
     o.avg_review_score,
@@ -302,7 +304,7 @@ months AS (
         date_trunc('month', order_purchase_timestamp)::DATE AS month,
         count(*) AS orders,
         count(DISTINCT customer_unique_id) AS customers,
-        coalesce(sum(order_revenue), 0)::DOUBLE AS revenue
+        coalesce(sum(order_revenue), 0)::DECIMAL(18,2) AS revenue
     FROM completed
     GROUP BY 1
 )
@@ -311,9 +313,10 @@ SELECT
     orders,
     customers,
     revenue,
-    revenue / orders AS aov,
+    revenue::DOUBLE / orders AS aov,
     -- Mean over the months present (months with a completed order); gaps are not zero-filled.
-    avg(revenue) OVER () AS mean_monthly_revenue
+    -- The mean of the exact sums, as a DOUBLE: the same on every run.
+    (sum(revenue) OVER ())::DOUBLE / count(*) OVER () AS mean_monthly_revenue
 FROM months
 ORDER BY month
 """
@@ -393,7 +396,8 @@ def build_delivery_vs_review(lifecycle: Frame, params: MetricParams) -> pd.DataF
 
 _CHANNEL_REVENUE_SQL = """
 WITH channels AS (
-    SELECT acquisition_channel, count(*) AS customers, sum(lifetime_revenue) AS revenue
+    SELECT acquisition_channel, count(*) AS customers,
+           sum(lifetime_revenue)::DECIMAL(18,2) AS revenue
     FROM customer_360
     GROUP BY acquisition_channel
 ),
@@ -404,7 +408,8 @@ grid AS (
     CROSS JOIN (SELECT unnest($value_segments) AS value_segment) v
 ),
 cells AS (
-    SELECT acquisition_channel, value_segment, count(*) AS customers, sum(lifetime_revenue) AS revenue
+    SELECT acquisition_channel, value_segment, count(*) AS customers,
+           sum(lifetime_revenue)::DECIMAL(18,2) AS revenue
     FROM customer_360
     GROUP BY ALL
 ),
@@ -416,12 +421,13 @@ all_rows AS (
         acquisition_channel,
         value_segment,
         coalesce(c.customers, 0) AS customers,
-        coalesce(c.revenue, 0)::DOUBLE AS revenue
+        coalesce(c.revenue, 0)::DECIMAL(18,2) AS revenue
     FROM grid
     FULL JOIN cells c USING (acquisition_channel, value_segment)
 ),
 totals AS (
-    SELECT count(*) AS all_customers, sum(lifetime_revenue) AS all_revenue FROM customer_360
+    SELECT count(*) AS all_customers, sum(lifetime_revenue)::DOUBLE AS all_revenue
+    FROM customer_360
 )
 SELECT
     r.acquisition_channel,
@@ -430,8 +436,8 @@ SELECT
     r.revenue,
     -- Shares of the grand total on both row kinds, so a channel's cells add up to its total.
     r.customers / nullif(t.all_customers, 0) AS customer_share,
-    r.revenue / nullif(t.all_revenue, 0) AS revenue_share,
-    r.revenue / nullif(r.customers, 0) AS revenue_per_customer
+    r.revenue::DOUBLE / nullif(t.all_revenue, 0) AS revenue_share,
+    r.revenue::DOUBLE / nullif(r.customers, 0) AS revenue_per_customer
 FROM all_rows r
 CROSS JOIN totals t
 ORDER BY
@@ -454,7 +460,8 @@ def build_channel_revenue(customer_360: Frame) -> pd.DataFrame:
 
 _CITY_CONCENTRATION_SQL = """
 WITH cities AS (
-    SELECT customer_city, customer_state, count(*) AS customers, sum(lifetime_revenue) AS revenue
+    SELECT customer_city, customer_state, count(*) AS customers,
+           sum(lifetime_revenue)::DECIMAL(18,2) AS revenue
     FROM customer_360
     GROUP BY ALL
 ),
@@ -465,7 +472,7 @@ ranked AS (
         row_number() OVER (
             ORDER BY revenue DESC, customers DESC, customer_city NULLS LAST, customer_state NULLS LAST
         ) AS rank,
-        sum(revenue) OVER () AS all_revenue
+        (sum(revenue) OVER ())::DOUBLE AS all_revenue
     FROM cities
 )
 SELECT
@@ -473,10 +480,10 @@ SELECT
     customer_state,
     customers,
     revenue,
-    revenue / nullif(all_revenue, 0) AS revenue_share,
+    revenue::DOUBLE / nullif(all_revenue, 0) AS revenue_share,
     rank,
     rank <= $top_n_cities AS is_top_n,
-    sum(revenue) FILTER (WHERE rank <= $top_n_cities) OVER () / nullif(all_revenue, 0)
+    (sum(revenue) FILTER (WHERE rank <= $top_n_cities) OVER ())::DOUBLE / nullif(all_revenue, 0)
         AS top_n_revenue_share
 FROM ranked
 ORDER BY rank
