@@ -355,7 +355,7 @@ def test_absurd_amounts_never_reach_silver(baseline, damaged):
         True,
         True,
     ]
-    assert all("DECIMAL(18,2)" in reason for _, reason in bronze)
+    assert all("to 'DECIMAL'" in reason for _, reason in bronze)
     # Silver: the amounts above R$ 1,000,000, with file, column, value and reason.
     payments = quarantined(settings, "order_payments")
     assert [(r["rule"], r["reason"]) for r in payments] == [

@@ -392,7 +392,10 @@ totals AS (
         count(DISTINCT date_trunc('month', order_purchase_timestamp)) AS active_months,
         -- avg() skips NULLs: orders without a review / without a delivery date do not count.
         avg(review_score) AS avg_review_score,
-        avg(delivery_days) AS avg_delivery_days
+        -- Averaged from an exact sum (whole microseconds, HUGEINT): a DOUBLE sum depends on the
+        -- order DuckDB's threads add in, and the same input must give the same table.
+        sum(round(delivery_days * 86400000000)::HUGEINT)::DOUBLE
+            / nullif(count(delivery_days), 0) / 86400000000 AS avg_delivery_days
     FROM completed
     GROUP BY customer_unique_id
 ),

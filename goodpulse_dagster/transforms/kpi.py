@@ -177,7 +177,10 @@ orders AS (
     SELECT
         -- Order-level averages over completed orders; avg() skips orders without the value.
         avg(review_score) FILTER (WHERE is_completed) AS avg_review_score,
-        avg(delivery_days) FILTER (WHERE is_completed) AS avg_delivery_days,
+        -- From an exact sum (whole microseconds): the same on every run, as in customer_360.
+        sum(round(delivery_days * 86400000000)::HUGEINT) FILTER (WHERE is_completed)::DOUBLE
+            / nullif(count(delivery_days) FILTER (WHERE is_completed), 0) / 86400000000
+            AS avg_delivery_days,
         -- is_on_time is NULL unless both the delivery and the estimated date are known.
         avg(is_on_time::INTEGER) FILTER (WHERE is_completed) AS on_time_rate,
         -- The one figure over ALL orders: canceled / every order of any status.
@@ -361,9 +364,26 @@ per_bucket AS (
     FROM binned
     GROUP BY bucket_order
 ),
+pairs AS (
+    -- x in whole milliseconds, so every sum below is an exact HUGEINT (DuckDB's corr() adds
+    -- DOUBLEs in thread order: the last digits moved between runs of the same input).
+    SELECT round(delivery_days * 86400000)::HUGEINT AS x, review_score::HUGEINT AS y
+    FROM delivered WHERE review_score IS NOT NULL
+),
+sums AS (
+    SELECT count(*)::HUGEINT AS n, sum(x) AS sx, sum(y) AS sy,
+           sum(x * y) AS sxy, sum(x * x) AS sxx, sum(y * y) AS syy
+    FROM pairs
+),
+moments AS (
+    -- n^2 times the covariance and the variances, exactly (no cancellation error; a variance of
+    -- 0 is exactly 0). Milliseconds keep n * sum(x * x) within HUGEINT at millions of orders.
+    SELECT n * sxy - sx * sy AS cov, n * sxx - sx * sx AS vx, n * syy - sy * sy AS vy FROM sums
+),
 correlation AS (
-    -- Pearson over orders with both values, on fractional days; NaN (no variance) -> NULL.
-    SELECT corr(delivery_days, review_score) AS r FROM delivered WHERE review_score IS NOT NULL
+    -- Pearson over orders with both values, on fractional days (the unit cancels out);
+    -- undefined (fewer than two orders, no variance) -> NULL.
+    SELECT cov::DOUBLE / nullif(sqrt(vx::DOUBLE * vy::DOUBLE), 0) AS r FROM moments
 )
 SELECT
     b.delivery_bucket,
