@@ -36,7 +36,8 @@ from goodpulse_dagster.transforms.bronze import (
 from goodpulse_dagster.transforms.sql import arrow_schema, concat, quote_literal, run_sql
 
 # Bump when the parsing rules change, so stale staged copies are not reused.
-STAGING_VERSION = "2"
+# 3: money columns parse as DECIMAL(18,2) (issue 14), no longer DOUBLE.
+STAGING_VERSION = "3"
 
 
 class SourceMissingError(UserInputError, FileNotFoundError):
