@@ -60,6 +60,9 @@ def build_resources(settings: Settings) -> dict:
         top_n_cities=m.top_n_cities,
         as_of=m.as_of.isoformat() if m.as_of else None,
         orphan_error_rate=settings.orphan_error_rate,
+        max_line_amount=m.max_line_amount,
+        as_of_max_gap_days=m.as_of_max_gap_days,
+        as_of_outlier_max_share=m.as_of_outlier_max_share,
     )
     return {
         "lake": lake,

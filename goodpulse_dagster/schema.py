@@ -4,7 +4,9 @@ Every layer (generator, landing zone, bronze, silver, gold, KPI, checks, docs) i
 lists from here, so a schema change is made once and cannot drift between code, checks and the UI.
 
 Types are DuckDB SQL types. Raw files are read as text and cast with ``TRY_CAST`` in bronze, so a
-value that does not parse is caught (and quarantined) instead of failing the whole file.
+value that does not parse is caught (and quarantined) instead of failing the whole file. Money is
+``MONEY`` (DECIMAL(18,2)): 'NaN', 'inf' or '12;50' in a money column does not parse and is
+rejected in bronze.
 """
 
 from __future__ import annotations
@@ -34,6 +36,11 @@ DOUBLE = "DOUBLE"
 INTEGER = "INTEGER"
 BIGINT = "BIGINT"
 DATE = "DATE"
+# Money (R$): exact decimals with two places, end to end (source amounts, silver, gold, KPI), so the
+# same input always gives bit-identical totals whatever order DuckDB sums in. A SUM of it is a
+# DECIMAL(38,2) in DuckDB: every query casts its sums back to MONEY. Averages, shares and rates stay
+# DOUBLE, computed from the exact sums (so they are deterministic too).
+MONEY = "DECIMAL(18,2)"
 
 
 @dataclass(frozen=True)
@@ -118,8 +125,8 @@ ORDER_ITEMS = SourceTable(
         "product_id": VARCHAR,
         "seller_id": VARCHAR,
         "shipping_limit_date": TIMESTAMP,
-        "price": DOUBLE,
-        "freight_value": DOUBLE,
+        "price": MONEY,
+        "freight_value": MONEY,
     },
     primary_key=("order_id", "order_item_id"),
     description="One row per order item line.",
@@ -133,7 +140,7 @@ ORDER_PAYMENTS = SourceTable(
         "payment_sequential": INTEGER,
         "payment_type": VARCHAR,
         "payment_installments": INTEGER,
-        "payment_value": DOUBLE,
+        "payment_value": MONEY,
     },
     primary_key=("order_id", "payment_sequential"),
     description="One row per payment of an order (split payments have several).",
@@ -253,7 +260,7 @@ CLOSED_DEALS = SourceTable(
         "average_stock": VARCHAR,
         "business_type": VARCHAR,
         "declared_product_catalog_size": DOUBLE,
-        "declared_monthly_revenue": DOUBLE,
+        "declared_monthly_revenue": MONEY,
     },
     primary_key=("mql_id",),
     description="Leads that closed and became sellers (closed_deals.seller_id -> sellers).",
@@ -320,10 +327,10 @@ UNIFIED_USER_LIFECYCLE_COLUMNS: dict[str, str] = {
     "purchase_month": DATE,
     "purchase_quarter": DATE,
     # Sum of payment_value, or price + freight when the order has no payment rows (METRICS.md).
-    "order_revenue": DOUBLE,
+    "order_revenue": MONEY,
     "item_count": BIGINT,
-    "merchandise_value": DOUBLE,
-    "freight_value": DOUBLE,
+    "merchandise_value": MONEY,
+    "freight_value": MONEY,
     "payment_count": BIGINT,
     # Payment type of the order's largest payment (ties: lowest payment_sequential).
     "payment_type": VARCHAR,
@@ -384,7 +391,7 @@ CUSTOMER_360_COLUMNS: dict[str, str] = {
     "first_order_at": TIMESTAMP,
     "last_order_at": TIMESTAMP,
     "total_orders": BIGINT,
-    "lifetime_revenue": DOUBLE,
+    "lifetime_revenue": MONEY,
     "avg_order_value": DOUBLE,
     "total_items": BIGINT,
     "avg_basket_quantity": DOUBLE,
@@ -414,7 +421,7 @@ CUSTOMER_SEGMENTATION_COLUMNS: dict[str, str] = {
     "value_segment": VARCHAR,
     "frequency_tier": VARCHAR,
     "customers": BIGINT,
-    "revenue": DOUBLE,
+    "revenue": MONEY,
     "revenue_share": DOUBLE,
     "revenue_per_customer": DOUBLE,
 }
@@ -448,7 +455,7 @@ GOLD_TABLES: dict[str, dict[str, str]] = {
 
 _SEGMENT_REVENUE = {
     "customers": BIGINT,
-    "revenue": DOUBLE,
+    "revenue": MONEY,
     "revenue_share": DOUBLE,
     "revenue_per_customer": DOUBLE,
 }
@@ -457,7 +464,7 @@ KPI_TABLES: dict[str, dict[str, str]] = {
     "northstar": {
         "total_customers": BIGINT,
         "total_orders": BIGINT,
-        "total_revenue": DOUBLE,
+        "total_revenue": MONEY,
         "aov": DOUBLE,
         "repeat_rate": DOUBLE,
         "power_users": BIGINT,
@@ -477,12 +484,12 @@ KPI_TABLES: dict[str, dict[str, str]] = {
         "value_segment": VARCHAR,
         "lifecycle_stage": VARCHAR,
         "customers": BIGINT,
-        "revenue": DOUBLE,
+        "revenue": MONEY,
     },
     "lifecycle_revenue": {
         "lifecycle_stage": VARCHAR,
         "customers": BIGINT,
-        "revenue": DOUBLE,
+        "revenue": MONEY,
         "revenue_share": DOUBLE,
         "customer_share": DOUBLE,
     },
@@ -507,7 +514,7 @@ KPI_TABLES: dict[str, dict[str, str]] = {
         "month": DATE,
         "orders": BIGINT,
         "customers": BIGINT,
-        "revenue": DOUBLE,
+        "revenue": MONEY,
         "aov": DOUBLE,
         # The same value on every row: mean monthly revenue over the months present.
         "mean_monthly_revenue": DOUBLE,
@@ -525,7 +532,7 @@ KPI_TABLES: dict[str, dict[str, str]] = {
         "acquisition_channel": VARCHAR,
         "value_segment": VARCHAR,
         "customers": BIGINT,
-        "revenue": DOUBLE,
+        "revenue": MONEY,
         "customer_share": DOUBLE,
         "revenue_share": DOUBLE,
         "revenue_per_customer": DOUBLE,
@@ -534,7 +541,7 @@ KPI_TABLES: dict[str, dict[str, str]] = {
         "customer_city": VARCHAR,
         "customer_state": VARCHAR,
         "customers": BIGINT,
-        "revenue": DOUBLE,
+        "revenue": MONEY,
         "revenue_share": DOUBLE,
         "rank": BIGINT,
         "is_top_n": "BOOLEAN",

@@ -20,6 +20,9 @@
 | GOODPULSE_AS_OF | (latest purchase date) | reference date YYYY-MM-DD |
 | GOODPULSE_ORPHAN_ERROR_RATE | 0.01 | quarantine rate above which a referential check is an ERROR |
 | GOODPULSE_CSV_ENCODING | auto | encoding of the raw CSV files: `auto` (UTF-8, else cp1252, else latin-1, per file) or a Python codec name |
+| GOODPULSE_MAX_LINE_AMOUNT | 1000000 | R$ ceiling of one payment_value, price or freight_value; a line above it is quarantined in silver |
+| GOODPULSE_AS_OF_MAX_GAP_DAYS | 90 | a derived as_of is refused when a gap of more than this many days between purchases ... |
+| GOODPULSE_AS_OF_OUTLIER_MAX_SHARE | 0.001 | ... leaves at most this share of all orders after it (a mistyped year); 0 turns the check off |
 """
 
 from __future__ import annotations
@@ -111,6 +114,42 @@ def _encoding(text: str) -> str:
     return text.strip()
 
 
+# --- Trustworthy values (issue 14): the line-amount ceiling and the as_of outlier rule. -----------
+
+
+def _number(text: str, name: str) -> float:
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise UserSettingsError(f"{name} must be a number, got {text!r}.") from exc
+    return value
+
+
+def _whole(text: str, name: str) -> int:
+    try:
+        return int(text)
+    except ValueError as exc:
+        raise UserSettingsError(f"{name} must be a whole number, got {text!r}.") from exc
+
+
+def value_rule_params_from_env(env: dict[str, str] | None = None) -> dict[str, float | int]:
+    """The MetricParams fields of issue 14, from GOODPULSE_MAX_LINE_AMOUNT,
+    GOODPULSE_AS_OF_MAX_GAP_DAYS and GOODPULSE_AS_OF_OUTLIER_MAX_SHARE (validated by
+    MetricParams, which raises UserSettingsError)."""
+    return {
+        "max_line_amount": _number(
+            _env("GOODPULSE_MAX_LINE_AMOUNT", "1000000", env), "GOODPULSE_MAX_LINE_AMOUNT"
+        ),
+        "as_of_max_gap_days": _whole(
+            _env("GOODPULSE_AS_OF_MAX_GAP_DAYS", "90", env), "GOODPULSE_AS_OF_MAX_GAP_DAYS"
+        ),
+        "as_of_outlier_max_share": _number(
+            _env("GOODPULSE_AS_OF_OUTLIER_MAX_SHARE", "0.001", env),
+            "GOODPULSE_AS_OF_OUTLIER_MAX_SHARE",
+        ),
+    }
+
+
 def metric_params_from_env(env: dict[str, str] | None = None) -> MetricParams:
     statuses = _env("GOODPULSE_COMPLETED_STATUSES", "delivered", env)
     as_of = _env("GOODPULSE_AS_OF", None, env)
@@ -129,6 +168,7 @@ def metric_params_from_env(env: dict[str, str] | None = None) -> MetricParams:
         ),
         top_n_cities=int(_env("GOODPULSE_TOP_N_CITIES", "7", env)),
         as_of=date.fromisoformat(as_of) if as_of else None,
+        **value_rule_params_from_env(env),
     )
 
 

@@ -363,7 +363,10 @@ def test_corrupted_olist_sample_quarantines_exactly_the_corrupted_rows(tmp_path)
         "order_reviews": [("bronze", "unparseable")],
     }
     (order,) = rows["orders"]
-    assert order["reason"] == f"customer_id {corrupt['customer']} not found in customers"
+    assert order["reason"] == (
+        f"customer_id {corrupt['customer']} not found in customers "
+        "(see olist_customers_dataset.csv and quarantine.customers)"
+    )
     assert f'"order_id":"{corrupt["order"]}"' in order["record"]
     truncated, negative = rows["order_items"]
     assert (

@@ -367,7 +367,6 @@ def test_dirty_data_fails_the_checks_that_report_it(tmp_path):
         ("silver/order_items", "references_orders"): WARN,
         ("silver/orders", "order_status_known"): WARN,
         ("silver/orders", "timestamps_valid"): WARN,
-        ("silver/order_reviews", "review_score_in_range"): WARN,
     }
     assert meta(evals[("bronze/orders", "extra_columns")])["extra_column_names"] == "order_channel"
     malformed = meta(evals[("bronze/order_items", "rows_parseable")])
@@ -394,16 +393,25 @@ def test_dirty_data_fails_the_checks_that_report_it(tmp_path):
     [item] = pq.read_table(lake / f"order_items/silver/{Q2}.parquet").to_pylist()
     assert item["rule"] == "orphan"
     assert (
-        item["reason"] == "product_id p9 not found in products; seller_id s9 not found in sellers"
+        item["reason"] == "product_id p9 not found in products (see olist_products_dataset.csv "
+        "and quarantine.products); seller_id s9 not found in sellers (see "
+        "olist_sellers_dataset.csv and quarantine.sellers)"
     )
     [payment] = pq.read_table(lake / f"order_payments/silver/{Q2}.parquet").to_pylist()
-    assert (payment["rule"], payment["reason"]) == ("negative_value", "payment_value -5.0 < 0")
+    assert (payment["rule"], payment["reason"]) == ("negative_value", "payment_value -5.00 < 0")
     status = meta(evals[("silver/orders", "order_status_known")])
     assert status["violations"] == 1 and "'lost_in_transit': 1 rows" in status["examples"]
     stamps = meta(evals[("silver/orders", "timestamps_valid")])
     assert stamps["order_approved_at_before_purchase"] == 1 and stamps["violations"] == 1
+    # The score above 5 was quarantined in silver (issue 14), so the blocking check passes.
     score = meta(evals[("silver/order_reviews", "review_score_in_range")])
-    assert (score["above"], score["below"]) == (1, 0)
+    assert (score["above"], score["below"]) == (0, 0)
+    [review] = [
+        row
+        for path in sorted((lake / "order_reviews/silver").glob("*.parquet"))
+        for row in pq.read_table(path).to_pylist()
+    ]
+    assert (review["rule"], review["reason"]) == ("out_of_range", "review_score 7 is outside 1..5")
     # The blocking checks all passed: keys, reconciliation, non-negative amounts.
     for key in [k for k in evals if k[1] in ("primary_key", "rows_reconcile")]:
         assert evals[key].passed, key
@@ -554,7 +562,8 @@ def test_kpi_checks_fail_on_a_tampered_warehouse(clean, tmp_path):
     assert meta(off[("kpi/repeat_funnel", "rates_in_range")])["conversion_1_to_2_plus"] == 1
     north = meta(off[("kpi/northstar", "reconciles_across_layers")])
     assert north["kpi_revenue"] == pytest.approx(308.02) and north["silver_revenue"] == 308.0
-    assert north["examples"] == "- kpi revenue 308.0200 != silver 308.0000"
+    # Money is exact (DECIMAL): the figures are compared and shown to the cent.
+    assert north["examples"] == "- kpi revenue 308.02 != silver 308.00"
     assert meta(off[("gold/cohort_retention", "retention_valid")])["index0_not_one"] > 0
 
 
@@ -766,7 +775,8 @@ def test_retention_and_revenue_rules():
     northstar.loc[0, "total_orders"] = 4
     finding = quality.revenue_reconciliation(lifecycle, c360, ["delivered"], northstar)
     assert finding.violations == 2
-    assert finding.samples == ["kpi orders 4 != silver 3", "kpi revenue 17.5200 != silver 17.5040"]
+    # Float inputs are taken to the cent (silver 17.504 -> 17.50), then compared exactly.
+    assert finding.samples == ["kpi orders 4 != silver 3", "kpi revenue 17.52 != silver 17.50"]
 
 
 def test_column_differences():

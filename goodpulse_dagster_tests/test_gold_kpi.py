@@ -60,14 +60,14 @@ def _build(silver, params: MetricParams) -> dict[str, pd.DataFrame]:
     lifecycle = silver["unified_user_lifecycle"]
     customer_tables = build_customer_tables(silver, params)
     # The customer-grain tables come in no particular order: compared by customer.
-    c360 = by_customer(customer_tables.customer_360.to_pandas())
+    c360 = by_customer(gold.to_pandas(customer_tables.customer_360))
     cohorts = gold.build_cohort_retention(lifecycle, params)
     out = {
         "customer_360": c360,
         "customer_segmentation": gold.build_customer_segmentation(c360),
         "cohort_retention": cohorts,
         "customer_unified_lifecycle": by_customer(
-            customer_tables.customer_unified_lifecycle.to_pandas()
+            gold.to_pandas(customer_tables.customer_unified_lifecycle)
         ),
     }
     out.update(kpi.build_all_kpis(c360, lifecycle, cohorts, params))
@@ -374,6 +374,8 @@ _DTYPES = {
     schema.TIMESTAMP: "datetime64[us]",
     schema.DATE: "object",
     "BOOLEAN": "bool",
+    # Money is exact: a decimal128(18, 2) ArrowDtype column (stored as DECIMAL(18,2)).
+    schema.MONEY: "decimal128(18, 2)[pyarrow]",
 }
 
 

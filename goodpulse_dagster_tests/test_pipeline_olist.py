@@ -9,7 +9,6 @@ from goodpulse_dagster.cli import run_pipeline
 from goodpulse_dagster_tests.pipeline import lake_settings
 
 OLIST_SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "olist_sample"
-CENT = 0.005
 
 
 @pytest.fixture(scope="module")
@@ -43,11 +42,11 @@ def test_completed_revenue_and_customers_agree_across_layers(warehouse):
     assert silver_orders == 5172
     c360 = one(warehouse, "SELECT sum(lifetime_revenue), count(*), sum(total_orders) "
                           "FROM gold.customer_360")  # fmt: skip
-    assert c360[0] == pytest.approx(silver_revenue, abs=CENT)
+    assert c360[0] == silver_revenue  # exact: money is DECIMAL
     assert (c360[1], c360[2]) == (silver_customers, silver_orders)
     northstar = one(warehouse, "SELECT total_revenue, total_customers, total_orders "
                                "FROM kpi.northstar")  # fmt: skip
-    assert northstar[0] == pytest.approx(silver_revenue, abs=CENT)
+    assert northstar[0] == silver_revenue  # exact: money is DECIMAL
     assert (northstar[1], northstar[2]) == (silver_customers, silver_orders)
     for table, where in [
         ("frequency_distribution", "TRUE"),
@@ -59,7 +58,7 @@ def test_completed_revenue_and_customers_agree_across_layers(warehouse):
         revenue, customers = one(
             warehouse, f"SELECT sum(revenue), sum(customers) FROM kpi.{table} WHERE {where}"
         )
-        assert revenue == pytest.approx(silver_revenue, abs=CENT), table
+        assert revenue == silver_revenue  # exact: money is DECIMAL, table
         assert customers == silver_customers, table
 
 

@@ -35,6 +35,7 @@ from goodpulse_dagster.transforms.gold import (
     build_customer_segmentation,
     build_customer_tables,
 )
+from goodpulse_dagster.transforms.sql import decimals_to_float
 
 CODE_VERSION = "1"
 # Scanned by DuckDB in place (a Parquet dataset on local storage): the transforms read a few of
@@ -71,7 +72,8 @@ GOLD_DESCRIPTIONS = {
 
 
 def _gold_output(table: pd.DataFrame | pa.Table, output_name: str = "result") -> Output:
-    preview = preview_rows(table) if isinstance(table, pa.Table) else table
+    # The preview is presentation: money as floats (the stored table keeps exact decimals).
+    preview = decimals_to_float(preview_rows(table) if isinstance(table, pa.Table) else table)
     return Output(
         table,
         output_name=output_name,

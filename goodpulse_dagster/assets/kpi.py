@@ -27,6 +27,7 @@ from goodpulse_dagster.transforms.kpi import (
     headline_metrics,
 )
 from goodpulse_dagster.transforms.report import kpi_chart_markdown
+from goodpulse_dagster.transforms.sql import decimals_to_float
 
 CODE_VERSION = "1"
 
@@ -87,13 +88,16 @@ def _kpi_out(name: str) -> AssetOut:
 
 
 def _kpi_output(name: str, frame: pd.DataFrame) -> Output:
+    # The stored frame keeps exact money (DECIMAL); its headlines, preview and chart are drawn
+    # from a float copy (presentation only).
+    shown = decimals_to_float(frame)
     metadata = {
         key: MetadataValue.float(float(value))
-        for key, value in headline_metrics(name, frame).items()
+        for key, value in headline_metrics(name, shown).items()
     }
     metadata["dagster/row_count"] = len(frame)
-    metadata["preview"] = MetadataValue.md(frame_to_markdown(frame))
-    chart = kpi_chart_markdown(name, frame)
+    metadata["preview"] = MetadataValue.md(frame_to_markdown(shown))
+    chart = kpi_chart_markdown(name, shown)
     if chart:
         metadata["chart"] = MetadataValue.md(chart)
     return Output(frame, output_name=name, metadata=metadata)

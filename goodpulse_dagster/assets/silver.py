@@ -28,13 +28,14 @@ from goodpulse_dagster.assets.common import (
 )
 from goodpulse_dagster.partitions import quarterly_partitions
 from goodpulse_dagster.resources.parquet_io import DATASET_INPUT, split_by_partition
-from goodpulse_dagster.resources.storage import LakeResource
+from goodpulse_dagster.resources.storage import AnalyticsSettings, LakeResource
 from goodpulse_dagster.schema import (
     BRONZE,
     SILVER,
     SOURCE_TABLES,
     silver_table_columns,
 )
+from goodpulse_dagster.transforms.params import MetricParams
 from goodpulse_dagster.transforms.silver import (
     CleanResult,
     build_unified_user_lifecycle,
@@ -67,15 +68,15 @@ SILVER_DESCRIPTIONS = {
     "closed_deals": "One row per closed deal (mql_id) with the seller it became.",
 }
 
-Transform = Callable[[pa.Table, dict[str, pa.Table], datetime], CleanResult]
+Transform = Callable[[pa.Table, dict[str, pa.Table], datetime, MetricParams], CleanResult]
 
 
 def _generic(table_name: str) -> Transform:
-    def transform(bronze_rows, parents, now):
+    def transform(bronze_rows, parents, now, params):
         refs = {
             col: (parent, parents[parent]) for col, parent in REFERENCES.get(table_name, {}).items()
         }
-        return clean_source(table_name, bronze_rows, now, refs)
+        return clean_source(table_name, bronze_rows, now, refs, params)
 
     return transform
 
@@ -84,10 +85,10 @@ TRANSFORMS: dict[str, tuple[Transform, tuple[str, ...]]] = {
     name: (_generic(name), tuple(dict.fromkeys(REFERENCES.get(name, {}).values())))
     for name in SOURCE_TABLES
 }
-TRANSFORMS["order_reviews"] = (lambda b, _p, now: clean_order_reviews(b, now), ())
-TRANSFORMS["geolocation"] = (lambda b, _p, now: clean_geolocation(b, now), ())
+TRANSFORMS["order_reviews"] = (lambda b, _p, now, _params: clean_order_reviews(b, now), ())
+TRANSFORMS["geolocation"] = (lambda b, _p, now, _params: clean_geolocation(b, now), ())
 TRANSFORMS["products"] = (
-    lambda b, p, now: clean_products(b, p["category_translation"], now),
+    lambda b, p, now, params: clean_products(b, p["category_translation"], now, params),
     ("category_translation",),
 )
 
@@ -136,9 +137,15 @@ def build_silver_asset(table_name: str):
         metadata=column_schema_metadata(silver_table_columns(table_name)),
         tags={"layer": SILVER},
     )
-    def _silver(context: AssetExecutionContext, lake: LakeResource, **inputs):
+    def _silver(
+        context: AssetExecutionContext,
+        lake: LakeResource,
+        analytics: AnalyticsSettings,
+        **inputs,
+    ):
         bronze_rows = inputs.pop("bronze_rows")
-        result = transform(bronze_rows, inputs, datetime.now().replace(microsecond=0))
+        now = datetime.now().replace(microsecond=0)
+        result = transform(bronze_rows, inputs, now, analytics.params())
         quarantine_uri = write_silver_quarantine(context, lake, table_name, result.quarantine)
         metadata = profile_metadata(result.table)
         metadata.update({f"rows_{k}": int(v) for k, v in result.counts.items()})

@@ -6,9 +6,11 @@
   orders -> customers, items -> products and sellers, items/payments/reviews -> orders. Counts
   the orphans silver quarantined plus any row still pointing at a missing parent (an item whose
   order was itself quarantined in silver orders).
-- values: ``order_status_known``, ``timestamps_valid``, ``review_score_in_range`` (WARN) and
-  ``values_non_negative`` (ERROR, blocking: silver quarantines negative amounts, so one in the
-  table means a broken rule and wrong revenue downstream).
+- values: ``order_status_known``, ``timestamps_valid`` (WARN); ``values_non_negative`` and
+  ``values_valid`` (ERROR, blocking: silver quarantines negative, non-finite and above-ceiling
+  amounts, so one in the table means a broken rule and wrong revenue downstream);
+  ``review_score_in_range`` (ERROR, blocking: silver quarantines scores outside 1..5, rule
+  ``out_of_range``, so nothing out of range can remain to feed avg_review_score).
 - ``rows_reconcile`` (ERROR, blocking): silver rows = bronze rows - exact duplicates - superseded -
   quarantined, per partition of the run.
 """
@@ -28,6 +30,7 @@ from goodpulse_dagster.checks.common import (
 from goodpulse_dagster.partitions import FIRST_QUARTER
 from goodpulse_dagster.schema import (
     BRONZE,
+    DOUBLE,
     ORDER_ITEMS,
     ORDER_PAYMENTS,
     ORDER_REVIEWS,
@@ -45,6 +48,7 @@ from goodpulse_dagster.transforms.quality import (
     SEVERITY_WARN,
     Finding,
     count_quarantined,
+    invalid_values,
     key_violations,
     missing_references,
     negative_values,
@@ -57,7 +61,7 @@ from goodpulse_dagster.transforms.quality import (
     timestamp_violations,
     unknown_values,
 )
-from goodpulse_dagster.transforms.silver import NON_NEGATIVE_COLUMNS
+from goodpulse_dagster.transforms.silver import LINE_AMOUNT_COLUMNS, NON_NEGATIVE_COLUMNS
 
 LIFECYCLE = "unified_user_lifecycle"
 
@@ -156,8 +160,20 @@ def timestamps_valid(inputs: LakeCheckInputs) -> Outcome:
 
 
 def review_score_in_range(inputs: LakeCheckInputs) -> Outcome:
-    finding = out_of_range(_silver(inputs), "review_score", *REVIEW_SCORE_RANGE)
-    return Outcome(finding, SEVERITY_WARN)
+    return Outcome(out_of_range(_silver(inputs), "review_score", *REVIEW_SCORE_RANGE))
+
+
+def values_valid(inputs: LakeCheckInputs) -> Outcome:
+    table = SOURCE_TABLES[inputs.table]
+    return Outcome(
+        invalid_values(
+            _silver(inputs),
+            [c for c, t in table.columns.items() if t == DOUBLE],
+            LINE_AMOUNT_COLUMNS.get(inputs.table, ()),
+            inputs.analytics.max_line_amount,
+        ),
+        metadata={"max_line_amount": inputs.analytics.max_line_amount},
+    )
 
 
 def values_non_negative(inputs: LakeCheckInputs) -> Outcome:
@@ -241,12 +257,24 @@ def silver_rules(table: str) -> list[Rule]:
                 blocking=True,
             )
         )
+        rules.append(
+            Rule(
+                "values_valid",
+                f"{', '.join(LINE_AMOUNT_COLUMNS[table])} at most analytics.max_line_amount "
+                "(GOODPULSE_MAX_LINE_AMOUNT; silver quarantines larger ones, rule invalid_value, "
+                "so a violation means the rule broke).",
+                values_valid,
+                blocking=True,
+            )
+        )
     if table == ORDER_REVIEWS.name:
         rules.append(
             Rule(
                 "review_score_in_range",
-                f"review_score between {REVIEW_SCORE_RANGE[0]} and {REVIEW_SCORE_RANGE[1]} (WARN).",
+                f"review_score between {REVIEW_SCORE_RANGE[0]} and {REVIEW_SCORE_RANGE[1]} "
+                "(silver quarantines others, rule out_of_range: ERROR, blocking).",
                 review_score_in_range,
+                blocking=True,
             )
         )
     if table == LIFECYCLE:

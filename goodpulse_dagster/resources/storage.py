@@ -113,6 +113,11 @@ class AnalyticsSettings(ConfigurableResource):
     top_n_cities: int = 7
     as_of: str | None = Field(default=None, description="YYYY-MM-DD; empty = latest purchase date")
     orphan_error_rate: float = 0.01
+    # Issue 14 (settings.py: GOODPULSE_MAX_LINE_AMOUNT, GOODPULSE_AS_OF_MAX_GAP_DAYS,
+    # GOODPULSE_AS_OF_OUTLIER_MAX_SHARE).
+    max_line_amount: float = 1_000_000.0
+    as_of_max_gap_days: int = 90
+    as_of_outlier_max_share: float = 0.001
 
     def params(self) -> MetricParams:
         return MetricParams(
@@ -123,4 +128,7 @@ class AnalyticsSettings(ConfigurableResource):
             lifecycle_days=tuple(self.lifecycle_days),
             top_n_cities=self.top_n_cities,
             as_of=date.fromisoformat(self.as_of) if self.as_of else None,
+            max_line_amount=self.max_line_amount,
+            as_of_max_gap_days=self.as_of_max_gap_days,
+            as_of_outlier_max_share=self.as_of_outlier_max_share,
         )

@@ -70,11 +70,16 @@ def _same_as_fetchdf(table: pa.Table) -> bool:
 
 
 def arrow_to_pandas(table: pa.Table) -> pd.DataFrame:
-    """The DataFrame ``fetchdf`` would give (same dtypes: DATE as datetime64[us]), built from Arrow,
-    which is 2-3x faster for wide tables of strings (6.3 s -> 2.8 s for customer_360 at 1M)."""
+    """The DataFrame ``fetchdf`` would give (same dtypes: DATE as datetime64[us], DECIMAL money as
+    float64), built from Arrow, which is 2-3x faster for wide tables of strings (6.3 s -> 2.8 s for
+    customer_360 at 1M). Money is exact in the warehouse; a pandas reader (the report, charts,
+    checks that compute in Python) gets floats, as ``fetchdf`` gives them: Decimal objects would
+    break float arithmetic. An Arrow input (``ARROW_INPUT``) keeps the exact decimals."""
     for i, f in enumerate(table.schema):
         if pa.types.is_date(f.type):
             table = table.set_column(i, f.name, table.column(i).cast(pa.timestamp("us")))
+        elif pa.types.is_decimal(f.type):
+            table = table.set_column(i, f.name, table.column(i).cast(pa.float64()))
     return table.to_pandas()
 
 

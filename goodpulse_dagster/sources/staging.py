@@ -44,7 +44,9 @@ from goodpulse_dagster.transforms.bronze import (
 from goodpulse_dagster.transforms.sql import arrow_schema, concat, quote_literal, run_sql
 
 # Bump when the parsing rules change, so stale staged copies are not reused.
-STAGING_VERSION = "3"
+# 4: money columns parse as DECIMAL(18,2), whole-number columns strictly, encodings and zips
+# (issue 14).
+STAGING_VERSION = "4"
 
 
 class SourceMissingError(UserInputError, FileNotFoundError):
@@ -84,7 +86,7 @@ class BronzeBuild:
         return {f.uri: f.encoding for f in self.files}
 
 
-def filefile_content_hash(path: Path, cache_dir: Path) -> str:
+def file_content_hash(path: Path, cache_dir: Path) -> str:
     """SHA-256 of a file, cached by (path, size, mtime) so unchanged files are not re-read."""
     stat = path.stat()
     key = hashlib.sha1(str(path.resolve()).encode()).hexdigest()

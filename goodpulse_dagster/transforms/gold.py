@@ -6,8 +6,10 @@ order of, ``schema.GOLD_TABLES[name]`` (the DuckDB IO manager inserts positional
 DataFrame for the small tables, an Arrow table for the two customer-grain ones (customer_360,
 customer_unified_lifecycle), whose pandas copy cost more than the query at 1M customers.
 
-Output types (``conform_result``): integers int64, DOUBLE float64, BOOLEAN bool, VARCHAR string,
-TIMESTAMP timestamp[us] and DATE date32. A DataFrame is that table's ``to_pandas()``: VARCHAR
+Output types (``conform_result``): integers int64, DOUBLE float64, money (``schema.MONEY``,
+DECIMAL(18,2)) decimal128(18, 2), BOOLEAN bool, VARCHAR string, TIMESTAMP timestamp[us] and DATE
+date32. Money sums are exact and cast back to DECIMAL(18,2); shares and averages are DOUBLE
+computed from those exact sums, so every run of the same input gives bit-identical tables. A DataFrame is that table's ``to_pandas()`` (money as a decimal128 ArrowDtype column): VARCHAR
 object and DATE python ``datetime.date`` objects, so that it lands as a DATE column again in the
 warehouse. The small tables' rows come in a fixed order; the two customer-grain tables' rows in
 no particular order: sorting a million wide rows by customer_unique_id was 0.6 s of customer_360's
@@ -33,6 +35,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 
 from goodpulse_dagster import schema
+from goodpulse_dagster.errors import UserInputError
 from goodpulse_dagster.transforms.params import MetricParams
 
 # An input table: DuckDB scans any of these in place (a Parquet dataset reads only the columns a
@@ -76,6 +79,8 @@ _SQL_TO_ARROW: dict[str, pa.DataType] = {
     schema.TIMESTAMP: pa.timestamp("us"),
     schema.DATE: pa.date32(),
     "BOOLEAN": pa.bool_(),
+    # Money: exact, decimal128(18, 2) (a pandas ArrowDtype column in the DataFrames).
+    schema.MONEY: pa.decimal128(18, 2),
 }
 
 
@@ -195,8 +200,20 @@ def run_query(
     columns: Mapping[str, str],
 ) -> pd.DataFrame:
     """Run one DuckDB query over the given tables and return it shaped as ``columns``."""
-    # date32 -> datetime.date objects (pyarrow's default), timestamp[us] stays microseconds.
-    return run_query_arrow(sql, tables, params, columns).to_pandas()
+    # date32 -> datetime.date objects (pyarrow's default), timestamp[us] stays microseconds;
+    # money stays exact: a decimal128(18, 2) ArrowDtype column, which the warehouse stores as
+    # DECIMAL(18,2) (Decimal objects in an object column would be stored with a guessed width).
+    return to_pandas(run_query_arrow(sql, tables, params, columns))
+
+
+def _money_dtype(arrow_type: pa.DataType) -> pd.ArrowDtype | None:
+    return pd.ArrowDtype(arrow_type) if pa.types.is_decimal(arrow_type) else None
+
+
+def to_pandas(table: pa.Table) -> pd.DataFrame:
+    """A result table as the DataFrame the transforms return: money as a decimal128 ArrowDtype
+    column (exact, and stored as DECIMAL(18,2)), everything else as pyarrow's defaults."""
+    return table.to_pandas(types_mapper=_money_dtype)
 
 
 def scalar_query(sql: str, tables: Mapping[str, Frame], params: Mapping[str, object]) -> object:
@@ -221,13 +238,108 @@ completed AS NOT MATERIALIZED (
 
 def compute_as_of(lifecycle: Frame, params: MetricParams) -> date | None:
     """The reference date: ``params.as_of`` if set, else the date of the latest purchase timestamp
-    among ALL orders (any status). ``None`` only when there are no orders and no override."""
+    among ALL orders (any status). ``None`` only when there are no orders and no override.
+
+    A derived date is refused (``UserInputError``, ``as_of_outliers``) when the latest purchases
+    are a tiny share of orders far after all the others: a mistyped year would otherwise move
+    as_of years ahead and make nearly every customer Dormant, with every check green.
+    """
     if params.as_of is not None:
         return params.as_of
     latest = scalar_query(
         "SELECT max(order_purchase_timestamp)::DATE FROM lifecycle", {"lifecycle": lifecycle}, {}
     )
+    outliers = as_of_outliers(lifecycle, params)
+    if outliers is not None:
+        raise UserInputError(outliers.message())
     return latest  # type: ignore[return-value]
+
+
+# How many outlying orders the as_of error names (the count is always given).
+AS_OF_OUTLIERS_NAMED = 10
+
+_AS_OF_GAP_SQL = """
+WITH purchases AS (
+    SELECT order_id, order_purchase_timestamp AS ts
+    FROM lifecycle WHERE order_purchase_timestamp IS NOT NULL
+),
+gaps AS (
+    SELECT
+        ts,
+        lag(ts) OVER w AS previous_ts,
+        epoch(ts - lag(ts) OVER w) / 86400.0 AS gap_days,
+        -- Orders from this one to the end (this one included), and all orders.
+        count(*) OVER (w ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS tail,
+        count(*) OVER () AS total
+    FROM purchases
+    WINDOW w AS (ORDER BY ts, order_id)
+)
+-- The earliest gap after which the orders are a tiny share: it holds every outlying order.
+SELECT ts, previous_ts, gap_days, tail, total FROM gaps
+WHERE gap_days > $max_gap_days AND tail <= $max_share * total
+ORDER BY ts
+LIMIT 1
+"""
+
+
+class AsOfOutliers(NamedTuple):
+    """Orders whose purchase times lie after a long gap at the end of the data."""
+
+    orders: list[tuple[str, object]]  # (order_id, purchase timestamp), the first few
+    count: int
+    total: int
+    gap_days: float
+    previous_purchase: object
+    max_gap_days: int
+    max_share: float
+
+    def message(self) -> str:
+        named = ", ".join(f"{oid} (purchased {ts:%Y-%m-%d %H:%M:%S})" for oid, ts in self.orders)
+        more = f" and {self.count - len(self.orders)} more" if self.count > len(self.orders) else ""
+        first_date = f"{self.orders[0][1]:%Y-%m-%d}"
+        return (
+            f"The reference date (as_of) cannot be derived from the orders: {self.count} of "
+            f"{self.total} orders ({self.count / self.total:.3%}) were purchased after a gap of "
+            f"{self.gap_days:.0f} days (more than GOODPULSE_AS_OF_MAX_GAP_DAYS={self.max_gap_days}"
+            f"; at most GOODPULSE_AS_OF_OUTLIER_MAX_SHARE={self.max_share} of the orders) since "
+            f"the previous purchase on {self.previous_purchase:%Y-%m-%d}: order {named}{more}. "
+            f"A mistyped date would make as_of {first_date} or later and nearly every customer "
+            "Dormant. Fix the purchase date in the orders export, or set GOODPULSE_AS_OF="
+            "YYYY-MM-DD (the analytics settings' as_of) to the reference date you mean."
+        )
+
+
+def as_of_outliers(lifecycle: Frame, params: MetricParams) -> AsOfOutliers | None:
+    """The orders that would wrongly decide a derived as_of, or None (docs/metric_decisions.md).
+
+    Purchase times (all orders, any status) are sorted; the earliest gap of more than
+    ``params.as_of_max_gap_days`` after which at most ``params.as_of_outlier_max_share`` of all
+    orders remain marks those remaining orders as outliers. A share of 0 turns the rule off.
+    """
+    sql_params = {
+        "max_gap_days": params.as_of_max_gap_days,
+        "max_share": params.as_of_outlier_max_share,
+    }
+    with _connection({"lifecycle": lifecycle}) as con:
+        row = con.execute(_AS_OF_GAP_SQL, sql_params).fetchall()
+        if not row:
+            return None
+        start, previous, gap_days, tail, total = row[0]
+        named = con.execute(
+            "SELECT order_id, order_purchase_timestamp FROM lifecycle "
+            "WHERE order_purchase_timestamp >= $start "
+            "ORDER BY order_purchase_timestamp, order_id LIMIT $n",
+            {"start": start, "n": AS_OF_OUTLIERS_NAMED},
+        ).fetchall()
+    return AsOfOutliers(
+        orders=[(oid, ts) for oid, ts in named],
+        count=int(tail),
+        total=int(total),
+        gap_days=float(gap_days),
+        previous_purchase=previous,
+        max_gap_days=params.as_of_max_gap_days,
+        max_share=params.as_of_outlier_max_share,
+    )
 
 
 # --- customer_360 and customer_unified_lifecycle -------------------------------------------------
@@ -273,13 +385,17 @@ totals AS (
         max(order_purchase_timestamp) AS last_order_at,
         count(*) AS total_orders,
         -- An order with no revenue at all (no payments, no items) adds 0 rather than NULL.
-        coalesce(sum(order_revenue), 0)::DOUBLE AS lifetime_revenue,
+        -- Money is exact: the DECIMAL(38,2) sum cast back to DECIMAL(18,2).
+        coalesce(sum(order_revenue), 0)::DECIMAL(18,2) AS lifetime_revenue,
         coalesce(sum(item_count), 0)::BIGINT AS total_items,
         -- Month of the purchase time, derived here so it cannot disagree with the timestamp.
         count(DISTINCT date_trunc('month', order_purchase_timestamp)) AS active_months,
         -- avg() skips NULLs: orders without a review / without a delivery date do not count.
         avg(review_score) AS avg_review_score,
-        avg(delivery_days) AS avg_delivery_days
+        -- Averaged from an exact sum (whole microseconds, HUGEINT): a DOUBLE sum depends on the
+        -- order DuckDB's threads add in, and the same input must give the same table.
+        sum(round(delivery_days * 86400000000)::HUGEINT)::DOUBLE
+            / nullif(count(delivery_days), 0) / 86400000000 AS avg_delivery_days
     FROM completed
     GROUP BY customer_unique_id
 ),
@@ -342,7 +458,9 @@ measured AS (
 ),
 cuts AS (
     -- value_segment cut points: p20/p80/p95 of lifetime revenue over all customers, interpolated.
-    SELECT quantile_cont(lifetime_revenue, $value_quantiles) AS q FROM totals
+    -- Interpolated in DOUBLE (a DECIMAL quantile would round the cut to the cent); the input is
+    -- exact, so the cut points are the same on every run.
+    SELECT quantile_cont(lifetime_revenue::DOUBLE, $value_quantiles) AS q FROM totals
 ),
 classified AS (
     SELECT
@@ -370,7 +488,7 @@ SELECT
     c.last_order_at,
     c.total_orders,
     c.lifetime_revenue,
-    c.lifetime_revenue / c.total_orders AS avg_order_value,
+    c.lifetime_revenue::DOUBLE / c.total_orders AS avg_order_value,
     c.total_items,
     c.total_items / c.total_orders AS avg_basket_quantity,
     c.tenure_days,
@@ -458,7 +576,7 @@ WITH segments AS (
         value_segment,
         frequency_tier,
         count(*) AS customers,
-        sum(lifetime_revenue) AS revenue
+        sum(lifetime_revenue)::DECIMAL(18,2) AS revenue
     FROM customer_360
     GROUP BY ALL
 )
@@ -470,8 +588,8 @@ SELECT
     customers,
     revenue,
     -- NULL rather than a division by zero when nobody has any revenue.
-    revenue / nullif(sum(revenue) OVER (), 0) AS revenue_share,
-    revenue / customers AS revenue_per_customer
+    revenue::DOUBLE / nullif(sum(revenue) OVER (), 0)::DOUBLE AS revenue_share,
+    revenue::DOUBLE / customers AS revenue_per_customer
 FROM segments
 ORDER BY
     list_position($lifecycle_stages, lifecycle_stage),

@@ -59,21 +59,22 @@ WITH categories AS (
     SELECT unnest(${categories}) AS {key}
 ),
 per_category AS (
-    SELECT {key}, count(*) AS customers, sum(lifetime_revenue) AS revenue
+    SELECT {key}, count(*) AS customers, sum(lifetime_revenue)::DECIMAL(18,2) AS revenue
     FROM customer_360
     GROUP BY {key}
 ),
 filled AS (
     -- Every category appears, an empty one with zeros; a label outside the list is kept too.
-    SELECT {key}, coalesce(p.customers, 0) AS customers, coalesce(p.revenue, 0)::DOUBLE AS revenue
+    SELECT {key}, coalesce(p.customers, 0) AS customers,
+           coalesce(p.revenue, 0)::DECIMAL(18,2) AS revenue
     FROM categories
     FULL JOIN per_category p USING ({key})
 ),
 measured AS (
     SELECT
         f.*,
-        f.revenue / nullif(sum(f.revenue) OVER (), 0) AS revenue_share,
-        f.revenue / nullif(f.customers, 0) AS revenue_per_customer,
+        f.revenue::DOUBLE / nullif(sum(f.revenue) OVER (), 0)::DOUBLE AS revenue_share,
+        f.revenue::DOUBLE / nullif(f.customers, 0) AS revenue_per_customer,
         f.customers / nullif(sum(f.customers) OVER (), 0) AS customer_share
     FROM filled f
 )
@@ -112,7 +113,8 @@ WITH grid AS (
     CROSS JOIN (SELECT unnest($lifecycle_stages) AS lifecycle_stage) s
 ),
 cells AS (
-    SELECT value_segment, lifecycle_stage, count(*) AS customers, sum(lifetime_revenue) AS revenue
+    SELECT value_segment, lifecycle_stage, count(*) AS customers,
+           sum(lifetime_revenue)::DECIMAL(18,2) AS revenue
     FROM customer_360
     GROUP BY ALL
 ),
@@ -122,7 +124,7 @@ filled AS (
         value_segment,
         lifecycle_stage,
         coalesce(c.customers, 0) AS customers,
-        coalesce(c.revenue, 0)::DOUBLE AS revenue
+        coalesce(c.revenue, 0)::DECIMAL(18,2) AS revenue
     FROM grid
     FULL JOIN cells c USING (value_segment, lifecycle_stage)
 )
@@ -166,7 +168,7 @@ WITH customers AS (
     SELECT
         count(*) AS total_customers,
         coalesce(sum(total_orders), 0)::BIGINT AS total_orders,
-        coalesce(sum(lifetime_revenue), 0)::DOUBLE AS total_revenue,
+        coalesce(sum(lifetime_revenue), 0)::DECIMAL(18,2) AS total_revenue,
         count(*) FILTER (WHERE is_repeat) AS repeat_customers,
         count(*) FILTER (WHERE frequency_tier = $power_user) AS power_users
     FROM customer_360
@@ -175,7 +177,10 @@ orders AS (
     SELECT
         -- Order-level averages over completed orders; avg() skips orders without the value.
         avg(review_score) FILTER (WHERE is_completed) AS avg_review_score,
-        avg(delivery_days) FILTER (WHERE is_completed) AS avg_delivery_days,
+        -- From an exact sum (whole microseconds): the same on every run, as in customer_360.
+        sum(round(delivery_days * 86400000000)::HUGEINT) FILTER (WHERE is_completed)::DOUBLE
+            / nullif(count(delivery_days) FILTER (WHERE is_completed), 0) / 86400000000
+            AS avg_delivery_days,
         -- is_on_time is NULL unless both the delivery and the estimated date are known.
         avg(is_on_time::INTEGER) FILTER (WHERE is_completed) AS on_time_rate,
         -- The one figure over ALL orders: canceled / every order of any status.
@@ -190,7 +195,7 @@ SELECT
     c.total_customers,
     c.total_orders,
     c.total_revenue,
-    c.total_revenue / nullif(c.total_orders, 0) AS aov,
+    c.total_revenue::DOUBLE / nullif(c.total_orders, 0) AS aov,
     c.repeat_customers / nullif(c.total_customers, 0) AS repeat_rate,
     c.power_users,
     o.avg_review_score,
@@ -302,7 +307,7 @@ months AS (
         date_trunc('month', order_purchase_timestamp)::DATE AS month,
         count(*) AS orders,
         count(DISTINCT customer_unique_id) AS customers,
-        coalesce(sum(order_revenue), 0)::DOUBLE AS revenue
+        coalesce(sum(order_revenue), 0)::DECIMAL(18,2) AS revenue
     FROM completed
     GROUP BY 1
 )
@@ -311,9 +316,10 @@ SELECT
     orders,
     customers,
     revenue,
-    revenue / orders AS aov,
+    revenue::DOUBLE / orders AS aov,
     -- Mean over the months present (months with a completed order); gaps are not zero-filled.
-    avg(revenue) OVER () AS mean_monthly_revenue
+    -- The mean of the exact sums, as a DOUBLE: the same on every run.
+    (sum(revenue) OVER ())::DOUBLE / count(*) OVER () AS mean_monthly_revenue
 FROM months
 ORDER BY month
 """
@@ -358,9 +364,26 @@ per_bucket AS (
     FROM binned
     GROUP BY bucket_order
 ),
+pairs AS (
+    -- x in whole milliseconds, so every sum below is an exact HUGEINT (DuckDB's corr() adds
+    -- DOUBLEs in thread order: the last digits moved between runs of the same input).
+    SELECT round(delivery_days * 86400000)::HUGEINT AS x, review_score::HUGEINT AS y
+    FROM delivered WHERE review_score IS NOT NULL
+),
+sums AS (
+    SELECT count(*)::HUGEINT AS n, sum(x) AS sx, sum(y) AS sy,
+           sum(x * y) AS sxy, sum(x * x) AS sxx, sum(y * y) AS syy
+    FROM pairs
+),
+moments AS (
+    -- n^2 times the covariance and the variances, exactly (no cancellation error; a variance of
+    -- 0 is exactly 0). Milliseconds keep n * sum(x * x) within HUGEINT at millions of orders.
+    SELECT n * sxy - sx * sy AS cov, n * sxx - sx * sx AS vx, n * syy - sy * sy AS vy FROM sums
+),
 correlation AS (
-    -- Pearson over orders with both values, on fractional days; NaN (no variance) -> NULL.
-    SELECT corr(delivery_days, review_score) AS r FROM delivered WHERE review_score IS NOT NULL
+    -- Pearson over orders with both values, on fractional days (the unit cancels out);
+    -- undefined (fewer than two orders, no variance) -> NULL.
+    SELECT cov::DOUBLE / nullif(sqrt(vx::DOUBLE * vy::DOUBLE), 0) AS r FROM moments
 )
 SELECT
     b.delivery_bucket,
@@ -393,7 +416,8 @@ def build_delivery_vs_review(lifecycle: Frame, params: MetricParams) -> pd.DataF
 
 _CHANNEL_REVENUE_SQL = """
 WITH channels AS (
-    SELECT acquisition_channel, count(*) AS customers, sum(lifetime_revenue) AS revenue
+    SELECT acquisition_channel, count(*) AS customers,
+           sum(lifetime_revenue)::DECIMAL(18,2) AS revenue
     FROM customer_360
     GROUP BY acquisition_channel
 ),
@@ -404,7 +428,8 @@ grid AS (
     CROSS JOIN (SELECT unnest($value_segments) AS value_segment) v
 ),
 cells AS (
-    SELECT acquisition_channel, value_segment, count(*) AS customers, sum(lifetime_revenue) AS revenue
+    SELECT acquisition_channel, value_segment, count(*) AS customers,
+           sum(lifetime_revenue)::DECIMAL(18,2) AS revenue
     FROM customer_360
     GROUP BY ALL
 ),
@@ -416,12 +441,13 @@ all_rows AS (
         acquisition_channel,
         value_segment,
         coalesce(c.customers, 0) AS customers,
-        coalesce(c.revenue, 0)::DOUBLE AS revenue
+        coalesce(c.revenue, 0)::DECIMAL(18,2) AS revenue
     FROM grid
     FULL JOIN cells c USING (acquisition_channel, value_segment)
 ),
 totals AS (
-    SELECT count(*) AS all_customers, sum(lifetime_revenue) AS all_revenue FROM customer_360
+    SELECT count(*) AS all_customers, sum(lifetime_revenue)::DOUBLE AS all_revenue
+    FROM customer_360
 )
 SELECT
     r.acquisition_channel,
@@ -430,8 +456,8 @@ SELECT
     r.revenue,
     -- Shares of the grand total on both row kinds, so a channel's cells add up to its total.
     r.customers / nullif(t.all_customers, 0) AS customer_share,
-    r.revenue / nullif(t.all_revenue, 0) AS revenue_share,
-    r.revenue / nullif(r.customers, 0) AS revenue_per_customer
+    r.revenue::DOUBLE / nullif(t.all_revenue, 0) AS revenue_share,
+    r.revenue::DOUBLE / nullif(r.customers, 0) AS revenue_per_customer
 FROM all_rows r
 CROSS JOIN totals t
 ORDER BY
@@ -454,7 +480,8 @@ def build_channel_revenue(customer_360: Frame) -> pd.DataFrame:
 
 _CITY_CONCENTRATION_SQL = """
 WITH cities AS (
-    SELECT customer_city, customer_state, count(*) AS customers, sum(lifetime_revenue) AS revenue
+    SELECT customer_city, customer_state, count(*) AS customers,
+           sum(lifetime_revenue)::DECIMAL(18,2) AS revenue
     FROM customer_360
     GROUP BY ALL
 ),
@@ -465,7 +492,7 @@ ranked AS (
         row_number() OVER (
             ORDER BY revenue DESC, customers DESC, customer_city NULLS LAST, customer_state NULLS LAST
         ) AS rank,
-        sum(revenue) OVER () AS all_revenue
+        (sum(revenue) OVER ())::DOUBLE AS all_revenue
     FROM cities
 )
 SELECT
@@ -473,10 +500,10 @@ SELECT
     customer_state,
     customers,
     revenue,
-    revenue / nullif(all_revenue, 0) AS revenue_share,
+    revenue::DOUBLE / nullif(all_revenue, 0) AS revenue_share,
     rank,
     rank <= $top_n_cities AS is_top_n,
-    sum(revenue) FILTER (WHERE rank <= $top_n_cities) OVER () / nullif(all_revenue, 0)
+    (sum(revenue) FILTER (WHERE rank <= $top_n_cities) OVER ())::DOUBLE / nullif(all_revenue, 0)
         AS top_n_revenue_share
 FROM ranked
 ORDER BY rank

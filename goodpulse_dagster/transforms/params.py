@@ -6,8 +6,11 @@ run config or environment variables; transforms and tests take it directly.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date
+
+from goodpulse_dagster.errors import UserSettingsError
 
 
 @dataclass(frozen=True)
@@ -25,20 +28,45 @@ class MetricParams:
     top_n_cities: int = 7
     # Reference date; None means the date of the latest order_purchase_timestamp (any status).
     as_of: date | None = None
+    # Silver quarantines (rule 'invalid_value') a payment or item line whose payment_value, price
+    # or freight_value is above this ceiling in R$ (docs/data_quality.md).
+    max_line_amount: float = 1_000_000.0
+    # A derived as_of is refused (UserInputError) when the orders after the earliest gap of more
+    # than as_of_max_gap_days between consecutive purchase times are at most
+    # as_of_outlier_max_share of all orders: a mistyped year, not the business (metric_decisions).
+    as_of_max_gap_days: int = 90
+    as_of_outlier_max_share: float = 0.001
 
     def __post_init__(self) -> None:
         if not self.completed_statuses:
-            raise ValueError("completed_statuses must name at least one order status")
+            raise UserSettingsError("completed_statuses must name at least one order status")
         if not 1 < self.regular_min_orders < self.power_user_min_orders:
-            raise ValueError(
+            raise UserSettingsError(
                 "frequency thresholds must satisfy 1 < regular_min_orders < power_user_min_orders, "
                 f"got {self.regular_min_orders} and {self.power_user_min_orders}"
             )
         q = self.value_quantiles
         if not (len(q) == 3 and 0 < q[0] < q[1] < q[2] < 1):
-            raise ValueError(f"value_quantiles must be three increasing values in (0, 1), got {q}")
+            raise UserSettingsError(
+                f"value_quantiles must be three increasing values in (0, 1), got {q}"
+            )
         d = self.lifecycle_days
         if not (len(d) == 3 and 0 <= d[0] < d[1] < d[2]):
-            raise ValueError(f"lifecycle_days must be three increasing day counts, got {d}")
+            raise UserSettingsError(f"lifecycle_days must be three increasing day counts, got {d}")
         if self.top_n_cities < 1:
-            raise ValueError(f"top_n_cities must be at least 1, got {self.top_n_cities}")
+            raise UserSettingsError(f"top_n_cities must be at least 1, got {self.top_n_cities}")
+        if not (math.isfinite(self.max_line_amount) and self.max_line_amount > 0):
+            raise UserSettingsError(
+                "max_line_amount (GOODPULSE_MAX_LINE_AMOUNT) must be a positive amount in R$, "
+                f"got {self.max_line_amount}"
+            )
+        if self.as_of_max_gap_days < 1:
+            raise UserSettingsError(
+                "as_of_max_gap_days (GOODPULSE_AS_OF_MAX_GAP_DAYS) must be at least 1 day, "
+                f"got {self.as_of_max_gap_days}"
+            )
+        if not 0 <= self.as_of_outlier_max_share < 1:
+            raise UserSettingsError(
+                "as_of_outlier_max_share (GOODPULSE_AS_OF_OUTLIER_MAX_SHARE) must be a share from "
+                f"0 (check off) up to but not including 1, got {self.as_of_outlier_max_share}"
+            )

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
@@ -27,6 +28,7 @@ from goodpulse_dagster.schema import (
     SOURCE_TABLES,
     TIMESTAMP,
 )
+from goodpulse_dagster.transforms import silver as silver_rules
 from goodpulse_dagster.transforms.silver import standardise_expr
 from goodpulse_dagster.transforms.sql import arrow_schema, quote_ident, quote_literal, run_sql
 
@@ -34,11 +36,13 @@ from goodpulse_dagster.transforms.sql import arrow_schema, quote_ident, quote_li
 SAMPLE_SIZE = 5
 # Shares of one population sum to 1 within this tolerance (floating-point sums of many terms).
 SHARE_TOLERANCE = 1e-9
-# Money reconciles "to the cent": two totals agree when they differ by less than half a cent.
+# Money is exact (DECIMAL(18,2)): totals reconcile to the cent, i.e. they are equal. The tolerance
+# is kept for callers that compare floats of money (half a cent).
 CENT_TOLERANCE = 0.005
 
-# review_score is a 1-5 star rating.
-REVIEW_SCORE_RANGE = (1, 5)
+# review_score is a 1-5 star rating (silver quarantines a score outside it: REVIEW_SCORE_RANGE is
+# imported from transforms/silver.py, so the rule and its check share one definition).
+REVIEW_SCORE_RANGE = silver_rules.REVIEW_SCORE_RANGE
 
 SEVERITY_WARN = "WARN"
 SEVERITY_ERROR = "ERROR"
@@ -252,6 +256,26 @@ def negative_values(table: Any, columns: Sequence[str]) -> Finding:
     )
     counts = _scalar_row(f"SELECT count(*) AS rows_checked, {select} FROM t", t=table)
     return Finding(sum(counts[c] for c in columns), counts)
+
+
+def invalid_values(
+    table: Any, double_columns: Sequence[str], amount_columns: Sequence[str], ceiling: float
+) -> Finding:
+    """Rows with a NaN/infinite DOUBLE (``<column>_non_finite``) or an amount above ``ceiling``
+    (``<column>_above_ceiling``): what silver quarantines as 'invalid_value'."""
+    parts = [
+        f"count(*) FILTER (WHERE NOT isfinite({quote_ident(c)})) AS {quote_ident(c + '_non_finite')}"
+        for c in double_columns
+    ]
+    parts += [
+        f"count(*) FILTER (WHERE {quote_ident(c)} > {float(ceiling)!r}) "
+        f"AS {quote_ident(c + '_above_ceiling')}"
+        for c in amount_columns
+    ]
+    if not parts:
+        return Finding(0)
+    counts = _scalar_row(f"SELECT count(*) AS rows_checked, {', '.join(parts)} FROM t", t=table)
+    return Finding(sum(v for k, v in counts.items() if k != "rows_checked"), counts)
 
 
 def timestamp_violations(orders: Any, range_start: datetime, range_end: datetime) -> Finding:
@@ -484,7 +508,7 @@ def completed_totals(lifecycle: Any, completed_statuses: Sequence[str]) -> dict[
     return _scalar_row(
         f"""
         SELECT count(DISTINCT customer_unique_id) AS customers, count(*) AS orders,
-               coalesce(sum(order_revenue), 0)::DOUBLE AS revenue
+               coalesce(sum(order_revenue), 0)::DECIMAL(38,2) AS revenue
         FROM t WHERE order_status IN {statuses}
         """,
         t=lifecycle,
@@ -503,13 +527,14 @@ def revenue_reconciliation(
     northstar: Any | None = None,
 ) -> Finding:
     """Customers, completed orders and completed revenue agree across silver
-    (unified_user_lifecycle), gold (customer_360) and, when given, kpi.northstar: counts exactly,
-    revenue to the cent. ``violations`` is the number of figures that disagree with silver."""
+    (unified_user_lifecycle), gold (customer_360) and, when given, kpi.northstar: counts and
+    revenue exactly (money is DECIMAL: equal to the cent means equal). ``violations`` is the
+    number of figures that disagree with silver."""
     layers = {"silver": completed_totals(lifecycle, completed_statuses)}
     layers["gold"] = _scalar_row(
         """
         SELECT count(*) AS customers, coalesce(sum(total_orders), 0) AS orders,
-               coalesce(sum(lifetime_revenue), 0)::DOUBLE AS revenue
+               coalesce(sum(lifetime_revenue), 0)::DECIMAL(38,2) AS revenue
         FROM t
         """,
         t=customer_360,
@@ -519,14 +544,18 @@ def revenue_reconciliation(
             """
             SELECT coalesce(sum(total_customers), 0) AS customers,
                    coalesce(sum(total_orders), 0) AS orders,
-                   coalesce(sum(total_revenue), 0)::DOUBLE AS revenue
+                   coalesce(sum(total_revenue), 0)::DECIMAL(38,2) AS revenue
             FROM t
             """,
             t=northstar,
         )
-    # SUM of a BIGINT is a HUGEINT (Decimal in Python): counts as int, money as float.
+    # SUM of a BIGINT is a HUGEINT (Decimal in Python): counts as int; money stays an exact
+    # Decimal (a float input, e.g. a pandas frame, is taken to the cent).
     layers = {
-        layer: {n: float(v) if n == "revenue" else int(v) for n, v in figures.items()}
+        layer: {
+            n: Decimal(str(v)).quantize(Decimal("0.01")) if n == "revenue" else int(v)
+            for n, v in figures.items()
+        }
         for layer, figures in layers.items()
     }
     counts: dict[str, int | float] = {}
@@ -534,12 +563,10 @@ def revenue_reconciliation(
     base = layers["silver"]
     for layer, figures in layers.items():
         for name, value in figures.items():
-            counts[f"{layer}_{name}"] = round(value, 2) if name == "revenue" else value
+            counts[f"{layer}_{name}"] = float(value) if name == "revenue" else value
             if layer == "silver":
                 continue
-            if name == "revenue" and abs(value - base[name]) >= CENT_TOLERANCE:
-                samples.append(f"{layer} revenue {value:.4f} != silver {base[name]:.4f}")
-            elif name != "revenue" and value != base[name]:
+            if value != base[name]:
                 samples.append(f"{layer} {name} {value} != silver {base[name]}")
     return Finding(len(samples), counts, samples)
 

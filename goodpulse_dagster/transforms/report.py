@@ -298,7 +298,8 @@ def draw_chart(spec: ChartSpec, df: pd.DataFrame) -> Chart | None:
 
 # --- input normalisation --------------------------------------------------------------------
 
-_NUMERIC_TYPES = (schema.BIGINT, schema.INTEGER, schema.DOUBLE)
+# Money (DECIMAL) is shown as a float: the report only presents it.
+_NUMERIC_TYPES = (schema.BIGINT, schema.INTEGER, schema.DOUBLE, schema.MONEY)
 _TEMPORAL_TYPES = (schema.DATE, schema.TIMESTAMP)
 
 

@@ -14,6 +14,15 @@ Rules (METRICS.md "Source data" and "Core definitions"):
   a row that does not is quarantined, never dropped silently;
 - amounts (price, freight, payment value) and installments are not negative: a row with a
   negative one is quarantined;
+- keys the analytics group or join by (``ANALYTIC_KEYS``) must be well formed (``key_problem_sql``:
+  not empty, no whitespace or control character inside, at most ``KEY_MAX_LENGTH`` characters): a
+  row with a malformed one is quarantined (rule ``invalid_key``);
+- values must be usable (rule ``invalid_value``): a row with a DOUBLE that is NaN or infinite, or
+  a line amount (``LINE_AMOUNT_COLUMNS``) above ``MetricParams.max_line_amount``
+  (GOODPULSE_MAX_LINE_AMOUNT), is quarantined. Money is DECIMAL(18,2), so a non-finite amount
+  never parses: bronze rejects it;
+- a review score outside ``REVIEW_SCORE_RANGE`` is quarantined (rule ``out_of_range``) and the
+  order has no review score;
 - geolocation: one row per zip prefix from in-Brazil points: median lat/lng, modal city and state.
 """
 
@@ -26,6 +35,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 
 from goodpulse_dagster.schema import (
+    DOUBLE,
     GEOLOCATION,
     INGESTED_AT_COLUMN,
     ORDER_REVIEWS,
@@ -36,6 +46,7 @@ from goodpulse_dagster.schema import (
     SourceTable,
     silver_table_columns,
 )
+from goodpulse_dagster.transforms.params import MetricParams
 from goodpulse_dagster.transforms.sql import (
     arrow_schema,
     concat,
@@ -68,6 +79,78 @@ NON_NEGATIVE_COLUMNS: dict[str, tuple[str, ...]] = {
     "order_items": ("price", "freight_value"),
     "order_payments": ("payment_value", "payment_installments"),
 }
+
+# Line amounts (R$) with a ceiling: a payment or item line above MetricParams.max_line_amount is
+# quarantined (rule 'invalid_value'), as a typo or a test value, not a sale.
+LINE_AMOUNT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "order_items": ("price", "freight_value"),
+    "order_payments": ("payment_value",),
+}
+
+# review_score is a 1-5 star rating: a score outside it is quarantined (rule 'out_of_range').
+REVIEW_SCORE_RANGE = (1, 5)
+
+# The keys the analytics group or join by, per table (primary keys and references): a row whose
+# key is malformed is quarantined (rule 'invalid_key'). One rule for all of them:
+# ``key_problem_sql``. An empty primary key keeps its own rule ('null_key').
+ANALYTIC_KEYS: dict[str, tuple[str, ...]] = {
+    "orders": ("order_id", "customer_id"),
+    "customers": ("customer_id", "customer_unique_id"),
+    "order_items": ("order_id", "product_id", "seller_id"),
+    "order_payments": ("order_id",),
+    "order_reviews": ("order_id",),
+    "products": ("product_id",),
+    "sellers": ("seller_id",),
+    "marketing_qualified_leads": ("mql_id",),
+    "closed_deals": ("mql_id",),
+}
+# Olist ids are 32 hex characters; 64 leaves room for other exports' ids and none for a line of
+# text pasted into a key column.
+KEY_MAX_LENGTH = 64
+
+INVALID_KEY_RULE = "invalid_key"
+INVALID_VALUE_RULE = "invalid_value"
+OUT_OF_RANGE_RULE = "out_of_range"
+
+
+def key_problem_sql(column: str) -> str:
+    """SQL: why the (standardised: trimmed, '' is NULL) key ``column`` is malformed, or NULL.
+
+    Malformed = empty after trimming; containing whitespace or a control character (inside, as
+    the value is trimmed); or longer than ``KEY_MAX_LENGTH`` characters. The value is shown as
+    JSON, so an invisible character is visible in the reason.
+    """
+    c = quote_ident(column)
+    shown = f"left(to_json({c})::VARCHAR, {KEY_MAX_LENGTH + 10})"
+    return (
+        f"CASE WHEN {c} IS NULL THEN '{column} is empty' "
+        f"WHEN length({c}) > {KEY_MAX_LENGTH} THEN '{column} ' || {shown} || ' is longer than "
+        f"{KEY_MAX_LENGTH} characters (' || length({c}) || ')' "
+        f"WHEN regexp_matches({c}, '[[:space:][:cntrl:]]') THEN '{column} ' || {shown} "
+        f"|| ' contains whitespace or a control character' END"
+    )
+
+
+def non_finite_sql(column: str) -> str:
+    """SQL: TRUE when the DOUBLE ``column`` is NaN or infinite (NULL is not a violation)."""
+    return f"coalesce(NOT isfinite({quote_ident(column)}), FALSE)"
+
+
+def _double_columns(table: SourceTable) -> list[str]:
+    return [table.silver_renames.get(c, c) for c, t in table.columns.items() if t == DOUBLE]
+
+
+def _non_finite_reasons(columns: list[str]) -> str:
+    return (
+        "concat_ws('; ', "
+        + ", ".join(
+            f"CASE WHEN {non_finite_sql(c)} THEN '{c} ' || {quote_ident(c)} "
+            "|| ' is not a finite number' END"
+            for c in columns
+        )
+        + ")"
+    )
+
 
 # What the transforms accept for an input table: DuckDB scans either in place.
 Tabular = pa.Table | ds.Dataset
@@ -209,8 +292,13 @@ class _Cleaner:
                 f"({c} IS NOT NULL AND {c} NOT IN (SELECT {c} FROM {view} WHERE {c} IS NOT NULL))"
             )
             conditions.append(cond)
+            # The reason names the parent's file: the parent row may be missing from it, or have
+            # been set aside by silver (quarantine.<parent> says why).
+            where = SOURCE_TABLES[parent_name].file_name if parent_name in SOURCE_TABLES else ""
+            pointer = f" (see {where} and quarantine.{parent_name})" if where else ""
             reasons.append(
-                f"CASE WHEN {cond} THEN '{col} ' || {c} || ' not found in {parent_name}' END"
+                f"CASE WHEN {cond} THEN '{col} ' || {c} || ' not found in {parent_name}"
+                f"{pointer}' END"
             )
         if not conditions:
             return "FALSE"
@@ -232,6 +320,50 @@ class _Cleaner:
         self.quarantine_rows("negative_value", f"concat_ws('; ', {reasons})", "kept", negative)
         self.con.execute(f"DELETE FROM kept WHERE {negative}")
 
+    def check_keys(self) -> None:
+        """Quarantine rows of ``kept`` with a malformed analytic key (``key_problem_sql``)."""
+        columns = ANALYTIC_KEYS.get(self.table.name, ())
+        if not columns:
+            return
+        problems = [key_problem_sql(c) for c in columns]
+        bad = " OR ".join(f"({p}) IS NOT NULL" for p in problems)
+        reasons = f"concat_ws('; ', {', '.join(problems)})"
+        self.quarantine_rows(INVALID_KEY_RULE, reasons, "kept", bad)
+        self.con.execute(f"DELETE FROM kept WHERE {bad}")
+
+    def check_values(self, max_line_amount: float) -> None:
+        """Quarantine rows of ``kept`` with a NaN/infinite DOUBLE or a line amount above the
+        ceiling (rule 'invalid_value')."""
+        doubles = _double_columns(self.table)
+        conditions = [non_finite_sql(c) for c in doubles]
+        reasons = [_non_finite_reasons(doubles)] if doubles else []
+        ceiling = f"{max_line_amount:.2f}"
+        for col in LINE_AMOUNT_COLUMNS.get(self.table.name, ()):
+            cond = f"coalesce({quote_ident(col)} > {ceiling}, FALSE)"
+            conditions.append(cond)
+            reasons.append(
+                f"CASE WHEN {cond} THEN '{col} ' || {quote_ident(col)} || ' is above the "
+                f"line-amount ceiling {ceiling} (GOODPULSE_MAX_LINE_AMOUNT)' END"
+            )
+        if not conditions:
+            return
+        bad = " OR ".join(conditions)
+        reason = f"concat_ws('; ', {', '.join(reasons)})"
+        self.quarantine_rows(INVALID_VALUE_RULE, reason, "kept", bad)
+        self.con.execute(f"DELETE FROM kept WHERE {bad}")
+
+    def check_review_scores(self) -> None:
+        """Quarantine reviews of ``kept`` whose score lies outside ``REVIEW_SCORE_RANGE``."""
+        low, high = REVIEW_SCORE_RANGE
+        bad = f"coalesce(review_score NOT BETWEEN {low} AND {high}, FALSE)"
+        self.quarantine_rows(
+            OUT_OF_RANGE_RULE,
+            f"'review_score ' || review_score || ' is outside {low}..{high}'",
+            "kept",
+            bad,
+        )
+        self.con.execute(f"DELETE FROM kept WHERE {bad}")
+
     def result(self, table_sql: str) -> CleanResult:
         try:
             out = self.con.sql(table_sql).to_arrow_table()
@@ -252,16 +384,20 @@ def clean_source(
     bronze: pa.Table,
     now: datetime,
     references: dict[str, tuple[str, Tabular]] | None = None,
+    params: MetricParams | None = None,
 ) -> CleanResult:
     """The generic silver rules for a source table (every table but reviews and geolocation).
 
     ``references`` maps a column to (parent table name, a table holding the parent's keys in a
-    column of the same name).
+    column of the same name). ``params`` gives the line-amount ceiling (default MetricParams()).
     """
+    params = params or MetricParams()
     table = SOURCE_TABLES[table_name]
     cleaner = _Cleaner(table, bronze, now)
     cleaner.standardise_and_dedup()
     cleaner.resolve_keys()
+    cleaner.check_keys()
+    cleaner.check_values(params.max_line_amount)
     cleaner.check_non_negative(NON_NEGATIVE_COLUMNS.get(table_name, ()))
     orphan = cleaner.check_references(references or {})
     pk = ", ".join(cleaner.key_cols)
@@ -277,14 +413,22 @@ def clean_order_reviews(bronze: pa.Table, now: datetime) -> CleanResult:
         "review_id DESC",
         supersede=True,
     )
+    cleaner.check_keys()
+    # After the latest review is chosen: an invalid latest score is quarantined and the order has
+    # no score (an older review is not promoted: the latest answer is the customer's last word).
+    cleaner.check_review_scores()
     return cleaner.result("SELECT * FROM kept ORDER BY order_id")
 
 
-def clean_products(bronze: pa.Table, translation: Tabular, now: datetime) -> CleanResult:
+def clean_products(
+    bronze: pa.Table, translation: Tabular, now: datetime, params: MetricParams | None = None
+) -> CleanResult:
     """Products with renamed columns and the English category name (NULL when untranslated)."""
     cleaner = _Cleaner(SOURCE_TABLES["products"], bronze, now)
     cleaner.standardise_and_dedup()
     cleaner.resolve_keys()
+    cleaner.check_keys()
+    cleaner.check_values((params or MetricParams()).max_line_amount)
     cleaner.con.register("translation", translation)
     return cleaner.result(
         """
@@ -303,7 +447,17 @@ def clean_geolocation(bronze: pa.Table, now: datetime) -> CleanResult:
     """
     cleaner = _Cleaner(GEOLOCATION, bronze, now)
     cleaner.standardise_and_dedup()
+    # A NaN or infinite coordinate is an unusable value (rule 'invalid_value'), not a point.
+    doubles = _double_columns(GEOLOCATION)
+    non_finite = " OR ".join(non_finite_sql(c) for c in doubles)
+    cleaner.quarantine_rows(
+        INVALID_VALUE_RULE,
+        _non_finite_reasons(doubles),
+        "dedup",
+        f"geolocation_zip_code_prefix IS NOT NULL AND ({non_finite})",
+    )
     outside = (
+        f"({non_finite}) OR "
         f"NOT (geolocation_lat BETWEEN {BRAZIL_LAT[0]} AND {BRAZIL_LAT[1]} "
         f"AND geolocation_lng BETWEEN {BRAZIL_LNG[0]} AND {BRAZIL_LNG[1]}) "
         "OR geolocation_lat IS NULL OR geolocation_lng IS NULL"
@@ -313,7 +467,7 @@ def clean_geolocation(bronze: pa.Table, now: datetime) -> CleanResult:
         "'point (' || coalesce(geolocation_lat::VARCHAR, 'NULL') || ', ' "
         "|| coalesce(geolocation_lng::VARCHAR, 'NULL') || ') is outside Brazil'",
         "dedup",
-        f"geolocation_zip_code_prefix IS NOT NULL AND ({outside})",
+        f"geolocation_zip_code_prefix IS NOT NULL AND NOT ({non_finite}) AND ({outside})",
     )
     cleaner.quarantine_rows(
         "null_key",
@@ -393,13 +547,15 @@ def build_unified_user_lifecycle(
         out = con.sql(
             f"""
             WITH item_totals AS (
-                SELECT order_id, count(*) AS item_count, sum(price) AS merchandise_value,
-                       sum(freight_value) AS freight_value,
+                SELECT order_id, count(*) AS item_count,
+                       sum(price)::DECIMAL(18,2) AS merchandise_value,
+                       sum(freight_value)::DECIMAL(18,2) AS freight_value,
                        arg_min(product_id, order_item_id) AS first_item_product_id,
                        arg_min(seller_id, order_item_id) AS first_item_seller_id
                 FROM items GROUP BY order_id
             ), payment_totals AS (
-                SELECT order_id, count(*) AS payment_count, sum(payment_value) AS paid,
+                SELECT order_id, count(*) AS payment_count,
+                       sum(payment_value)::DECIMAL(18,2) AS paid,
                        -- The largest payment; ties go to the first in sequence.
                        arg_max(payment_type, (payment_value, -payment_sequential)) AS payment_type,
                        arg_max(payment_installments, (payment_value, -payment_sequential))
@@ -414,10 +570,12 @@ def build_unified_user_lifecycle(
                    date_trunc('quarter', o.order_purchase_timestamp)::DATE AS purchase_quarter,
                    -- METRICS.md: payments when there are any, else price + freight; 0 for an
                    -- order with neither (e.g. canceled before items were attached).
-                   coalesce(p.paid, i.merchandise_value + i.freight_value, 0.0) AS order_revenue,
+                   -- Money is exact (DECIMAL(18,2)), so every run sums to the same cent.
+                   coalesce(p.paid, i.merchandise_value + i.freight_value, 0)::DECIMAL(18,2)
+                       AS order_revenue,
                    coalesce(i.item_count, 0) AS item_count,
-                   coalesce(i.merchandise_value, 0.0) AS merchandise_value,
-                   coalesce(i.freight_value, 0.0) AS freight_value,
+                   coalesce(i.merchandise_value, 0)::DECIMAL(18,2) AS merchandise_value,
+                   coalesce(i.freight_value, 0)::DECIMAL(18,2) AS freight_value,
                    coalesce(p.payment_count, 0) AS payment_count,
                    p.payment_type, p.payment_installments,
                    r.review_score,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -21,8 +22,16 @@ _ARROW_TYPES: dict[str, pa.DataType] = {
 }
 
 
+_DECIMAL = re.compile(r"DECIMAL\s*\(\s*(\d+)\s*,\s*(\d+)\s*\)")
+
+
 def arrow_type(duckdb_type: str) -> pa.DataType:
-    return _ARROW_TYPES[duckdb_type.upper()]
+    """The Arrow type of a DuckDB type name; ``DECIMAL(p,s)`` (money) is ``decimal128(p, s)``."""
+    name = duckdb_type.upper()
+    decimal = _DECIMAL.fullmatch(name.strip())
+    if decimal:
+        return pa.decimal128(int(decimal.group(1)), int(decimal.group(2)))
+    return _ARROW_TYPES[name]
 
 
 def arrow_schema(columns: Mapping[str, str]) -> pa.Schema:
@@ -79,6 +88,25 @@ def run_sql(query: str, params: list[Any] | None = None, **tables: Any) -> pa.Ta
 def conform(table: pa.Table, columns: Mapping[str, str]) -> pa.Table:
     """Select and cast ``table`` to exactly ``columns`` (order and types): the declared schema."""
     return table.select(list(columns)).cast(arrow_schema(columns))
+
+
+def decimals_to_float(table: Any) -> Any:
+    """``table`` (Arrow or pandas) with every decimal column as float64: for presentation only
+    (reports, charts, UI metadata), which compute with floats. Stored tables keep exact money."""
+    if isinstance(table, pa.Table):
+        for i, f in enumerate(table.schema):
+            if pa.types.is_decimal(f.type):
+                table = table.set_column(i, f.name, table.column(i).cast(pa.float64()))
+        return table
+    decimal_columns = [
+        c
+        for c, dtype in table.dtypes.items()
+        if getattr(dtype, "pyarrow_dtype", None) is not None
+        and pa.types.is_decimal(dtype.pyarrow_dtype)
+    ]
+    if not decimal_columns:
+        return table
+    return table.astype({c: "float64" for c in decimal_columns})
 
 
 def concat(tables: list[pa.Table], schema: pa.Schema | None = None) -> pa.Table:
