@@ -117,7 +117,11 @@ def stale_notice(state: Mapping) -> str | None:
         return None
     good = state.get("last_good")
     when = f"{good['at']} (run {good['run_id']})" if good else "an unknown time"
-    listed = "; ".join(f"{f['what']}: {f['cause']}" for f in failures)
+    # Steps blocked for one reason share it (each gold step of a blocked run says the same).
+    by_cause: dict[str, list[str]] = {}
+    for failure in failures:
+        by_cause.setdefault(failure["cause"], []).append(failure["what"])
+    listed = "; ".join(f"{', '.join(whats)}: {cause}" for cause, whats in by_cause.items())
     return f"These figures are from the last good run at {when}; since then: {listed}"
 
 
@@ -231,10 +235,9 @@ def guard_upstream_checks(context, reports_dir: str | Path) -> None:
     if not failures:
         return
     message = blocked_message(failures)
-    step = ", ".join(sorted(k.to_user_string() for k in context.selected_asset_keys))
-    record_failures(
-        home_of_reports(reports_dir), [Failure(step, message, run_id=context.run.run_id)]
-    )
+    # Named as the CLI names a failed step, so that its record of the same failure is a no-op.
+    step = Failure(f"step {context.op_def.name}", message, run_id=context.run.run_id)
+    record_failures(home_of_reports(reports_dir), [step])
     raise BlockedByFailedCheckError(message)
 
 

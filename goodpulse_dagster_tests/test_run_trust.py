@@ -45,7 +45,12 @@ from goodpulse_dagster.automation.sensors import LANDING_SENSOR, TRIGGER_TAG
 from goodpulse_dagster.definitions import build_definitions
 from goodpulse_dagster.execution import execute_job_here
 from goodpulse_dagster.partitions import quarterly_partitions
-from goodpulse_dagster.run_trust import read_state, user_error_message
+from goodpulse_dagster.run_trust import (
+    read_state,
+    record_failures,
+    stale_notice,
+    user_error_message,
+)
 from goodpulse_dagster.schema import GOLD, KPI, SOURCE_TABLES
 from goodpulse_dagster.transforms.report import HTML_FILE, MARKDOWN_FILE, with_stale_banner
 from goodpulse_dagster_tests.test_checks import clean_tables, settings_for, write_zone
@@ -161,6 +166,15 @@ def test_a_failing_asset_stops_only_its_dependents_and_marks_the_report_stale(
     assert f"> **Stale.** {notice}\n" in report_text(settings, MARKDOWN_FILE)
     status, out, _ = run_cli(monkeypatch, capsys, instance, "kpis", "--home", str(home))
     assert status == 0 and out.startswith(f"\n{notice}\n\nHeadline KPIs\n")
+    # Only what reads the leads was held back: cohort_retention was rebuilt, customer_360 not.
+    latest = {
+        name: instance.fetch_materializations(AssetKey([GOLD, name]), limit=1).records[0].run_id
+        for name in ("cohort_retention", "customer_360")
+    }
+    assert latest["cohort_retention"] != latest["customer_360"] == good["last_good"]["run_id"]
+    # `goodpulse report` renders the kept tables again, with the notice.
+    status, _, _ = run_cli(monkeypatch, capsys, instance, "report", "--home", str(home))
+    assert status == 0 and html.escape(notice) in report_text(settings)
 
     # The file comes back: a good run, and the notice is gone everywhere.
     write_zone(raw, clean_tables())
@@ -175,6 +189,9 @@ def test_a_failing_asset_stops_only_its_dependents_and_marks_the_report_stale(
 
 
 # --- Blocking across runs ----------------------------------------------------------------------
+
+
+BAD_LAKE: list = []
 
 
 @pytest.fixture(scope="module")
@@ -199,6 +216,7 @@ def blocked(tmp_path_factory):
     assert (check.asset_key, check.check_name, check.severity) == (
         AssetKey(["silver", "order_items"]), "references_products", AssetCheckSeverity.ERROR,
     )  # fmt: skip
+    BAD_LAKE.append(bad)  # for test_the_failed_check_says_its_cause
     return settings, defs, instance, before, good.cursor
 
 
@@ -216,10 +234,17 @@ def _cause(instance) -> str:
 
 def test_the_failed_check_says_its_cause(blocked):
     _, _, instance, _, _ = blocked
+    [bad_lake] = BAD_LAKE
     # No example rows to show (the orphan was quarantined): the rule and its numbers say why.
     assert _cause(instance) == (
         "1 violation(s) of the rule 'product_id exists in silver products' (rows checked 5, "
         "orphans quarantined 1, orphan rate 0.2, orphan error rate 0.01)"
+    )
+    # The CLI's summary of that lake run names the check and says why; the failed check step
+    # itself (DagsterAssetCheckFailedError) is not listed a second time.
+    assert cli.failure_summary(cli.run_failures(bad_lake)) == (
+        "\n1 failure(s); everything that does not depend on them was built:\n"
+        f"  - check references_products of silver/order_items: {_cause(instance)}"
     )
 
 
@@ -235,12 +260,20 @@ def test_cli_analytics_run_after_a_failed_silver_check_publishes_nothing(blocked
     assert not [e for e in result.get_asset_materialization_events() if e.asset_key.path[0] in
                 (GOLD, KPI, "report")]  # fmt: skip
     assert (warehouse_tables(settings), without_banner(settings)) == before
-    # The failure is recorded, and the kept report says it is stale.
-    assert message in read_state(settings.home)["failures_since"][-1]["cause"]
+    # Each blocked step is recorded by its guard, and the kept report says it is stale (the two
+    # steps share one cause in the notice).
+    state = read_state(settings.home)
+    recorded = {(f["what"], f["cause"], f["run_id"]) for f in state["failures_since"]}
+    expected = {(f"step {step}", message, result.run_id) for step in causes}
+    assert recorded == expected
     assert "These figures are from the last good run at" in report_text(settings)
-    # The CLI's summary of that run.
-    summary = cli.failure_summary(cli.run_failures(result))
+    assert stale_notice(state).count(message) == 1
+    # The CLI's summary of that run, and its record of it: the same failures, not added twice.
+    failures = cli.run_failures(result)
+    summary = cli.failure_summary(failures)
     assert f"  - step gold__cohort_retention: {message}" in summary.splitlines()
+    record_failures(settings.home, failures)
+    assert read_state(settings.home) == state
 
 
 def test_sensor_style_run_after_a_failed_silver_check_publishes_nothing(blocked):
@@ -318,6 +351,21 @@ def test_fixed_input_releases_the_analytics_and_clears_the_notice(blocked):
     assert state["failures_since"] == [] and state["last_good"]["run_id"] == run.run_id
     assert "These figures are from" not in report_text(settings)
     assert warehouse_tables(settings) == before[0]
+
+
+def test_analytics_are_skipped_when_everything_they_read_failed():
+    from dagster import AssetSelection
+
+    from goodpulse_dagster.automation.jobs import lake_selection
+
+    defs = build_definitions(settings_for(Path("/nonexistent-home"), Path("/nonexistent-raw")))
+    lake = AssetSelection.resolve(lake_selection, defs.resolve_asset_graph())
+    assert cli.analytics_keys_without(defs, set(lake)) == []
+    # One dimension missing: only what reads it is left out.
+    kept = cli.analytics_keys_without(defs, {AssetKey(["bronze", "marketing_qualified_leads"])})
+    names = {k.to_user_string() for k in kept}
+    assert "gold/cohort_retention" in names and "quarantine/orders" in names
+    assert not names & {"gold/customer_360", "kpi/northstar", "report/executive_report"}
 
 
 # --- Messages ----------------------------------------------------------------------------------
