@@ -11,6 +11,12 @@ results land in that instance, where ``dagster dev`` shows them): first bronze a
 every quarter that has data, in one run (or in runs of consecutive quarters of at most
 ``GOODPULSE_LAKE_RUN_MAX_ORDERS`` orders), then gold, KPIs and the report, and prints the headline
 KPIs.
+
+A failing asset stops only itself and what depends on it: ``run`` materializes everything else,
+then prints a summary naming each failed step and check with its cause, and exits with status 1.
+A user error (bad input, a missing file or column, wrong settings, a held warehouse lock) is
+printed as its message alone, exit status 2; ``--debug`` shows tracebacks. docs/data_quality.md,
+"Runs", has the rules.
 """
 
 from __future__ import annotations
@@ -68,6 +74,11 @@ def _instance():
 
 def _say(message: str) -> None:
     print(message, flush=True)
+
+
+# Exit statuses: a run with failures (everything else materialized), and a user error.
+EXIT_RUN_FAILED = 1
+EXIT_USER_ERROR = 2
 
 
 def _materialized(result) -> list[tuple[str, int | None]]:
@@ -129,17 +140,90 @@ def _range_tags(first: str, last: str) -> dict[str, str]:
     }
 
 
+def _selected_keys(defs, job_name: str, asset_selection) -> set:
+    """The assets a run of ``job_name`` over ``asset_selection`` (None: the whole job) targets."""
+    from dagster import AssetSelection
+
+    from goodpulse_dagster.automation.jobs import analytics_selection, lake_selection
+
+    if asset_selection is not None:
+        return set(asset_selection)
+    selection = {"lake_job": lake_selection, "analytics_job": analytics_selection}[job_name]
+    return set(AssetSelection.resolve(selection, defs.resolve_asset_graph()))
+
+
+def analytics_keys_without(defs, not_built: set) -> list:
+    """The analytics assets that read none of ``not_built``, directly or not: a failed lake asset
+    stops only what depends on it."""
+    from dagster import AssetSelection
+
+    from goodpulse_dagster.automation.jobs import analytics_selection
+
+    graph = defs.resolve_asset_graph()
+    keys = AssetSelection.resolve(analytics_selection, graph)
+    if not_built:
+        keys -= AssetSelection.resolve(AssetSelection.assets(*not_built).downstream(), graph)
+    return sorted(keys, key=lambda k: k.to_user_string())
+
+
+def run_failures(result) -> list:
+    """A ``Failure`` for each failed step (the cause: the user error's message, dug out of
+    Dagster's error chain) and each check that failed with ERROR (the cause: its description)."""
+    from dagster import AssetCheckSeverity
+
+    from goodpulse_dagster.run_trust import Failure, user_error_message
+
+    run_id = result.run_id
+    failures = []
+    for event in result.all_events:
+        if event.event_type_value != "STEP_FAILURE":
+            continue
+        error = event.event_specific_data.error
+        # A step that failed because its blocking checks failed: the checks are listed below.
+        if error is not None and error.cls_name == "DagsterAssetCheckFailedError":
+            continue
+        cause = user_error_message(error) if error is not None else "failed"
+        failures.append(Failure(f"step {event.step_key}", cause, run_id))
+    for evaluation in result.get_asset_check_evaluations():
+        if not evaluation.passed and evaluation.severity == AssetCheckSeverity.ERROR:
+            where = evaluation.asset_key.to_user_string()
+            if evaluation.partition:
+                where += f" (quarter {evaluation.partition})"
+            failures.append(
+                Failure(
+                    f"check {evaluation.check_name} of {where}",
+                    evaluation.description or "no description recorded",
+                    run_id,
+                )
+            )
+    return failures
+
+
+def step_tracebacks(results) -> list[str]:
+    """The full error (traceback and causes) of every failed step, for ``--debug``."""
+    return [
+        f"{e.step_key}:\n{e.event_specific_data.error.to_string()}"
+        for r in results
+        for e in r.all_events
+        if e.event_type_value == "STEP_FAILURE" and e.event_specific_data.error is not None
+    ]
+
+
 def run_pipeline(settings=None) -> dict:
-    """Materialize everything: lake (all quarters with data), then analytics. Returns timings.
+    """Materialize everything: lake (all quarters with data), then analytics. Returns timings,
+    and under ``failures`` what failed (``run_trust.Failure``s), under ``results`` the runs.
 
     The lake phase is one run when the data holds at most ``settings.lake_run_max_orders``
     orders, else one run per range of quarters (``lake_run_ranges``): the first run also builds
-    the dimension tables, the others only the order-grain tables of their quarters."""
+    the dimension tables, the others only the order-grain tables of their quarters. A lake asset
+    that fails (or is held back by a failed blocking check) stops only its dependents: the
+    analytics run leaves out what reads it, and is skipped when that is everything."""
     from dagster import BetaWarning
 
     warnings.filterwarnings("ignore", category=BetaWarning)
     from goodpulse_dagster.automation.jobs import ANALYTICS_JOB, LAKE_JOB, ORDER_GRAIN_LAKE_KEYS
     from goodpulse_dagster.definitions import build_definitions
+    from goodpulse_dagster.errors import UserError
     from goodpulse_dagster.execution import execute_job_here
     from goodpulse_dagster.settings import load_settings
 
@@ -151,7 +235,7 @@ def run_pipeline(settings=None) -> dict:
     start = time.perf_counter()
     quarter_orders = orders_by_quarter(settings)
     if not quarter_orders:
-        raise SystemExit(f"no orders found in the landing zone ({settings.raw_dir})")
+        raise UserError(f"No orders found in the landing zone {settings.raw_dir}.")
     ranges = lake_run_ranges(quarter_orders, settings.lake_run_max_orders)
     _say(
         f"[1/2] bronze + silver: {len(quarter_orders)} quarters ({quarter_orders[0][0]} .. "
@@ -159,52 +243,81 @@ def run_pipeline(settings=None) -> dict:
         + (f", in {len(ranges)} runs" if len(ranges) > 1 else "")
         + " ..."
     )
-    lake_results = []
+    lake_results, targeted, built = [], set(), set()
     for number, (first, last) in enumerate(ranges):
+        # Dimension tables are built once, by the first run.
+        selection = None if number == 0 else list(ORDER_GRAIN_LAKE_KEYS)
         result = execute_job_here(
             defs.resolve_job_def(LAKE_JOB),
             instance=instance,
             run_config=QUIET_LOGGING,
             tags=_range_tags(first, last),
-            # Dimension tables are built once, by the first run.
-            asset_selection=None if number == 0 else list(ORDER_GRAIN_LAKE_KEYS),
+            asset_selection=selection,
+            raise_on_error=False,
         )
         lake_results.append(result)
+        targeted |= _selected_keys(defs, LAKE_JOB, selection)
+        built |= {e.asset_key for e in result.get_asset_materialization_events()}
         for key, seconds in step_seconds(result).items():
             timings["lake_steps"][key] = timings["lake_steps"].get(key, 0.0) + seconds
     timings["lake_seconds"] = time.perf_counter() - start
     materialized = sum(len(_materialized(r)) for r in lake_results)
     _say(f"      {materialized} assets materialized in {timings['lake_seconds']:.1f} s")
 
+    # Not built in this invocation: failed, or held back by a failed blocking check upstream.
+    not_built = targeted - built
+    selection = analytics_keys_without(defs, not_built)
     start = time.perf_counter()
-    _say("[2/2] gold, KPIs and report ...")
-    analytics = execute_job_here(
-        defs.resolve_job_def(ANALYTICS_JOB), instance=instance, run_config=QUIET_LOGGING
-    )
+    results = list(lake_results)
+    timings["skipped_analytics"] = None
+    if selection:
+        _say("[2/2] gold, KPIs and report ...")
+        analytics = execute_job_here(
+            defs.resolve_job_def(ANALYTICS_JOB),
+            instance=instance,
+            run_config=QUIET_LOGGING,
+            asset_selection=selection if not_built else None,
+            raise_on_error=False,
+        )
+        results.append(analytics)
+        timings["analytics_steps"] = step_seconds(analytics)
+        _say(
+            f"      {len(_materialized(analytics))} assets materialized in "
+            f"{time.perf_counter() - start:.1f} s"
+        )
+    else:
+        timings["skipped_analytics"] = "every asset it reads failed in the lake run"
+        timings["analytics_steps"] = {}
+        _say(f"[2/2] gold, KPIs and report: skipped, {timings['skipped_analytics']}")
     timings["analytics_seconds"] = time.perf_counter() - start
-    timings["analytics_steps"] = step_seconds(analytics)
-    _say(
-        f"      {len(_materialized(analytics))} assets materialized in "
-        f"{timings['analytics_seconds']:.1f} s"
-    )
-    failed = [
+    warned = [
         e.asset_check_key.to_user_string()
-        for r in [*lake_results, analytics]
+        for r in results
         for e in r.get_asset_check_evaluations()
         if not e.passed
     ]
-    if failed:
-        _say(f"      checks that did not pass: {', '.join(failed)}")
+    if warned:
+        _say(f"      checks that did not pass: {', '.join(warned)}")
+    timings["failures"] = [f for r in results for f in run_failures(r)]
+    timings["results"] = results
     return timings
+
+
+def failure_summary(failures) -> str:
+    """What the CLI prints after a run with failures: one line per failed step or check."""
+    lines = [f"\n{len(failures)} failure(s); everything that does not depend on them was built:"]
+    lines += [f"  - {f.what}: {f.cause}" for f in failures]
+    return "\n".join(lines)
 
 
 def headline_kpis(warehouse: Path) -> dict[str, float | str]:
     """The headline KPIs, read from the warehouse."""
-    import duckdb
+    from goodpulse_dagster.errors import UserError
+    from goodpulse_dagster.resources.warehouse import connect_warehouse
 
     if not warehouse.exists():
-        raise SystemExit(f"no warehouse at {warehouse}: run `goodpulse run` first")
-    con = duckdb.connect(str(warehouse), read_only=True)
+        raise UserError(f"There is no warehouse at {warehouse}: run `goodpulse run` first.")
+    con = connect_warehouse(str(warehouse), read_only=True)
     try:
         northstar = con.sql("SELECT * FROM kpi.northstar").df().iloc[0].to_dict()
         active = con.sql(
@@ -238,9 +351,15 @@ def _format(value) -> str:
     return str(value)
 
 
-def print_kpis(warehouse: Path) -> None:
+def print_kpis(warehouse: Path, home: Path | None = None) -> None:
+    """The headline KPIs, under the stale notice while failures followed the last good run."""
+    from goodpulse_dagster.run_trust import read_state, stale_notice
+
     kpis = headline_kpis(warehouse)
     width = max(len(k) for k in kpis)
+    notice = stale_notice(read_state(home)) if home is not None else None
+    if notice:
+        _say(f"\n{notice}")
     _say("\nHeadline KPIs")
     for key, value in kpis.items():
         _say(f"  {key.ljust(width)}  {_format(value)}")
@@ -263,13 +382,20 @@ def cmd_generate(args: argparse.Namespace) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> None:
+    from goodpulse_dagster.run_trust import record_failures
     from goodpulse_dagster.settings import load_settings
 
     _apply_location_flags(args)
     settings = load_settings()
     started = time.perf_counter()
     timings = run_pipeline(settings)
-    print_kpis(settings.warehouse_path)
+    failures, results = timings.pop("failures"), timings.pop("results")
+    if failures:
+        # The report asset records good runs; failures are recorded here (and by the guard of
+        # the analytics steps, for runs started elsewhere). Marks the published report stale.
+        record_failures(settings.home, failures)
+    if settings.warehouse_path.exists():
+        print_kpis(settings.warehouse_path, settings.home)
     if os.environ.get("GOODPULSE_TIMINGS_FILE"):
         # For benchmarks/run_benchmark.py: the per-step wall times of this run.
         timings["total_seconds"] = time.perf_counter() - started
@@ -278,13 +404,19 @@ def cmd_run(args: argparse.Namespace) -> None:
     report = settings.reports_dir / "goodpulse_report.html"
     if report.exists():
         _say(f"Report: {report}")
+    if failures:
+        if getattr(args, "debug", False):
+            _say("\n".join(step_tracebacks(results)))
+        _say(failure_summary(failures))
+        raise SystemExit(EXIT_RUN_FAILED)
 
 
 def cmd_kpis(args: argparse.Namespace) -> None:
     from goodpulse_dagster.settings import load_settings
 
     _apply_location_flags(args)
-    print_kpis(load_settings().warehouse_path)
+    settings = load_settings()
+    print_kpis(settings.warehouse_path, settings.home)
 
 
 def cmd_report(args: argparse.Namespace) -> None:
@@ -301,7 +433,9 @@ def cmd_demo(args: argparse.Namespace) -> None:
     _apply_location_flags(args)
     settings = load_settings()
     if settings.storage != "local":
-        raise SystemExit("demo uses local storage; use `goodpulse run` for S3")
+        from goodpulse_dagster.errors import UserSettingsError
+
+        raise UserSettingsError("`goodpulse demo` uses local storage; use `goodpulse run` for S3.")
     from goodpulse_dagster.sources.generator import generate
 
     started = time.perf_counter()
@@ -315,6 +449,9 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="goodpulse", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--debug", action="store_true", help="show Python tracebacks of errors and failed steps"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     gen = sub.add_parser("generate", help="write Olist-shaped sample data (Kaggle layout)")
@@ -346,8 +483,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
+    from goodpulse_dagster.errors import UserError
+
     args = build_parser().parse_args(argv)
-    args.func(args)
+    try:
+        args.func(args)
+    except UserError as error:
+        # One or two plain sentences, no traceback: the user can fix it from the message.
+        if args.debug:
+            raise
+        print(f"goodpulse: {error}", file=sys.stderr, flush=True)
+        raise SystemExit(EXIT_USER_ERROR) from None
 
 
 if __name__ == "__main__":

@@ -26,8 +26,9 @@ from goodpulse_dagster.assets.common import (
     warehouse_asset_out,
 )
 from goodpulse_dagster.resources.parquet_io import DATASET_INPUT
-from goodpulse_dagster.resources.storage import AnalyticsSettings
+from goodpulse_dagster.resources.storage import AnalyticsSettings, ReportsResource
 from goodpulse_dagster.resources.warehouse import ARROW_INPUT
+from goodpulse_dagster.run_trust import guard_upstream_checks
 from goodpulse_dagster.schema import GOLD, GOLD_TABLES, SILVER
 from goodpulse_dagster.transforms.gold import (
     SEGMENTATION_INPUT_COLUMNS,
@@ -92,7 +93,13 @@ def _gold_asset(name: str, ins: dict[str, AssetIn], build):
         code_version=CODE_VERSION,
         **warehouse_asset_args(GOLD, GOLD_TABLES[name]),
     )
-    def _gold(analytics: AnalyticsSettings, **inputs) -> Output:
+    def _gold(
+        context: AssetExecutionContext,
+        analytics: AnalyticsSettings,
+        reports: ReportsResource,
+        **inputs,
+    ) -> Output:
+        guard_upstream_checks(context, reports.directory)
         return _gold_output(build(analytics.params(), **inputs))
 
     return _gold
@@ -150,11 +157,13 @@ def _customer_table_out(name: str) -> AssetOut:
 def customer_tables(
     context: AssetExecutionContext,
     analytics: AnalyticsSettings,
+    reports: ReportsResource,
     lifecycle,
     closed_deals: pa.Table,
     leads: pa.Table,
     sellers: pa.Table,
 ):
+    guard_upstream_checks(context, reports.directory)
     tables = build_customer_tables(lifecycle, closed_deals, leads, sellers, analytics.params())
     for name in CUSTOMER_TABLES:
         if AssetKey([GOLD, name]) in context.selected_asset_keys:

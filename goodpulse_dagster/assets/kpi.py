@@ -17,8 +17,9 @@ from dagster import (
 
 from goodpulse_dagster.assets.common import DUCKDB_POOL, frame_to_markdown, warehouse_asset_out
 from goodpulse_dagster.resources.parquet_io import DATASET_INPUT
-from goodpulse_dagster.resources.storage import AnalyticsSettings
+from goodpulse_dagster.resources.storage import AnalyticsSettings, ReportsResource
 from goodpulse_dagster.resources.warehouse import ARROW_INPUT
+from goodpulse_dagster.run_trust import guard_upstream_checks
 from goodpulse_dagster.schema import GOLD, KPI, KPI_TABLES, SILVER
 from goodpulse_dagster.transforms.kpi import (
     KPI_CUSTOMER_360_COLUMNS,
@@ -123,10 +124,12 @@ def _kpi_output(name: str, frame: pd.DataFrame) -> Output:
 def kpi_tables(
     context: AssetExecutionContext,
     analytics: AnalyticsSettings,
+    reports: ReportsResource,
     customer_360,
     lifecycle,
     cohort_retention,
 ):
+    guard_upstream_checks(context, reports.directory)
     loaded = {
         "customer_360": customer_360,
         "lifecycle": lifecycle,

@@ -4,19 +4,34 @@ same charts and the findings' numbers shown in the Dagster UI."""
 from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
 import pandas as pd
-from dagster import AssetIn, AssetKey, MaterializeResult, MetadataValue, asset
+from dagster import (
+    AssetExecutionContext,
+    AssetIn,
+    AssetKey,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
 
 from goodpulse_dagster.assets.common import DUCKDB_POOL, OWNERS
 from goodpulse_dagster.automation.conditions import analytics_automation_condition
 from goodpulse_dagster.resources.storage import AnalyticsSettings, ReportsResource
+from goodpulse_dagster.resources.warehouse import connect_warehouse
+from goodpulse_dagster.run_trust import (
+    guard_upstream_checks,
+    home_of_reports,
+    read_state,
+    record_good_run,
+    stale_notice,
+)
 from goodpulse_dagster.schema import GOLD, KPI, REPORT
 from goodpulse_dagster.transforms.report import (
     GOLD_INPUTS,
     REPORT_CHART_KEYS,
     REPORT_TABLES,
     build_report,
+    mark_report_stale,
     write_report,
 )
 
@@ -37,12 +52,15 @@ def report_from_tables(
 
 def report_from_warehouse(warehouse: Path, out_dir: Path) -> dict[str, Path]:
     """``goodpulse report``: the same report, read straight from the warehouse tables."""
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = connect_warehouse(str(warehouse), read_only=True)
     try:
         tables = {t: con.sql(f"SELECT * FROM {_layer(t)}.{t}").df() for t in REPORT_TABLES}
     finally:
         con.close()
-    return report_from_tables(tables, out_dir)[1]
+    paths = report_from_tables(tables, out_dir)[1]
+    # The warehouse holds the last good tables; failures since still make them stale.
+    mark_report_stale(out_dir, stale_notice(read_state(home_of_reports(out_dir))))
+    return paths
 
 
 @asset(
@@ -67,9 +85,16 @@ def report_from_warehouse(warehouse: Path, out_dir: Path) -> dict[str, Path]:
     metadata={"tables_read": ", ".join(f"{_layer(t)}.{t}" for t in REPORT_TABLES)},
 )
 def executive_report(
-    reports: ReportsResource, analytics: AnalyticsSettings, **tables: pd.DataFrame
+    context: AssetExecutionContext,
+    reports: ReportsResource,
+    analytics: AnalyticsSettings,
+    **tables: pd.DataFrame,
 ) -> MaterializeResult:
+    guard_upstream_checks(context, reports.directory)
     report, paths = report_from_tables(tables, Path(reports.directory), analytics.params())
+    # Recorded here, by the run that published, not by the CLI: UI, schedule and automation
+    # runs publish through this asset too.
+    record_good_run(home_of_reports(reports.directory), context.run.run_id)
     metadata = {
         "html_path": MetadataValue.path(str(paths["html"])),
         "markdown_path": MetadataValue.path(str(paths["markdown"])),

@@ -75,7 +75,34 @@ class Rule:
     additional_deps: tuple[AssetKey, ...] = ()
 
 
-def to_result(key: AssetCheckKey, outcome: Outcome) -> AssetCheckResult:
+def _number(value) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else f"{value:,}"
+
+
+def failure_description(outcome: Outcome, rule_description: str | None = None) -> str:
+    """What a failed check says in the UI, the CLI's summary and the stale notice: its examples
+    when it has some ("order_id=o1 (2 rows)"), else the violations, the rule and the non-zero
+    numbers behind them, so that the cause is there and not only the check's name."""
+    finding = outcome.finding
+    if finding.samples:
+        return "; ".join(finding.samples[:3])
+    numbers = {**finding.counts, **outcome.metadata}
+    shown = ", ".join(
+        f"{name.replace('_', ' ')} {_number(value)}"
+        for name, value in numbers.items()
+        if isinstance(value, int | float) and not isinstance(value, bool) and value
+    )
+    rule = rule_description.split(". ")[0].rstrip(".") if rule_description else None
+    return (
+        f"{finding.violations:,} violation(s)"
+        + (f" of the rule '{rule}'" if rule else "")
+        + (f" ({shown})" if shown else "")
+    )
+
+
+def to_result(
+    key: AssetCheckKey, outcome: Outcome, rule_description: str | None = None
+) -> AssetCheckResult:
     finding = outcome.finding
     metadata: dict[str, Any] = {"violations": finding.violations, **finding.counts}
     metadata.update(outcome.metadata)
@@ -87,7 +114,7 @@ def to_result(key: AssetCheckKey, outcome: Outcome) -> AssetCheckResult:
         passed=finding.passed,
         severity=SEVERITIES[outcome.severity],
         metadata=metadata,
-        description=None if finding.passed else "; ".join(finding.samples[:3]) or None,
+        description=None if finding.passed else failure_description(outcome, rule_description),
     )
 
 
@@ -212,7 +239,8 @@ def lake_checks(
             table, LakeReader(lake.store(), run_partition_keys(context)), analytics, context
         )
         for check_key in _ordered(context.selected_asset_check_keys, by_name):
-            yield to_result(check_key, by_name[check_key.name].evaluate(inputs))
+            rule = by_name[check_key.name]
+            yield to_result(check_key, rule.evaluate(inputs), rule.description)
 
     return _checks
 
@@ -253,7 +281,8 @@ def frame_checks(name: str, asset_key: AssetKey, rules: Sequence[Rule]):
     # Annotated pa.Table: the warehouse IO manager loads it as Arrow.
     def _checks(context: AssetCheckExecutionContext, frame: pa.Table):
         for check_key in _ordered(context.selected_asset_check_keys, by_name):
-            yield to_result(check_key, by_name[check_key.name].evaluate(frame))
+            rule = by_name[check_key.name]
+            yield to_result(check_key, rule.evaluate(frame), rule.description)
 
     return _checks
 

@@ -19,21 +19,70 @@ It is dagster-duckdb-pandas's ``DuckDBPandasIOManager`` with four changes:
   rows are written in no particular order, which leaves the next checkpoint nothing to compress.
 """
 
+import re
+import time
 from contextlib import contextmanager
+from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
 from dagster import InputContext, OutputContext
 from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, TableSlice
-from dagster._utils.backoff import backoff
 from dagster_duckdb.io_manager import DuckDbClient
 from dagster_duckdb_pandas import DuckDBPandasIOManager, DuckDBPandasTypeHandler
 from pydantic import PrivateAttr
 
+from goodpulse_dagster.errors import UserError
 from goodpulse_dagster.resources.parquet_io import LOAD_AS
 
 ARROW_INPUT = {LOAD_AS: "arrow"}
+# A held lock is retried this long (another step of the duckdb pool closing its connection takes
+# milliseconds), then reported: a process that keeps the file open will not let go by itself.
+LOCK_RETRY_SECONDS = 2.0
+LOCK_RETRY_INTERVAL = 0.25
+
+
+class WarehouseLockedError(UserError):
+    """Another process holds the warehouse file open for writing."""
+
+
+def _lock_holder(message: str) -> str:
+    """ "PID 1234, <command line>" from DuckDB's lock error ("Conflicting lock is held in <exe>
+    (PID 1234) by user ..."), the command line read with psutil when the process is visible."""
+    match = re.search(r"\(PID (\d+)\)", message)
+    if match is None:
+        return "another process"
+    pid = int(match.group(1))
+    try:
+        import psutil
+
+        process = psutil.Process(pid)
+        name = " ".join(process.cmdline())[:120] or process.name()
+    except Exception:  # gone already, or not ours to inspect: the PID alone still helps
+        return f"process {pid}"
+    return f"process {pid} ({name})"
+
+
+def connect_warehouse(database: str, read_only: bool = False, config: dict | None = None):
+    """``duckdb.connect``, retried for at most ``LOCK_RETRY_SECONDS`` while another process holds
+    the file's lock, then a ``WarehouseLockedError`` naming that process.
+
+    Replaces ``dagster._utils.backoff`` (10 retries with doubling waits): it kept a run silent
+    for ~105 s before failing with DuckDB's raw error."""
+    deadline = time.monotonic() + LOCK_RETRY_SECONDS
+    while True:
+        try:
+            return duckdb.connect(database=database, read_only=read_only, config=config or {})
+        except duckdb.IOException as error:
+            if "lock" not in str(error).lower():
+                raise
+            if time.monotonic() >= deadline:
+                raise WarehouseLockedError(
+                    f"The warehouse {Path(database)} is locked by {_lock_holder(str(error))}. "
+                    "Close that process (or wait for it to finish) and run again."
+                ) from error
+            time.sleep(LOCK_RETRY_INTERVAL)
 
 
 class EmptySafeDuckDBPandasTypeHandler(DuckDBPandasTypeHandler):
@@ -124,8 +173,8 @@ class DuckDBArrowTypeHandler(DbTypeHandler[pa.Table]):
 
 class SharedConnectionDuckDbClient(DuckDbClient):
     """``DuckDbClient`` whose ``connect`` hands out one connection, opened on first use and kept
-    until ``close``. Opened as the stock client opens it: read-write, retrying while another
-    process holds the file's write lock."""
+    until ``close``. Opened read-write, as the stock client opens it, but retried only briefly
+    while another process holds the file's lock (``connect_warehouse``)."""
 
     def __init__(self):
         self._connection: duckdb.DuckDBPyConnection | None = None
@@ -133,18 +182,12 @@ class SharedConnectionDuckDbClient(DuckDbClient):
     @contextmanager
     def connect(self, context, table_slice):
         if self._connection is None:
-            self._connection = backoff(
-                fn=duckdb.connect,
-                retry_on=(RuntimeError, duckdb.IOException),
-                kwargs={
-                    "database": context.resource_config["database"],
-                    "read_only": False,
-                    "config": {
-                        "custom_user_agent": "dagster",
-                        **context.resource_config["connection_config"],
-                    },
+            self._connection = connect_warehouse(
+                context.resource_config["database"],
+                config={
+                    "custom_user_agent": "dagster",
+                    **context.resource_config["connection_config"],
                 },
-                max_retries=10,
             )
         yield self._connection
 

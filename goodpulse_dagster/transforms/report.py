@@ -21,6 +21,7 @@ import base64
 import html
 import math
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -1677,6 +1678,37 @@ def write_report(report: Report, out_dir: Path) -> dict[str, Path]:
     _atomic_write(paths["html"], report.html)
     _atomic_write(paths["markdown"], report.markdown)
     return paths
+
+
+# The stale banner sits between these markers, so that it can be set and removed in the published
+# files without rendering the report again (a failed run cannot: its tables are not trustworthy).
+STALE_START, STALE_END = "<!-- goodpulse:stale -->", "<!-- /goodpulse:stale -->"
+_STALE_BLOCK = re.compile(re.escape(STALE_START) + ".*?" + re.escape(STALE_END) + "\n", re.S)
+_STALE_STYLE = (
+    "margin:0;padding:.8rem 1.2rem;background:#fff3cd;color:#664d03;"
+    "border-bottom:2px solid #d9a400;font-weight:600"
+)
+
+
+def with_stale_banner(text: str, notice: str | None, markdown: bool) -> str:
+    """``text`` (a rendered report) with its stale banner replaced by ``notice`` (or removed)."""
+    text = _STALE_BLOCK.sub("", text)
+    if notice is None:
+        return text
+    if markdown:
+        return f"{STALE_START}\n> **Stale.** {notice}\n\n{STALE_END}\n{text}"
+    banner = f'{STALE_START}<p class="stale" role="alert" style="{_STALE_STYLE}">{_esc(notice)}</p>'
+    head, sep, body = text.partition("<body>\n")
+    return f"{head}{sep}{banner}{STALE_END}\n{body}" if sep else text
+
+
+def mark_report_stale(out_dir: Path, notice: str | None) -> None:
+    """Set (or, with None, remove) the stale banner of the published report files, if any."""
+    for name, markdown in ((HTML_FILE, False), (MARKDOWN_FILE, True)):
+        path = Path(out_dir) / name
+        if path.exists():
+            text = path.read_text(encoding="utf-8")
+            _atomic_write(path, with_stale_banner(text, notice, markdown))
 
 
 def kpi_chart_markdown(table_name: str, df: pd.DataFrame) -> str | None:
