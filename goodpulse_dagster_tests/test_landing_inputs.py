@@ -146,6 +146,32 @@ def test_gzipped_quarter_drops_give_the_rows_of_plain_drops(tmp_path):
         assert len(expected) == 5
         assert bronze_rows(gz, table, tmp_path / "st_gz") == expected
     assert unrecognised_warning(gz) is None
+    # Rejected lines of a compressed file are numbered like those of the plain one.
+    for raw in (tmp_path / "plain", tmp_path / "gz"):
+        path = raw / "orders" / "2017-Q2.csv"
+        if raw.name == "gz":
+            path = path.with_name("late.csv")
+        write_table(path, "orders", clean_tables()["orders"][:1])
+        with open(path, "a") as fh:
+            fh.write("o9,c9,delivered,2017-02-30 10:00:00,,,,\n")
+        if raw.name == "gz":
+            gzip_file(path, raw / "orders" / "2017-Q3.csv.gz")
+            path.unlink()
+    plain_q = build_bronze("orders", plain, tmp_path / "st_plain2").quarantine.to_pylist()
+    gz_q = build_bronze("orders", gz, tmp_path / "st_gz2").quarantine.to_pylist()
+    assert [(r["rule"], r["source_line"]) for r in gz_q] == [("unparseable", 3)]
+    assert [(r["rule"], r["source_line"]) for r in plain_q] == [("unparseable", 3)]
+
+
+def test_a_corrupt_gzip_file_fails_naming_it(tmp_path):
+    raw = write_landing_zone(tmp_path / "raw", clean_tables())
+    path = raw / "sellers" / "2017-Q1.csv.gz"
+    path.parent.mkdir()
+    path.write_bytes(gzip.compress(b"seller_id,x\n")[:12])
+    with pytest.raises(SourceSchemaError) as error:
+        build_bronze("sellers", LocalLandingZone(raw), tmp_path / "st")
+    assert str(error.value).startswith(f"{path}: cannot be decompressed (")
+    assert str(error.value).endswith("Replace it with a complete .csv.gz file and run again.")
 
 
 def test_a_zip_on_s3_is_fetched_to_the_cache_and_unpacked(tmp_path, s3_endpoint):
@@ -353,6 +379,31 @@ def test_rejected_rows_carry_the_physical_line_after_quoted_newlines(tmp_path):
     assert result.valid.column("review_comment_message").to_pylist() == [
         "great\nproduct,\n\nthanks"
     ]
+
+
+@needs_sample
+def test_real_reviews_quarantine_the_physical_lines_an_editor_shows(tmp_path):
+    """The real reviews hold comments with newlines: DuckDB's record numbers drift from the
+    lines an editor shows after the first of them (line 10-11)."""
+    lines = (OLIST_SAMPLE / file_of("order_reviews")).read_text(encoding="utf-8").split("\n")
+    # Two one-line records without comments after a few multi-line ones: line numbers 1-based.
+    simple = [n for n, line in enumerate(lines, 1) if n > 45 and line.count(",") == 6][:2]
+    fields = lines[simple[0] - 1].split(",")
+    lines[simple[0] - 1] = ",".join([*fields[:2], "4.5", *fields[3:]])  # not a whole number
+    lines[simple[1] - 1] = ",".join(lines[simple[1] - 1].split(",")[:5])  # cut short
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / file_of("order_reviews")).write_text("\n".join(lines), encoding="utf-8")
+    path = raw / file_of("order_reviews")
+    build = ingest_file(SOURCE_TABLES["order_reviews"], path, str(path), NOW)
+    rejected = {r["source_line"]: r for r in build.rejected.to_pylist()}
+    assert set(rejected) == set(simple)
+    assert rejected[simple[0]]["reason"] == (
+        f'line {simple[0]}: column "review_score": "4.5" is not a whole number'
+    )
+    assert rejected[simple[1]]["reason"].startswith(f"line {simple[1]}: Expected Number of")
+    assert build.valid.num_rows == 8225 - 2
+    assert 4.5 not in build.valid.column("review_score").to_pylist()
 
 
 def test_physical_lines_and_record_index_stream_in_blocks(tmp_path, monkeypatch):

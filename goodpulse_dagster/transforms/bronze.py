@@ -311,7 +311,13 @@ def ingest_file(
     if path.stat().st_size == 0:
         # An empty file is a valid, empty table.
         return IngestedFile(empty_table(bronze_arrow_schema(table)), empty_quarantine(), [])
-    codec = detect_encoding(path, source, encoding)
+    try:
+        codec = detect_encoding(path, source, encoding)
+    except (OSError, EOFError) as exc:  # a truncated or corrupt .gz file
+        raise SourceSchemaError(
+            f"{source}: cannot be decompressed ({exc}). Replace it with a complete .csv.gz file "
+            "and run again."
+        ) from exc
     if codec in _NATIVE_ENCODINGS:
         return _ingest_utf8(table, path, source, ingested_at, codec)
     scratch = Path(scratch_dir or tempfile.gettempdir())
