@@ -497,7 +497,7 @@ def test_decimal_columns_are_typed_and_nan_is_unparseable(tmp_path):
 
 
 def test_restaging_gives_identical_bronze_and_a_forced_encoding_is_its_own_copy(tmp_path):
-    assert staging.STAGING_VERSION == "3"
+    assert staging.STAGING_VERSION == "4"
     raw = tmp_path / "raw"
     sellers_csv(raw / file_of("sellers"), CP1252_BODY)
     first = build_bronze("sellers", LocalLandingZone(raw), tmp_path / "st")
@@ -506,6 +506,6 @@ def test_restaging_gives_identical_bronze_and_a_forced_encoding_is_its_own_copy(
     forced = build_bronze("sellers", LocalLandingZone(raw, "latin-1"), tmp_path / "st")
     assert forced.encodings == {str(raw / file_of("sellers")): "iso8859-1"}
     assert forced.table.column("seller_city").to_pylist()[1] != "niterói – centro"
-    staged = sorted(p.name for p in (tmp_path / "st" / "v3" / "sellers").glob("*.meta.json"))
+    staged = sorted(p.name for p in (tmp_path / "st" / "v4" / "sellers").glob("*.meta.json"))
     digest = first.files[0].content_hash
     assert staged == [f"{digest}.iso8859-1.meta.json", f"{digest}.meta.json"]
