@@ -1,6 +1,7 @@
 """Schedules, the landing-zone sensor (local directory and S3 API), and declarative automation."""
 
 import os
+import shutil
 import warnings
 from datetime import UTC, datetime
 from pathlib import Path
@@ -312,6 +313,38 @@ def test_sensor_ticks_on_a_local_directory(tmp_path):
         os.utime(target, (clock[0], clock[0]))
 
     check_sensor_ticks(landing, put)
+
+
+def test_a_zip_export_is_versioned_by_content_and_the_same_bytes_again_start_nothing(tmp_path):
+    """A Kaggle .zip dropped as it is: its members start one run; the same archive copied in
+    again (a new modification time) starts nothing; a changed archive starts a new run."""
+    import zipfile
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    src = tmp_path / "src"
+    orders = write_table(src / file_name("orders"), "orders", ORDER_ROWS)
+    customers = write_table(src / file_name("customers"), "customers", CUSTOMER_ROWS)
+
+    def put_zip(rows) -> None:
+        write_table(orders, "orders", rows)
+        archive = tmp_path / "export.zip"
+        with zipfile.ZipFile(archive, "w") as zf:
+            zf.write(orders, f"olist/{file_name('orders')}")
+            zf.write(customers, f"olist/{file_name('customers')}")
+        shutil.copyfile(archive, raw / "export.zip")  # a new mtime on every copy
+
+    landing = LandingZoneResource(raw_dir=str(raw), staging_dir=str(tmp_path / "staging"))
+    put_zip(ORDER_ROWS)
+    first = tick(landing, None)
+    (request,) = first.run_requests
+    assert "export.zip!/olist/" + file_name("orders") in request.tags["goodpulse/landing_files"]
+    put_zip(ORDER_ROWS)
+    assert isinstance(tick(landing, first.cursor), SkipReason)
+    put_zip([*ORDER_ROWS, Q3_ORDER])
+    second = tick(landing, first.cursor)
+    (changed,) = second.run_requests
+    assert changed.run_key != request.run_key
 
 
 def test_sensor_ticks_on_an_s3_prefix(tmp_path, s3_endpoint):

@@ -68,14 +68,19 @@ def full_export_quarters(listing: list[RawObject], valid_partitions: list[str]) 
 def content_versions(zone: LandingZone, listing: list[RawObject], cache_dir: Path):
     """The listing with each local source file's version set to its content hash, so the same
     bytes dropped again (a new mtime) are not a new version and start nothing. Hashes are cached
-    by (path, size, mtime): an unchanged file is not read again, a touched one once. S3 objects
-    keep their ETag, which S3 derives from the content."""
+    by (path, size, mtime): an unchanged file is not read again, a touched one once. A zip
+    member's version is its archive's hash and the member's CRC (the archive is hashed once for
+    all its members). S3 objects keep their ETag, which S3 derives from the content."""
     if not isinstance(zone, LocalLandingZone):
         return listing
-    return [
-        replace(o, version=file_content_hash(zone.fetch(o), cache_dir)) if o.table else o
-        for o in listing
-    ]
+
+    def version(obj: RawObject) -> str:
+        if obj.member is None:
+            return file_content_hash(zone.fetch(obj), cache_dir)
+        archive = file_content_hash(zone.fetch(replace(obj, key=obj.archive_key)), cache_dir)
+        return f"{archive}:{obj.version.rsplit(':', 1)[1]}"
+
+    return [replace(o, version=version(o)) if o.table else o for o in listing]
 
 
 def dimension_asset_keys(tables: tuple[str, ...]) -> list[AssetKey]:
