@@ -37,6 +37,7 @@ from goodpulse_dagster.sources.landing import LocalLandingZone
 from goodpulse_dagster.sources.staging import build_bronze
 from goodpulse_dagster.transforms import gold, silver
 from goodpulse_dagster.transforms.params import MetricParams
+from goodpulse_dagster.transforms.sql import arrow_schema
 from goodpulse_dagster_tests.test_checks import (
     ANALYTICS,
     LAKE,
@@ -482,6 +483,12 @@ def _customers_bronze(tmp_path: Path, rows: list[str]) -> pa.Table:
     return build_bronze("customers", LocalLandingZone(raw), tmp_path / "staging").table
 
 
+def rules_and_reasons(quarantine: pa.Table) -> list[tuple[str, str]]:
+    """The (rule, reason) of every quarantined row, sorted."""
+    rules = quarantine.column("rule").to_pylist()
+    return sorted(zip(rules, quarantine.column("reason").to_pylist(), strict=True))
+
+
 def test_malformed_keys_are_quarantined_with_their_reason(tmp_path):
     long_id = "u" * 65
     bronze = _customers_bronze(
@@ -497,13 +504,7 @@ def test_malformed_keys_are_quarantined_with_their_reason(tmp_path):
     )
     result = silver.clean_source("customers", bronze, NOW)
     assert result.table.column("customer_id").to_pylist() == ["c1", "c6"]
-    reasons = sorted(
-        zip(
-            result.quarantine.column("rule").to_pylist(),
-            result.quarantine.column("reason").to_pylist(),
-            strict=True,
-        )
-    )
+    reasons = rules_and_reasons(result.quarantine)
     assert reasons == [
         ("invalid_key", 'customer_id "c5\\t5" contains whitespace or a control character'),
         ("invalid_key", 'customer_unique_id "u 3" contains whitespace or a control character'),
@@ -524,8 +525,6 @@ def _geolocation_bronze(rows: list[tuple]) -> pa.Table:
         schema.SOURCE_FILE_COLUMN: ["olist_geolocation_dataset.csv"] * len(rows),
         schema.INGESTED_AT_COLUMN: [NOW] * len(rows),
     }
-    from goodpulse_dagster.transforms.sql import arrow_schema
-
     return pa.table(data, schema=arrow_schema(cols))
 
 
@@ -542,13 +541,7 @@ def test_non_finite_doubles_are_quarantined_as_invalid_values():
         NOW,
     )
     assert result.table.column("geolocation_zip_code_prefix").to_pylist() == ["01001"]
-    reasons = sorted(
-        zip(
-            result.quarantine.column("rule").to_pylist(),
-            result.quarantine.column("reason").to_pylist(),
-            strict=True,
-        )
-    )
+    reasons = rules_and_reasons(result.quarantine)
     assert reasons == [
         ("invalid_value", "geolocation_lat nan is not a finite number"),
         ("invalid_value", "geolocation_lng inf is not a finite number"),
