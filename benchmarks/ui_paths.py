@@ -51,6 +51,11 @@ sys.path.insert(0, str(REPO))
 
 from run_benchmark import goodpulse_cmd, machine, run_measured  # noqa: E402
 
+from goodpulse_dagster.automation.sensors import (  # noqa: E402
+    AUTOMATION_SENSOR_INTERVAL_SECONDS,
+    LANDING_SENSOR_INTERVAL_SECONDS,
+)
+
 LOCATION = "goodpulse"
 REPORT_KEY = ["report", "executive_report"]
 POLL = 1.0
@@ -61,7 +66,8 @@ TARGETS = {
     "new_quarter_drop": 0.6,  # plus the two sensors' minimum intervals
     "s3_run": 1.5,
 }
-SENSOR_INTERVALS_SECONDS = 30 + 30  # landing_zone_sensor + analytics_automation_sensor
+# The wait a drop pays before anything runs: one tick of each sensor, at most.
+SENSOR_INTERVALS_SECONDS = LANDING_SENSOR_INTERVAL_SECONDS + AUTOMATION_SENSOR_INTERVAL_SECONDS
 
 RUNS = """
 { runsOrError { ... on Runs { results { runId status startTime endTime

@@ -92,12 +92,12 @@ def _server_up(url: str) -> bool:
         return False
 
 
-@pytest.fixture
-def dagster_dev(tmp_path):
+@contextlib.contextmanager
+def running_dagster_dev(tmp_path: Path, raw: Path):
+    """`dagster dev` over the landing zone ``raw``, stopped (Ctrl-C) at the end."""
     dagster_home = tmp_path / "dagster_home"
     dagster_home.mkdir()
     shutil.copy(REPO / "dagster.yaml", dagster_home / "dagster.yaml")
-    raw = write_small_landing_zone(tmp_path / "raw")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GOODPULSE_", "DAGSTER_"))}
     env.update(
         DAGSTER_HOME=str(dagster_home),
@@ -137,6 +137,12 @@ def dagster_dev(tmp_path):
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def dagster_dev(tmp_path):
+    with running_dagster_dev(tmp_path, write_small_landing_zone(tmp_path / "raw")) as server:
+        yield server
 
 
 LOCATION_STATUS = """
@@ -263,3 +269,122 @@ def test_dagster_dev_runs_the_lake_automation_follows_and_the_graph_shows(dagste
     # No deprecation warning from loading the project (webserver, daemon, code server).
     log = server.log.read_text(errors="replace")
     assert "DeprecationWarning" not in log and "is deprecated" not in log, log[-6000:]
+
+
+# --- the landing-zone sensor through the daemon -------------------------------------------------
+
+START_SENSOR = """
+mutation($selector: SensorSelector!) { startSensor(sensorSelector: $selector) {
+  __typename ... on PythonError { message } } }
+"""
+RUNS = """
+{ runsOrError { ... on Runs { results { runId status startTime endTime
+    tags { key value } assetSelection { path } stepStats { stepKey status } } } } }
+"""
+ACTIVE = {"QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING"}
+HELD_BACK_QUARTER = "2018-Q4"
+
+
+def _runs(server: Dagster) -> list[dict]:
+    runs = server.graphql(RUNS)["runsOrError"]["results"]
+    return sorted(runs, key=lambda r: float(r["startTime"] or 1e12))
+
+
+def _tag(run: dict, key: str) -> str | None:
+    return next((t["value"] for t in run["tags"] if t["key"] == key), None)
+
+
+def _keys(run: dict) -> set[str]:
+    return {"/".join(a["path"]) for a in run["assetSelection"] or []}
+
+
+def _asset_steps(run: dict) -> set[str]:
+    """The steps that materialized an asset (step key = asset key joined by '__'); the checks'
+    own steps are left out."""
+    return {s["stepKey"].replace("__", "/", 1) for s in run["stepStats"]} & _keys(run)
+
+
+def _quiet_after_report(server: Dagster, seen: int):
+    """Runs, once more than ``seen`` have been launched, the last is a successful report run
+    and nothing is queued or running."""
+
+    def check():
+        runs = _runs(server)
+        if len(runs) <= seen or any(r["status"] in ACTIVE for r in runs):
+            return None
+        return runs if "report/executive_report" in _keys(runs[-1]) else None
+
+    return check
+
+
+def test_the_landing_sensor_plans_one_run_per_load_and_none_for_the_same_bytes(tmp_path):
+    """Through the real daemon: the first load of a per-quarter landing zone is one lake run over
+    the range of quarters (every dimension table once) and one analytics run after it; a new
+    quarter's drop is one lake run of that quarter's order-grain tables only (no dimension
+    table) and one analytics run; the same bytes dropped again start nothing."""
+    from goodpulse_dagster.automation.jobs import ORDER_GRAIN_LAKE_KEYS
+    from goodpulse_dagster.automation.sensors import (
+        LANDING_SENSOR,
+        LANDING_SENSOR_INTERVAL_SECONDS,
+        TRIGGER_TAG,
+        dimension_asset_keys,
+    )
+    from goodpulse_dagster.schema import SOURCE_TABLES
+    from goodpulse_dagster.sources.generator import generate
+
+    raw = tmp_path / "raw"
+    generate(raw, orders=400, seed=7, layout="quarterly")
+    held = tmp_path / "held_back"
+    held.mkdir()
+    for path in sorted(raw.glob(f"*/{HELD_BACK_QUARTER}.csv")):
+        (held / path.parent.name).mkdir()
+        shutil.move(path, held / path.parent.name / path.name)
+    assert len(list(held.rglob("*.csv"))) == 4  # orders, items, payments, reviews
+
+    def drop_held_back() -> None:
+        for path in held.rglob("*.csv"):
+            target = raw / path.parent.name / path.name
+            shutil.copyfile(path, target)
+            os.utime(target)  # a new modification time, as an upload gives
+
+    order_grain = {k.to_user_string() for k in ORDER_GRAIN_LAKE_KEYS}
+    dimensions = tuple(name for name, t in SOURCE_TABLES.items() if not t.partitioned)
+    dimension_keys = {k.to_user_string() for k in dimension_asset_keys(dimensions)}
+
+    with running_dagster_dev(tmp_path, raw) as server:
+        server.wait_for("the code location", lambda: _location_loaded(server), timeout=120)
+        selector = {
+            "repositoryLocationName": LOCATION,
+            "repositoryName": "__repository__",
+            "sensorName": LANDING_SENSOR,
+        }
+        started = server.graphql(START_SENSOR, {"selector": selector})["startSensor"]
+        assert started["__typename"] == "Sensor", started
+
+        # First load: one lake run over 2016-Q3..2018-Q3, then one analytics run.
+        runs = server.wait_for("the first load", _quiet_after_report(server, 1), 600, 3)
+        assert [r["status"] for r in runs] == ["SUCCESS", "SUCCESS"], server.log_tail()
+        lake, analytics = runs
+        assert _tag(lake, TRIGGER_TAG) == LANDING_SENSOR
+        assert _tag(lake, "dagster/asset_partition_range_start") == "2016-07-01"
+        assert _tag(lake, "dagster/asset_partition_range_end") == "2018-07-01"
+        assert _keys(lake) == order_grain | dimension_keys
+        assert _asset_steps(lake) == order_grain | dimension_keys
+        assert _tag(analytics, "goodpulse/run_kind") == "analytics"
+        assert float(analytics["startTime"]) >= float(lake["endTime"])
+
+        # A new quarter's four files: one run of that quarter, no dimension table.
+        drop_held_back()
+        runs = server.wait_for("the new quarter", _quiet_after_report(server, 3), 600, 3)
+        assert [r["status"] for r in runs[2:]] == ["SUCCESS", "SUCCESS"], server.log_tail()
+        lake, analytics = runs[2:]
+        assert _tag(lake, "dagster/partition") == "2018-10-01"
+        assert _keys(lake) == order_grain
+        assert _asset_steps(lake) == order_grain
+        assert _tag(analytics, "goodpulse/run_kind") == "analytics"
+        assert float(analytics["startTime"]) >= float(lake["endTime"])
+
+        # The same bytes again, with a new modification time: no run over two sensor ticks.
+        drop_held_back()
+        time.sleep(2 * LANDING_SENSOR_INTERVAL_SECONDS + 10)
+        assert len(_runs(server)) == 4, [(_tag(r, TRIGGER_TAG), _keys(r)) for r in _runs(server)]

@@ -51,6 +51,13 @@ RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 # Tag values are shown in the UI run list; a full export can name a dozen files.
 _MAX_TAG_CHARS = 500
+# How often each sensor is evaluated. The daemon's sensor loop wakes every 5 s, so these are the
+# real cadence. A new drop reaches the report after at most one landing tick plus one automation
+# tick (plus the runs), so every second here is a second of a refresh. 15 s keeps that wait short
+# while a tick's own cost stays small: a landing tick lists the zone and hashes only files whose
+# (size, mtime) changed; an automation tick evaluates the conditions of the analytics assets.
+LANDING_SENSOR_INTERVAL_SECONDS = 15
+AUTOMATION_SENSOR_INTERVAL_SECONDS = 15
 
 
 def full_export_quarters(listing: list[RawObject], valid_partitions: list[str]) -> list[str]:
@@ -124,7 +131,7 @@ def to_run_request(run: PlannedRun) -> RunRequest:
 @sensor(
     name=LANDING_SENSOR,
     job=lake_job,
-    minimum_interval_seconds=30,
+    minimum_interval_seconds=LANDING_SENSOR_INTERVAL_SECONDS,
     # Off until switched on (UI or `dagster sensor start`): on a first tick every file already in
     # the landing zone is new, which would start a full load as soon as `dagster dev` opens.
     default_status=DefaultSensorStatus.STOPPED,
@@ -169,7 +176,7 @@ analytics_automation_sensor = AutomationConditionSensorDefinition(
     AUTOMATION_SENSOR,
     target=AssetSelection.all(),
     default_status=DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=30,
+    minimum_interval_seconds=AUTOMATION_SENSOR_INTERVAL_SECONDS,
     # Automation runs write the warehouse: the run queue runs one such run at a time.
     run_tags={RUN_KIND_TAG: ANALYTICS_RUN},
     description=(
