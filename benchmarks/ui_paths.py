@@ -435,7 +435,11 @@ def write_readme(out: Path, results: dict) -> None:
         s = results["sensor"]
         for name, label, target in (
             ("first_load", "sensor: first load of a per-quarter zone", "<= 2"),
-            ("new_quarter_drop", "sensor: a new quarter's drop (ratio less 60 s)", "<= 0.6"),
+            (
+                "new_quarter_drop",
+                f"sensor: a new quarter's drop (ratio less {SENSOR_INTERVALS_SECONDS} s)",
+                "<= 0.6",
+            ),
         ):
             x = s[name]
             lines.append(

@@ -509,6 +509,10 @@ def test_dagster_yaml_limits_the_duckdb_pool_to_one(tmp_path):
             (LAKE_RUN, 2),
         ]
         assert {t["key"] for t in queue.tag_concurrency_limits} == {RUN_KIND_TAG}
+        # A queued run waits at most a second for the daemon's look; the two sensors tick in
+        # threads of their own.
+        assert inst.run_coordinator.dequeue_interval_seconds == 1
+        assert inst.get_sensor_settings() == {"use_threads": True, "num_workers": 2}
 
 
 def test_every_run_carries_its_run_kind_and_runs_in_process(defs):
