@@ -252,8 +252,10 @@ def check_sensor_ticks(landing: LandingZoneResource, put) -> None:
     assert {k.to_user_string() for k in request.asset_selection} == {
         *(f"bronze/{t}" for t in PARTITIONED_TABLES),
         *(f"silver/{t}" for t in SILVER_PARTITIONED_TABLES),
+        *(f"quarantine/{t}" for t in PARTITIONED_TABLES),
         "bronze/customers",
         "silver/customers",
+        "quarantine/customers",
     }
     assert file_name("customers") in request.tags["goodpulse/landing_files"]
 
@@ -279,9 +281,11 @@ def check_sensor_ticks(landing: LandingZoneResource, put) -> None:
     (request,) = third.run_requests
     assert request.partition_key == "2017-01-01"
     # The order-grain tables only: no dimension file changed, their lake objects are current.
+    # Their quarantine tables are loaded by the same run.
     assert {k.to_user_string() for k in request.asset_selection} == {
         *(f"bronze/{t}" for t in PARTITIONED_TABLES),
         *(f"silver/{t}" for t in SILVER_PARTITIONED_TABLES),
+        *(f"quarantine/{t}" for t in PARTITIONED_TABLES),
     }
 
     # A dimension file alone: its bronze and silver assets (and silver/products, built from the
@@ -295,6 +299,8 @@ def check_sensor_ticks(landing: LandingZoneResource, put) -> None:
         "bronze/category_translation",
         "silver/category_translation",
         "silver/products",
+        "quarantine/category_translation",
+        "quarantine/products",
     }
     assert isinstance(tick(landing, fourth.cursor), SkipReason)
 

@@ -33,7 +33,6 @@ from goodpulse_dagster.assets.common import (
     WAREHOUSE_IO_MANAGER,
     column_schema_metadata,
 )
-from goodpulse_dagster.automation.conditions import analytics_automation_condition
 from goodpulse_dagster.resources.lake import LakeStore
 from goodpulse_dagster.resources.storage import LakeResource
 from goodpulse_dagster.schema import (
@@ -86,7 +85,8 @@ def _quarantine_out(table: SourceTable) -> AssetOut:
         owners=OWNERS,
         code_version=CODE_VERSION,
         metadata=column_schema_metadata(QUARANTINE_COLUMNS),
-        automation_condition=analytics_automation_condition(),
+        # No automation condition: the lake run that sets rows aside loads them
+        # (automation/jobs.py, lake_selection).
         tags={"layer": QUARANTINE},
     )
 

@@ -38,7 +38,7 @@ from goodpulse_dagster.automation.landing_logic import (
 )
 from goodpulse_dagster.partitions import quarterly_partitions
 from goodpulse_dagster.resources.storage import LandingZoneResource
-from goodpulse_dagster.schema import BRONZE, ORDERS, SILVER, SOURCE_TABLES
+from goodpulse_dagster.schema import BRONZE, ORDERS, QUARANTINE, SILVER, SOURCE_TABLES
 from goodpulse_dagster.sources.landing import LandingZone, LocalLandingZone, RawObject
 from goodpulse_dagster.sources.staging import file_content_hash
 
@@ -92,13 +92,14 @@ def content_versions(zone: LandingZone, listing: list[RawObject], cache_dir: Pat
 
 def dimension_asset_keys(tables: tuple[str, ...]) -> list[AssetKey]:
     """Bronze and silver of each dimension table, plus the silver dimensions built from it
-    (category_translation -> products)."""
+    (category_translation -> products), and the quarantine tables of all of them."""
     names = set(tables)
     for name, (_transform, parents) in TRANSFORMS.items():
         if not SOURCE_TABLES[name].partitioned and names & set(parents):
             names.add(name)
     keys = [AssetKey([BRONZE, t]) for t in sorted(set(tables))]
     keys += [AssetKey([SILVER, t]) for t in sorted(names)]
+    keys += [AssetKey([QUARANTINE, t]) for t in sorted(names)]
     return keys
 
 
