@@ -233,6 +233,81 @@ def test_cohort_retention_both_grains(built):
     assert_frame(built["cohort_retention"], schema.COHORT_RETENTION_COLUMNS, rows)
 
 
+def _with_first_purchase(silver, when: str) -> pd.DataFrame:
+    """The lifecycle with o01 (c01's first order, 2017-01-10, the first purchase of the data)
+    moved to ``when``."""
+    lifecycle = silver["unified_user_lifecycle"].to_pandas()
+    lifecycle.loc[lifecycle["order_id"] == "o01", "order_purchase_timestamp"] = pd.Timestamp(when)
+    return lifecycle
+
+
+def _incomplete(cohorts: pd.DataFrame) -> list[tuple[str, date, int]]:
+    rows = cohorts[~cohorts["is_complete"]]
+    return list(zip(rows["grain"], rows["cohort"], rows["period_index"], strict=True))
+
+
+def test_complete_periods_start_on_the_first_purchase_day(silver):
+    # The data starts on the 1st (at midnight): January and Q1 2017 are complete and count.
+    first = _with_first_purchase(silver, "2017-01-01 00:00")
+    assert _incomplete(gold.build_cohort_retention(first, MetricParams())) == []
+    monthly = kpi.build_monthly_revenue(first, MetricParams())
+    assert monthly["is_complete"].all()
+    assert monthly["mean_monthly_revenue"].iloc[0] == pytest.approx(2570 / 15)
+    # One day later (late on the 2nd): the month and the quarter it opens are partial.
+    second = _with_first_purchase(silver, "2017-01-02 23:59")
+    assert _incomplete(gold.build_cohort_retention(second, MetricParams())) == [
+        ("quarter", date(2017, 1, 1), 0),
+        ("month", date(2017, 1, 1), 0),
+    ]
+    monthly = kpi.build_monthly_revenue(second, MetricParams())
+    assert monthly.loc[~monthly["is_complete"], "month"].tolist() == [date(2017, 1, 1)]
+    assert monthly["mean_monthly_revenue"].iloc[0] == pytest.approx(2420 / 14)
+
+
+def test_complete_periods_end_on_the_last_purchase_day(silver, built):
+    lifecycle = silver["unified_user_lifecycle"]
+    # Derived as_of 2018-06-30 is the last day of June and of Q2: both complete (built fixture).
+    assert _incomplete(built["cohort_retention"]) == [
+        ("quarter", date(2017, 1, 1), 0),
+        ("month", date(2017, 1, 1), 0),
+    ]
+    # as_of a day earlier: June and Q2 2018 are partial in every cohort that reaches them.
+    params = MetricParams(as_of=date(2018, 6, 29))
+    cohorts = gold.build_cohort_retention(lifecycle, params)
+    partial = cohorts[~cohorts["is_complete"] & (cohorts["period"] != date(2017, 1, 1))]
+    assert set(partial["period"]) == {date(2018, 4, 1), date(2018, 6, 1)}
+    assert len(partial) == 6 + 9  # all 6 quarter and 9 month cohorts reach them (2018-04 at 0)
+    monthly = kpi.build_monthly_revenue(lifecycle, params)
+    assert monthly.loc[~monthly["is_complete"], "month"].tolist() == [
+        date(2017, 1, 1),
+        date(2018, 6, 1),
+    ]
+    # Mean of the 13 complete months: 2570 - 150 (Jan 2017) - 30 (Jun 2018).
+    assert monthly["mean_monthly_revenue"].iloc[0] == pytest.approx(2390 / 13)
+    # Period 1 of the 2018 Q1 cohort (c08, 0 active) is Q2, now partial: the headline pools the
+    # other four cohorts, 1 active of 2 + 2 + 1 + 1 (it was 1 / 7 with Q2 complete).
+    p1 = kpi.build_period1_retention(cohorts)
+    quarter = p1[p1["grain"] == "quarter"]
+    assert quarter["is_complete"].tolist() == [True, True, True, True, True, False]
+    head = quarter.iloc[0]
+    assert (head["cohort_size"], head["period1_active"]) == (6, 1)
+    assert head["period1_retention"] == pytest.approx(1 / 6)
+    # Months: the last cohort with an index 1 is 2018-04, whose period 1 (May) is complete.
+    month_head = p1[(p1["grain"] == "month") & p1["is_headline"]].iloc[0]
+    assert month_head["period1_retention"] == pytest.approx(1 / 8)
+
+
+def test_period1_headline_without_a_complete_period1_is_null(silver):
+    # as_of 2017-02-27: February (every cohort's period 1 so far) is partial, nothing is pooled.
+    params = MetricParams(as_of=date(2017, 2, 27))
+    p1 = kpi.build_period1_retention(
+        gold.build_cohort_retention(silver["unified_user_lifecycle"], params)
+    )
+    month_head = p1[(p1["grain"] == "month") & p1["is_headline"]].iloc[0]
+    assert (month_head["cohort_size"], month_head["is_complete"]) == (0, False)
+    assert math.isnan(month_head["period1_retention"])
+
+
 def test_customer_unified_lifecycle(built):
     unified = built["customer_unified_lifecycle"]
     assert_frame(
