@@ -583,7 +583,8 @@ def _find_vip(t: dict[str, pd.DataFrame], f: _Facts) -> None:
             vip_min_multiple=floor,
         )
         text += (
-            f"; a VIP spends {fmt_money(vip_rpc)}, {fmt_num(multiple, 2)}x a High Value customer "
+            f"; a VIP spends {fmt_money(vip_rpc)} on average, {fmt_num(multiple, 2)}x a High Value "
+            "customer "
             f"({fmt_money(high_rpc)})"
         )
         if multiple < floor:
