@@ -19,11 +19,14 @@ import pandas as pd
 import pytest
 
 from goodpulse_dagster import schema
+from goodpulse_dagster.errors import UserSettingsError
+from goodpulse_dagster.settings import ReportMargins, report_margins_from_env
 from goodpulse_dagster.transforms.report import (
     HTML_FILE,
     MARKDOWN_FILE,
     SECTIONS,
     build_report,
+    fmt_pct,
     kpi_chart_markdown,
     write_report,
 )
@@ -600,3 +603,237 @@ def test_report_renders_in_chromium(report_a, tmp_path):
     width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
     assert png.startswith(b"\x89PNG") and len(png) > 200_000
     assert width == 1280 and height > 5_000  # the whole long page, not a blank viewport
+
+
+# --- margins: a group is singled out only when it stands apart (settings.ReportMargins) --------
+# Each rule on a small hand-made table, on both sides of its threshold. Defaults: 5 points for
+# the lapsed gap, 2x for VIP / High Value revenue per customer, 10% for the top cities' revenue
+# per customer over the average, 1% of customers for a group worth naming.
+
+
+def _with(tables: dict[str, pd.DataFrame], **replaced: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    return {**tables, **replaced}
+
+
+def _health(high_value_lapsed: int) -> pd.DataFrame:
+    """High Value: ``high_value_lapsed`` of 100 At Risk; VIP: 10 of 20 Dormant (so 30 + hv of
+    120 lapsed); Low and Medium Value: 50 of 100 each lapsed (50% of the others)."""
+    cells = {
+        ("Low Value", "Active"): 50,
+        ("Low Value", "Dormant"): 50,
+        ("Medium Value", "Warm"): 50,
+        ("Medium Value", "At Risk"): 50,
+        ("High Value", "Active"): 100 - high_value_lapsed,
+        ("High Value", "At Risk"): high_value_lapsed,
+        ("VIP", "Active"): 10,
+        ("VIP", "Dormant"): 10,
+    }
+    sizes = {"Low Value": 100, "Medium Value": 100, "High Value": 100, "VIP": 20}
+    rows = [
+        (v, s, cells.get((v, s), 0), cells.get((v, s), 0) / sizes[v])
+        for v in schema.VALUE_SEGMENTS
+        for s in schema.LIFECYCLE_STAGES
+    ]
+    return pd.DataFrame(rows, columns=list(schema.KPI_TABLES["health_by_value"]))
+
+
+def _finding(report, start: str) -> str:
+    (hit,) = [f for f in report.findings if f.startswith(start)]
+    return hit
+
+
+@pytest.mark.parametrize(
+    ("hv_lapsed", "fires"),
+    [
+        # (58 + 10) / 120 = 56.7% against 50%: 6.7 points, above the 5-point margin.
+        (58, True),
+        # (55 + 10) / 120 = 54.2%: 4.2 points, under it.
+        (55, False),
+    ],
+)
+def test_reactivate_high_value_first_needs_the_lapsed_margin(tables_a, hv_lapsed, fires):
+    report = build_report(_with(tables_a, health_by_value=_health(hv_lapsed)))
+    share = (hv_lapsed + 10) / 120
+    assert report.numbers["high_value_lapsed_share"] == pytest.approx(share)
+    assert report.numbers["other_lapsed_share"] == pytest.approx(0.5)
+    assert report.numbers["lapsed_gap"] == pytest.approx(share - 0.5)
+    rec = [r for r in report.recommendations if r.startswith("Re-activate lapsed high-value")]
+    finding = _finding(report, f"{share * 100:.1f}% of High Value and VIP customers")
+    assert f"against 50.0% of the other customers (+{(share - 0.5) * 100:.1f} points)" in finding
+    if fires:
+        assert rec == [
+            f"Re-activate lapsed high-value customers first: {share * 100:.1f}% of High Value and "
+            f"VIP customers are At Risk or Dormant, +{(share - 0.5) * 100:.1f} points against the "
+            "other customers."
+        ]
+        assert "no more common" not in finding
+    else:
+        assert rec == []
+        assert finding.endswith(
+            ": lapsing is no more common among high-value customers than among the others "
+            "(the margin is 5.0 points)."
+        )
+
+
+def test_the_lapsed_margin_comes_from_the_settings(tables_a):
+    # 4.2 points clears a 4-point margin (GOODPULSE_REPORT_LAPSED_MARGIN_PP=4).
+    margins = report_margins_from_env({"GOODPULSE_REPORT_LAPSED_MARGIN_PP": "4"})
+    assert margins.lapsed_margin == pytest.approx(0.04)
+    report = build_report(_with(tables_a, health_by_value=_health(55)), margins=margins)
+    assert any(r.startswith("Re-activate lapsed high-value") for r in report.recommendations)
+
+
+def _value(vip_revenue: float) -> pd.DataFrame:
+    """20 Low (R$ 40 each), 60 Medium (R$ 100), 15 High Value (R$ 300), 5 VIP customers whose
+    revenue totals ``vip_revenue``."""
+    rows = [
+        ("Low Value", 20, 800.0),
+        ("Medium Value", 60, 6000.0),
+        ("High Value", 15, 4500.0),
+        ("VIP", 5, vip_revenue),
+    ]
+    total = sum(r for _, _, r in rows)
+    return pd.DataFrame(
+        [(v, n, r, r / total, r / n, n / 100) for v, n, r in rows],
+        columns=list(schema.KPI_TABLES["value_concentration"]),
+    )
+
+
+@pytest.mark.parametrize(
+    ("vip_revenue", "fires"),
+    [
+        (3050.0, True),  # R$ 610 a VIP against R$ 300: 2.03x, above the 2x floor
+        (2950.0, False),  # R$ 590: 1.97x, under it (still 5% of customers, ~20% of revenue)
+    ],
+)
+def test_vip_care_tier_needs_vips_to_stand_apart_from_high_value(tables_a, vip_revenue, fires):
+    report = build_report(_with(tables_a, value_concentration=_value(vip_revenue)))
+    multiple = vip_revenue / 5 / 300
+    assert report.numbers["vip_to_high_value_multiple"] == pytest.approx(multiple)
+    rec = [r for r in report.recommendations if r.startswith("Protect VIPs")]
+    finding = _finding(report, "VIP customers")
+    assert f"a VIP spends R$ {vip_revenue / 5:,.0f} on average, {multiple:.2f}x a High Value" in (
+        finding
+    )
+    if fires:
+        assert rec == [
+            "Protect VIPs with a care tier (priority delivery, dedicated support): a VIP spends "
+            f"{multiple:.2f}x what a High Value customer does."
+        ]
+        assert "do not stand out" not in finding
+    else:
+        assert rec == []
+        assert finding.endswith(
+            "under the 2.00x that would set them apart: VIPs do not stand out beyond what the "
+            "top-spender cut guarantees."
+        )
+
+
+def _cities(top_revenue: float) -> pd.DataFrame:
+    """Two cities; the top one (N = 1) holds 40 of 100 customers and ``top_revenue`` of R$ 100."""
+    rows = [("big city", "SP", 40, top_revenue, 1), ("rest", "RJ", 60, 100.0 - top_revenue, 2)]
+    return pd.DataFrame(
+        [(c, s, n, r, r / 100, k, k == 1, top_revenue / 100) for c, s, n, r, k in rows],
+        columns=list(schema.KPI_TABLES["city_concentration"]),
+    )
+
+
+@pytest.mark.parametrize(
+    ("top_revenue", "fires"),
+    [
+        (45.0, True),  # 45% of revenue from 40% of customers: 1.125x, above the 10% margin
+        (43.0, False),  # 43% from 40%: 1.075x, within 10% of the average customer
+    ],
+)
+def test_city_focus_needs_the_top_cities_to_spend_more(tables_a, top_revenue, fires):
+    report = build_report(_with(tables_a, city_concentration=_cities(top_revenue)))
+    ratio = top_revenue / 40
+    assert report.numbers["top_n_cities_rpc_ratio"] == pytest.approx(ratio)
+    finding = _finding(report, "The top 1 cities")
+    focus = [r for r in report.recommendations if r.startswith("Focus retention marketing")]
+    assert f"their customers spend {ratio:.2f}x the average customer" in finding
+    if fires:
+        assert focus == [
+            "Focus retention marketing and fast-delivery offers on the top 1 cities, which "
+            f"generate {top_revenue:.1f}% of revenue; their customers spend {ratio:.2f}x the "
+            "average customer."
+        ]
+    else:
+        assert focus == []
+        assert finding.endswith("within 10.0% of it: the top cities do not stand out.")
+        # Concentrated (43% >= 30%) but not richer: no city recommendation of either kind.
+        assert not any("cities" in r for r in report.recommendations)
+
+
+def _funnel(power_users: int) -> pd.DataFrame:
+    row = (1000, 100, power_users, 0.1, power_users / 100)
+    return pd.DataFrame([row], columns=list(schema.KPI_TABLES["repeat_funnel"]))
+
+
+@pytest.mark.parametrize(
+    ("power_users", "negligible"),
+    [(9, True), (11, False)],  # 0.9% and 1.1% of 1,000 customers, either side of 1%
+)
+def test_a_group_under_the_minimum_share_is_called_negligible(tables_a, power_users, negligible):
+    northstar = tables_a["northstar"].copy()
+    northstar["total_customers"] = 1000
+    northstar["power_users"] = power_users
+    report = build_report(_with(tables_a, repeat_funnel=_funnel(power_users), northstar=northstar))
+    finding = _finding(report, "10.0% of customers placed a second order")
+    tile = re.search(r"\| Power users \| [\d,]+ \| ([^|]*) \|", report.markdown).group(1)
+    share = f"{power_users / 10:.1f}%"
+    if negligible:
+        assert finding.endswith(
+            f"; Power Users are a negligible group ({power_users}, {share} of customers, under "
+            "1.0%)."
+        )
+        assert tile == f"{share} of customers (negligible)"
+    else:
+        assert "negligible" not in finding and tile == f"{share} of customers"
+
+
+def test_tiny_shares_print_as_under_a_tenth_of_a_percent():
+    assert fmt_pct(0.0004) == "<0.1%"  # 5 of 12,500 would print as 0.0%: not an empty group
+    assert fmt_pct(0.0006) == "0.1%"
+    assert fmt_pct(0.0) == "0.0%"  # nobody is nobody
+    assert fmt_pct(0.00004, decimals=2) == "<0.01%"
+
+
+def test_report_margins_from_env_reads_percentages():
+    margins = report_margins_from_env(
+        {
+            "GOODPULSE_REPORT_LAPSED_MARGIN_PP": "7.5",
+            "GOODPULSE_REPORT_VIP_MIN_MULTIPLE": "3",
+            "GOODPULSE_REPORT_CITY_RPC_MARGIN_PCT": "20",
+            "GOODPULSE_REPORT_MIN_GROUP_PCT": "0.5",
+        }
+    )
+    assert margins == ReportMargins(
+        lapsed_margin=0.075, vip_min_multiple=3.0, city_rpc_margin=0.2, min_group_share=0.005
+    )
+    assert report_margins_from_env({}) == ReportMargins()
+    with pytest.raises(UserSettingsError, match="GOODPULSE_REPORT_VIP_MIN_MULTIPLE"):
+        report_margins_from_env({"GOODPULSE_REPORT_VIP_MIN_MULTIPLE": "0.5"})
+    with pytest.raises(UserSettingsError, match="GOODPULSE_REPORT_LAPSED_MARGIN_PP"):
+        report_margins_from_env({"GOODPULSE_REPORT_LAPSED_MARGIN_PP": "five"})
+
+
+# --- complete periods in the report --------------------------------------------------------
+
+
+def test_partial_periods_are_marked_and_left_out(report_a, tables_a):
+    monthly = tables_a["monthly_revenue"]
+    partial = monthly[~monthly["is_complete"]]["month"].map(lambda m: m.strftime("%b %Y"))
+    assert list(partial) == ["Jan 2017", "Aug 2018"]  # the fixture data runs Jan 5 to Aug 20
+    section = report_a.markdown.split("## Monthly revenue trend")[1].split("\n## ")[0]
+    complete = int(monthly["is_complete"].sum())
+    assert f"mean of the {complete} complete months" in section
+    assert "Hollow markers on a dashed line: partial months" in section
+    assert "(Jan 2017, Aug 2018); they are left out of the mean." in section
+    assert section.count("| partial |") == 2
+    # KPI 1 names the cohorts it pools; the heatmap caption says blank is not 0%.
+    p1 = tables_a["period1_retention"]
+    last_q = p1[~p1["is_headline"] & p1["is_complete"] & (p1["grain"] == "quarter")]["cohort"].max()
+    assert f"to Q{(last_q.month - 1) // 3 + 1} {last_q.year}" in report_a.markdown
+    assert "never a 0%" in report_a.markdown
+    assert "log scale" in report_a.markdown.split("### KPI 2: repeat funnel")[1]
