@@ -101,8 +101,8 @@ def test_the_report_metadata_is_the_whole_markdown_report(run):
     images = re.findall(r"!\[[^\]]*\]\(data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)\)", markdown)
     assert len(images) >= 10
     assert all(base64.b64decode(i).decode("utf-8").startswith("<svg ") for i in images)
-    # The hand-made data starts on 2017-01-10: January 2017 is named as a partial month.
-    assert "the partial months (Jan 2017) are left out" in markdown
+    # The hand-made completed orders run from 2017-01-10 to 2018-06-25: both ends are partial.
+    assert "the partial months (Jan 2017, Jun 2018) are left out" in markdown
     # The HTML file stays for sharing.
     assert metadata["html_path"].value.endswith("goodpulse_report.html")
     assert "charts" not in metadata  # the report holds them; not the same images twice

@@ -235,17 +235,19 @@ completed AS NOT MATERIALIZED (
 
 # --- complete periods ----------------------------------------------------------------------------
 
-# The days the order data covers, for deciding which periods are complete (docs/metric_decisions.md
-# "Complete periods"): from the first purchase date (any status, as for as_of) to the last one,
-# cut at an explicit as_of. A derived as_of is the last purchase date, so ``$as_of`` is bound to
-# the explicit one only (NULL otherwise; least() skips NULLs): no second scan for the outlier rule,
-# which build_customer_tables already enforces in the same gold step.
+# The days the data covers, for deciding which periods are complete (docs/metric_decisions.md
+# "Complete periods"): from the first purchase date of a completed order to the last one, cut at
+# an explicit as_of. Completed orders, because every period series (monthly revenue, cohorts)
+# counts only those: the newest orders of an export are not delivered yet, so a month after the
+# last completed purchase holds a handful of orders however many were placed. A derived as_of is
+# the last purchase date of any status (never earlier), so ``$as_of`` is bound to the explicit one
+# only (NULL otherwise; least() skips NULLs). Reads the ``completed`` CTE (COMPLETED_CTE).
 DATA_SPAN_CTE = """
 data_span AS (
     SELECT
         min(order_purchase_timestamp)::DATE AS first_day,
         least(max(order_purchase_timestamp)::DATE, $as_of::DATE) AS last_day
-    FROM lifecycle
+    FROM completed
 )"""
 
 
@@ -253,8 +255,8 @@ def period_is_complete_sql(period: str, months: str) -> str:
     """The one SQL definition of a complete period, joined with ``data_span`` (DATA_SPAN_CTE).
 
     The period starting on the DATE ``period`` and lasting ``months`` months is complete when the
-    data covers its first and its last day: it starts on or after the first purchase date and
-    ends on or before the last one. A month in which the data starts on the 4th, or ends on the
+    data covers its first and its last day: it starts on or after the first completed purchase
+    date and ends on or before the last one (cut at as_of). A month in which the data starts on the 4th, or ends on the
     17th, is partial: its revenue or retention would read as a collapse. FALSE, never NULL, when
     there is no data."""
     return (
