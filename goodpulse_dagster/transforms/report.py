@@ -527,6 +527,7 @@ def _find_period1(t: dict[str, pd.DataFrame], f: _Facts) -> None:
         if values[grain] is not None:
             parts.append(f"{fmt_pct(values[grain])} {phrase} ({cohort_range(df, grain)})")
             nums[f"period1_retention_{grain}"] = values[grain]
+            f.labels[f"{grain}_cohorts"] = cohort_range(df, grain)
     if parts:
         # The headline pools complete periods only: a cohort whose next period holds a few days
         # of data would read as churn.
@@ -805,14 +806,16 @@ def _recommend(facts: _Facts, th: Thresholds) -> list[str]:
     if p1 is not None and p1 < th.low_period1_retention:
         out.append(
             "Build an onboarding journey for the quarter after the first purchase: period-1 "
-            f"retention is only {fmt_pct(p1)}."
+            f"retention is only {fmt_pct(p1)} ({facts.labels.get('quarter_cohorts', NA)})."
         )
     active = n.get("active_revenue_share")
     if active is not None and active < th.low_active_revenue_share:
-        out.append(
-            "Run win-back campaigns for At Risk and Dormant customers: Active customers hold only "
-            f"{fmt_pct(active)} of revenue."
-        )
+        # Both shares: a small Active revenue share with a matching customer share means most
+        # customers have stopped buying, not that active customers spend less.
+        evidence = f"Active customers hold only {fmt_pct(active)} of revenue"
+        if "active_customer_share" in n:
+            evidence += f" and are {fmt_pct(n['active_customer_share'])} of customers"
+        out.append(f"Run win-back campaigns for At Risk and Dormant customers: {evidence}.")
     lapsed, gap = n.get("high_value_lapsed_share"), n.get("lapsed_gap")
     if lapsed is not None and gap is not None and gap >= facts.margins.lapsed_margin:
         out.append(
@@ -928,8 +931,9 @@ def metric_definitions(p: MetricParams | None = None) -> list[tuple[str, str]]:
         (
             "Complete period",
             "A month or quarter the data covers from its first to its last day: it starts on or "
-            "after the first purchase date and ends on or before the last one (cut at as_of). "
-            "Partial periods are shown marked and left out of means, trends and KPI 1.",
+            "after the first purchase date of a completed order and ends on or before the last "
+            "one (cut at as_of). Partial periods are shown marked and left out of means, trends "
+            "and KPI 1.",
         ),
         (
             "Period-1 retention (KPI 1)",
@@ -1499,7 +1503,10 @@ def _s_geography(t, c, facts) -> _Section:
     ]
     blocks: list = [
         _Figure(c.get("city_concentration")),
-        _Text(f"The top {len(top)} cities (of {len(df)}) generate {fmt_pct(share)} of revenue."),
+        _Text(
+            f"The top {len(top)} cities (of {len(df)}) generate {fmt_pct(share)} of revenue from "
+            f"{fmt_pct(_share(top['customers'].sum(), df['customers'].sum()))} of customers."
+        ),
     ]
     if rows:
         blocks.append(
