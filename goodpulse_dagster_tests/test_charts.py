@@ -323,6 +323,9 @@ def test_top_segments(tables, drawn):
 def test_repeat_funnel_on_a_log_axis(tables, drawn):
     row = tables["repeat_funnel"].iloc[0]
     root = parse(drawn["repeat_funnel"])
+    # The log scale is said, in the title and on the axis: bar lengths are not proportional.
+    assert texts(root, "title") == ["Repeat funnel (log scale)"]
+    assert "customers (log scale)" in texts(root)
     assert texts(root, "axis-y") == ["1+ orders", "2+ orders", "5+ orders"]
     assert texts(root, "bar-labels") == [
         f"{row['customers_1_plus']:,.0f}",
@@ -368,8 +371,11 @@ def test_period1_retention_panels(tables, drawn):
     assert len(rects(root, "bars")) == len(per)
     pooled = d[d["is_headline"].astype(bool)].set_index("grain")["period1_retention"]
     assert texts(root, "subtitle") == [
-        f"Quarterly cohorts, period 1 complete · pooled {pooled['quarter'] * 100:.1f}%",
-        f"Monthly cohorts, period 1 complete · pooled {pooled['month'] * 100:.1f}%",
+        f"Quarterly cohorts · pooled {pooled['quarter'] * 100:.1f}%",
+        f"Monthly cohorts · pooled {pooled['month'] * 100:.1f}%",
+    ]
+    assert texts(root, "title") == [
+        "Period-1 retention, cohorts with a complete period 1 (dashed: pooled)"
     ]
     assert len(groups(root, "reference")) == 2  # one dashed headline per panel
     # Many monthly cohorts: their labels are turned so they do not overlap.

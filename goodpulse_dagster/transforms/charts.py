@@ -1521,7 +1521,9 @@ def period1_retention_chart(df: pd.DataFrame) -> str | None:
     grains = [g for g in ("quarter", "month") if (d["grain"] == g).any()]
     if not grains:
         return None
-    svg, area = _canvas(WIDE_SIZE, "Period-1 retention (dashed: pooled over cohorts)")
+    svg, area = _canvas(
+        WIDE_SIZE, "Period-1 retention, cohorts with a complete period 1 (dashed: pooled)"
+    )
     # Twice as many months as quarters: the month panel gets twice the width.
     panels = area.split((1, 2)[: len(grains)], gap=24)
     for panel, grain in zip(panels, grains, strict=True):
@@ -1531,7 +1533,7 @@ def period1_retention_chart(df: pd.DataFrame) -> str | None:
         per = g[~headline & g["is_complete"].fillna(False).astype(bool)]
         per = per.assign(cohort=lambda x: pd.to_datetime(x["cohort"], errors="coerce"))
         per = per.dropna(subset=["cohort"]).sort_values("cohort")
-        title = f"{grain.capitalize()}ly cohorts, period 1 complete"
+        title = f"{grain.capitalize()}ly cohorts"
         pooled = None
         if headline.any():
             pooled = float(g.loc[headline, "period1_retention"].iloc[0])
