@@ -17,13 +17,16 @@ import pytest
 from dagster import AssetKey, DagsterInstance
 
 from goodpulse_dagster import schema
-from goodpulse_dagster.transforms.report import MARKDOWN_FILE, SECTIONS
+from goodpulse_dagster.assets.report import report_from_warehouse
+from goodpulse_dagster.errors import UserError
+from goodpulse_dagster.transforms.report import GOLD_INPUTS, MARKDOWN_FILE, SECTIONS
 from goodpulse_dagster_tests.fixtures.handmade_expected import (
     COHORT_RETENTION_ROWS,
     MONTHLY_REVENUE_ROWS,
 )
 from goodpulse_dagster_tests.fixtures.handmade_raw import write_handmade_raw
 from goodpulse_dagster_tests.fixtures.handmade_silver import HANDMADE_AS_OF
+from goodpulse_dagster_tests.fixtures.kpi_tables import build_kpi_tables
 from goodpulse_dagster_tests.pipeline import lake_settings, materialize_analytics, materialize_lake
 from goodpulse_dagster_tests.test_gold_kpi import assert_frame
 
@@ -106,3 +109,22 @@ def test_the_report_metadata_is_the_whole_markdown_report(run):
     # The HTML file stays for sharing.
     assert metadata["html_path"].value.endswith("goodpulse_report.html")
     assert "charts" not in metadata  # the report holds them; not the same images twice
+
+
+def test_goodpulse_report_on_a_warehouse_of_the_previous_release_says_to_run(tmp_path):
+    # `goodpulse report` re-renders from the warehouse: one written before is_complete cannot
+    # back the report's complete-period numbers, so it says what to do instead of a traceback.
+    warehouse = tmp_path / "warehouse.duckdb"
+    tables = build_kpi_tables()
+    tables["monthly_revenue"] = tables["monthly_revenue"].drop(columns=["is_complete"])
+    con = duckdb.connect(str(warehouse))
+    for name, df in tables.items():
+        layer = "gold" if name in GOLD_INPUTS else "kpi"
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {layer}")
+        con.register("df", df)
+        con.execute(f"CREATE TABLE {layer}.{name} AS SELECT * FROM df")
+        con.unregister("df")
+    con.close()
+    with pytest.raises(UserError, match=r"kpi\.monthly_revenue lacks is_complete.*goodpulse run"):
+        report_from_warehouse(warehouse, tmp_path / "reports")
+    assert not (tmp_path / "reports" / MARKDOWN_FILE).exists()

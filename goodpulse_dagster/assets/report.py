@@ -17,6 +17,7 @@ from dagster import (
 
 from goodpulse_dagster.assets.common import DUCKDB_POOL, OWNERS
 from goodpulse_dagster.automation.conditions import analytics_automation_condition
+from goodpulse_dagster.errors import UserError
 from goodpulse_dagster.resources.storage import AnalyticsSettings, ReportsResource
 from goodpulse_dagster.resources.warehouse import connect_warehouse
 from goodpulse_dagster.run_trust import (
@@ -31,6 +32,7 @@ from goodpulse_dagster.settings import report_margins_from_env
 from goodpulse_dagster.transforms.report import (
     GOLD_INPUTS,
     REPORT_TABLES,
+    TABLE_COLUMNS,
     build_report,
     mark_report_stale,
     write_report,
@@ -62,6 +64,19 @@ def report_from_warehouse(warehouse: Path, out_dir: Path) -> dict[str, Path]:
         tables = {t: con.sql(f"SELECT * FROM {_layer(t)}.{t}").df() for t in REPORT_TABLES}
     finally:
         con.close()
+    stale = {
+        f"{_layer(t)}.{t}": missing
+        for t, df in tables.items()
+        if (missing := [c for c in TABLE_COLUMNS[t] if c not in df.columns])
+    }
+    if stale:
+        # A warehouse written by an earlier release (before is_complete, say): reporting from it
+        # would need numbers it does not hold. A run rebuilds the tables with their new columns.
+        listed = "; ".join(f"{name} lacks {', '.join(cols)}" for name, cols in stale.items())
+        raise UserError(
+            f"The warehouse {warehouse} was written by an earlier release ({listed}). Run "
+            "`goodpulse run` to rebuild it, then `goodpulse report`."
+        )
     paths = report_from_tables(tables, out_dir)[1]
     # The warehouse holds the last good tables; failures since still make them stale.
     mark_report_stale(out_dir, stale_notice(read_state(home_of_reports(out_dir))))
