@@ -585,8 +585,7 @@ def _find_vip(t: dict[str, pd.DataFrame], f: _Facts) -> None:
         )
         text += (
             f"; a VIP spends {fmt_money(vip_rpc)} on average, {fmt_num(multiple, 2)}x a High Value "
-            "customer "
-            f"({fmt_money(high_rpc)})"
+            f"customer ({fmt_money(high_rpc)})"
         )
         if multiple < floor:
             text += (
