@@ -1465,11 +1465,12 @@ def cohort_heatmap_chart(df: pd.DataFrame, grain: str) -> str | None:
     if d.empty:
         return None
     complete = d["is_complete"].fillna(False).astype(bool)
-    # Every cohort keeps its row (a partial last cohort is a blank row, not a missing one).
+    # The grid is built from every row, then incomplete cells are blanked: each cohort keeps its
+    # row (a cohort of a partial last period is a blank row, not a missing one).
     grid = _grid(d, "cohort", "period_index", "retention_rate", "mean")
     grid = grid.sort_index().reindex(columns=sorted(grid.columns))
-    kept = _grid(d.assign(retention_rate=complete.astype(float)), "cohort", "period_index",
-                 "retention_rate", "min")  # fmt: skip
+    flags = d.assign(is_complete=complete.astype(float))
+    kept = _grid(flags, "cohort", "period_index", "is_complete", "min")
     kept = kept.reindex(index=grid.index, columns=grid.columns)
     grid = grid.where(kept.to_numpy(dtype=float) == 1.0)
     values = grid.to_numpy(dtype=float)
