@@ -837,3 +837,13 @@ def test_partial_periods_are_marked_and_left_out(report_a, tables_a):
     assert f"to Q{(last_q.month - 1) // 3 + 1} {last_q.year}" in report_a.markdown
     assert "never a 0%" in report_a.markdown
     assert "log scale" in report_a.markdown.split("### KPI 2: repeat funnel")[1]
+
+
+def test_national_channels_under_the_concentration_threshold(tables_a):
+    # 25% of revenue from 40% of customers: under the 30% concentration threshold, and the top
+    # city's customers spend less than the average (0.62x).
+    report = build_report(_with(tables_a, city_concentration=_cities(25.0)))
+    assert [r for r in report.recommendations if "cities" in r] == [
+        "Favour national channels over city campaigns: the top 1 cities generate only 25.0% of "
+        "revenue, and their customers spend 0.62x the average customer."
+    ]
