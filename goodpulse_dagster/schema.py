@@ -433,6 +433,9 @@ COHORT_RETENTION_COLUMNS: dict[str, str] = {
     "cohort_size": BIGINT,
     "active_customers": BIGINT,
     "retention_rate": DOUBLE,
+    # The data covers the whole period (first to last day): transforms/gold.py
+    # period_is_complete_sql, the one definition of a complete period.
+    "is_complete": "BOOLEAN",
 }
 CUSTOMER_UNIFIED_LIFECYCLE_COLUMNS: dict[str, str] = {
     **CUSTOMER_360_COLUMNS,
@@ -509,6 +512,9 @@ KPI_TABLES: dict[str, dict[str, str]] = {
         "cohort_size": BIGINT,
         "period1_active": BIGINT,
         "period1_retention": DOUBLE,
+        # Cohort rows: the cohort's period 1 is complete (cohort_retention.is_complete at index
+        # 1). Headline row: TRUE when it pools at least one cohort; it pools complete ones only.
+        "is_complete": "BOOLEAN",
     },
     "monthly_revenue": {
         "month": DATE,
@@ -516,8 +522,12 @@ KPI_TABLES: dict[str, dict[str, str]] = {
         "customers": BIGINT,
         "revenue": MONEY,
         "aov": DOUBLE,
-        # The same value on every row: mean monthly revenue over the months present.
+        # The same value on every row: mean monthly revenue over the complete months present
+        # (NULL when no month is complete).
         "mean_monthly_revenue": DOUBLE,
+        # The data covers the whole month (gold.period_is_complete_sql); the partial first and
+        # last months are drawn but left out of means and trends.
+        "is_complete": "BOOLEAN",
     },
     "delivery_vs_review": {
         "delivery_bucket": VARCHAR,  # '0-3', '4-7', '8-14', '15-21', '22-30', '31+'

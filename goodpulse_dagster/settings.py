@@ -23,11 +23,16 @@
 | GOODPULSE_MAX_LINE_AMOUNT | 1000000 | R$ ceiling of one payment_value, price or freight_value; a line above it is quarantined in silver |
 | GOODPULSE_AS_OF_MAX_GAP_DAYS | 90 | a derived as_of is refused when a gap of more than this many days between purchases ... |
 | GOODPULSE_AS_OF_OUTLIER_MAX_SHARE | 0.001 | ... leaves at most this share of all orders after it (a mistyped year); 0 turns the check off |
+| GOODPULSE_REPORT_LAPSED_MARGIN_PP | 5 | the report says "re-activate lapsed high-value customers first" only when the At Risk + Dormant share of High Value and VIP customers exceeds that of the other customers by at least this many percentage points |
+| GOODPULSE_REPORT_VIP_MIN_MULTIPLE | 2 | VIP revenue per customer must be at least this multiple of High Value's for the report to call VIPs a group apart (the top-5% cut alone guarantees more than 1x) |
+| GOODPULSE_REPORT_CITY_RPC_MARGIN_PCT | 10 | the report recommends focusing on the top-N cities only when their revenue share exceeds their customer share by at least this many percent (relative) |
+| GOODPULSE_REPORT_MIN_GROUP_PCT | 1 | a group below this percentage of customers (Power Users, a channel) is described as negligible |
 """
 
 from __future__ import annotations
 
 import codecs
+import math
 import os
 from dataclasses import dataclass
 from datetime import date
@@ -148,6 +153,60 @@ def value_rule_params_from_env(env: dict[str, str] | None = None) -> dict[str, f
             "GOODPULSE_AS_OF_OUTLIER_MAX_SHARE",
         ),
     }
+
+
+# --- Report margins (issue 20): when a finding may single a group out. ---------------------------
+
+
+@dataclass(frozen=True)
+class ReportMargins:
+    """How far a group must stand apart before the executive report recommends acting on it.
+
+    Without a margin, a rule fires on differences the data does not support (a lapsed share of
+    70.3% against 69.2%) or on what a definition guarantees (the top 5% by revenue always bring
+    more than 5% of it). Shares and margins are fractions (0.05 = 5 percentage points)."""
+
+    # The At Risk + Dormant share of High Value and VIP customers must exceed that of the other
+    # customers by at least this (absolute, in share points) to "re-activate them first".
+    lapsed_margin: float = 0.05
+    # VIP revenue per customer / High Value revenue per customer. Every VIP spent at least the
+    # p95 cut point and every High Value customer less, so the ratio is above 1 by construction;
+    # only a ratio of at least this sets VIPs apart as a group worth their own care tier.
+    vip_min_multiple: float = 2.0
+    # (top-N revenue share / top-N customer share) - 1: the top cities' customers must spend at
+    # least this much more (relative) than the average customer for a city focus to pay.
+    city_rpc_margin: float = 0.10
+    # A group (frequency tier, channel) below this share of customers is called negligible.
+    min_group_share: float = 0.01
+
+    def __post_init__(self) -> None:
+        for name in ("lapsed_margin", "city_rpc_margin", "min_group_share"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and 0 <= value < 1):
+                raise UserSettingsError(
+                    f"report margin {name} must be a share from 0 up to 1, got {value}"
+                )
+        if not (math.isfinite(self.vip_min_multiple) and self.vip_min_multiple >= 1):
+            raise UserSettingsError(
+                "GOODPULSE_REPORT_VIP_MIN_MULTIPLE must be at least 1 (VIPs always out-spend High "
+                f"Value customers), got {self.vip_min_multiple}"
+            )
+
+
+def report_margins_from_env(env: dict[str, str] | None = None) -> ReportMargins:
+    """ReportMargins from GOODPULSE_REPORT_* (percentages in the environment, fractions here)."""
+
+    def pct(name: str, default: str) -> float:
+        return _number(_env(name, default, env), name) / 100
+
+    return ReportMargins(
+        lapsed_margin=pct("GOODPULSE_REPORT_LAPSED_MARGIN_PP", "5"),
+        vip_min_multiple=_number(
+            _env("GOODPULSE_REPORT_VIP_MIN_MULTIPLE", "2", env), "GOODPULSE_REPORT_VIP_MIN_MULTIPLE"
+        ),
+        city_rpc_margin=pct("GOODPULSE_REPORT_CITY_RPC_MARGIN_PCT", "10"),
+        min_group_share=pct("GOODPULSE_REPORT_MIN_GROUP_PCT", "1"),
+    )
 
 
 def metric_params_from_env(env: dict[str, str] | None = None) -> MetricParams:

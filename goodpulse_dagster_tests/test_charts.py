@@ -323,6 +323,9 @@ def test_top_segments(tables, drawn):
 def test_repeat_funnel_on_a_log_axis(tables, drawn):
     row = tables["repeat_funnel"].iloc[0]
     root = parse(drawn["repeat_funnel"])
+    # The log scale is said, in the title and on the axis: bar lengths are not proportional.
+    assert texts(root, "title") == ["Repeat funnel (log scale)"]
+    assert "customers (log scale)" in texts(root)
     assert texts(root, "axis-y") == ["1+ orders", "2+ orders", "5+ orders"]
     assert texts(root, "bar-labels") == [
         f"{row['customers_1_plus']:,.0f}",
@@ -361,11 +364,18 @@ def test_period1_retention_panels(tables, drawn):
     d = tables["period1_retention"]
     root = parse(drawn["period1_retention"])
     per = d[~d["is_headline"].astype(bool)]
+    # Only the cohorts whose period 1 is complete get a bar (the fixture's last quarter and
+    # month cohorts have a partial next period), the ones the pooled headline covers.
+    assert (~per["is_complete"]).sum() == 2
+    per = per[per["is_complete"]]
     assert len(rects(root, "bars")) == len(per)
     pooled = d[d["is_headline"].astype(bool)].set_index("grain")["period1_retention"]
     assert texts(root, "subtitle") == [
         f"Quarterly cohorts · pooled {pooled['quarter'] * 100:.1f}%",
         f"Monthly cohorts · pooled {pooled['month'] * 100:.1f}%",
+    ]
+    assert texts(root, "title") == [
+        "Period-1 retention, cohorts with a complete period 1 (dashed: pooled)"
     ]
     assert len(groups(root, "reference")) == 2  # one dashed headline per panel
     # Many monthly cohorts: their labels are turned so they do not overlap.
@@ -378,14 +388,35 @@ def test_monthly_revenue_line(tables, drawn):
     m = tables["monthly_revenue"].sort_values("month")
     root = parse(drawn["monthly_revenue"])
     (line,) = groups(root, "line")
-    assert len(list(line.iter(NS + "circle"))) == len(m)  # a dot per month
+    dots = list(line.iter(NS + "circle"))
+    assert len(dots) == len(m)  # a dot per month
+    # The fixture's data starts on 2017-01-05 and ends on 2018-08-20: the first and last months
+    # are partial, drawn hollow, the line to and from them dashed.
+    partial = (~m["is_complete"]).tolist()
+    assert partial == [True] + [False] * (len(m) - 2) + [True]
+    assert [d.get("fill") == charts.BACKGROUND for d in dots] == partial
+    dashed = [p for p in line.iter(NS + "path") if p.get("stroke-dasharray")]
+    assert len(dashed) == 2 and len(list(line.iter(NS + "path"))) == 3
+    # The mean is of the complete months only (the fixture computes it so).
     mean = m["mean_monthly_revenue"].iloc[0]
-    assert texts(root, "legend") == ["revenue", f"mean {charts.money_short(mean)}"]
+    assert mean == pytest.approx(m.loc[m["is_complete"], "revenue"].mean())
+    assert texts(root, "legend") == [
+        "revenue",
+        "partial month",
+        f"mean of complete months {charts.money_short(mean)}",
+    ]
     months = texts(root, "axis-x")
     assert all(re.fullmatch(r"[A-Z][a-z]{2}\n\d{4}", t) for t in months)
     first = m["month"].iloc[0]
     assert f"{charts.MONTH_NAMES[first.month - 1]}\n{first.year}" in months or len(months) < len(m)
     assert len(groups(root, "area")) == 1 and len(groups(root, "reference")) == 1
+    # Every month complete: one solid line, no hollow marker, no "partial month" key.
+    whole = m[m["is_complete"]]
+    root = parse(charts.monthly_revenue_chart(whole))
+    (line,) = groups(root, "line")
+    assert [p.get("stroke-dasharray") for p in line.iter(NS + "path")] == [None]
+    assert all(d.get("fill") == charts.PRIMARY for d in line.iter(NS + "circle"))
+    assert "partial month" not in texts(root, "legend")
 
 
 # --- heatmaps ---------------------------------------------------------------------------------
@@ -396,12 +427,19 @@ def test_quarterly_cohort_heatmap(tables, drawn):
     q = q[q["grain"] == "quarter"]
     root = parse(drawn["cohort_quarter"])
     cells = rects(root, "cells")
-    assert len(cells) == len(q)  # one cell per (cohort, period index) row
+    # One cell per complete (cohort, period index) row; the partial first quarter (2017 Q1, the
+    # data starts on Jan 5) and last one (2018 Q3) are blank cells, not 0%.
+    done = q[q["is_complete"]]
+    assert set(q.loc[~q["is_complete"], "period"]) == {
+        pd.Timestamp("2017-01-01"),
+        pd.Timestamp("2018-07-01"),
+    }
+    assert len(cells) == len(done) < len(q)
     grey = [c for c in cells if c.get("fill") == charts.MASKED]
-    assert len(grey) == (q["period_index"] == 0).sum()  # index 0 is outside the colour scale
+    assert len(grey) == (done["period_index"] == 0).sum()  # index 0 is outside the colour scale
     labels = texts(root, "cell-labels")
     assert labels.count("100%") >= len(grey) and len(labels) == len(cells)
-    later = q[q["period_index"] > 0]["retention_rate"]
+    later = done[done["period_index"] > 0]["retention_rate"]
     best = later.max()
     assert f"{best * 100:.1f}%" in labels
     assert charts.heat_color(1.0) in {c.get("fill") for c in cells}  # the maximum is darkest
@@ -416,7 +454,7 @@ def test_monthly_cohort_heatmap_is_not_annotated(tables, drawn):
     m = m[m["grain"] == "month"]
     assert m["period_index"].nunique() > charts.ANNOTATE_MAX_COLUMNS
     root = parse(drawn["cohort_month"])
-    assert len(rects(root, "cells")) == len(m)
+    assert len(rects(root, "cells")) == m["is_complete"].sum()
     assert groups(root, "cell-labels") == []
 
 
@@ -531,6 +569,8 @@ def test_one_to_three_rows(tables):
     root = parse(charts.monthly_revenue_chart(monthly))
     assert len(list(groups(root, "line")[0].iter(NS + "circle"))) == 1
     q = tables["cohort_retention"]
-    q = q[(q["grain"] == "quarter") & (q["cohort"] == q["cohort"].min())].head(2)
+    # The first cohort whose own quarter is complete (2017 Q1 is partial), indexes 0 and 1.
+    q = q[(q["grain"] == "quarter") & q["is_complete"]]
+    q = q[q["cohort"] == q.loc[q["period_index"] == 0, "cohort"].min()].head(2)
     root = parse(charts.cohort_quarter_chart(q))
     assert len(rects(root, "cells")) == 2 and texts(root, "cell-labels")[0] == "100%"

@@ -233,6 +233,84 @@ def test_cohort_retention_both_grains(built):
     assert_frame(built["cohort_retention"], schema.COHORT_RETENTION_COLUMNS, rows)
 
 
+def _moved(silver, order_id: str, when: str) -> pd.DataFrame:
+    """The lifecycle with order ``order_id`` purchased at ``when`` instead."""
+    lifecycle = silver["unified_user_lifecycle"].to_pandas()
+    lifecycle.loc[lifecycle["order_id"] == order_id, "order_purchase_timestamp"] = pd.Timestamp(
+        when
+    )
+    return lifecycle
+
+
+def _partial_periods(cohorts: pd.DataFrame) -> set[tuple[str, date]]:
+    rows = cohorts[~cohorts["is_complete"]]
+    return set(zip(rows["grain"], rows["period"], strict=True))
+
+
+JAN, Q1 = ("month", date(2017, 1, 1)), ("quarter", date(2017, 1, 1))
+JUN, Q2 = ("month", date(2018, 6, 1)), ("quarter", date(2018, 4, 1))
+
+
+def test_complete_periods_follow_the_completed_orders(built):
+    # Completed orders run from o01 (2017-01-10) to o18 (2018-06-25); o12 (2018-06-30, as_of) is
+    # only shipped. The first and the last month and quarter are partial, nothing else.
+    assert _partial_periods(built["cohort_retention"]) == {JAN, Q1, JUN, Q2}
+    monthly = built["monthly_revenue"]
+    assert monthly.loc[~monthly["is_complete"], "month"].tolist() == [JAN[1], JUN[1]]
+
+
+def test_complete_periods_start_on_the_first_purchase_day(silver):
+    # The first completed order on the 1st (at midnight): January and Q1 2017 are complete.
+    first = _moved(silver, "o01", "2017-01-01 00:00")
+    assert _partial_periods(gold.build_cohort_retention(first, MetricParams())) == {JUN, Q2}
+    monthly = kpi.build_monthly_revenue(first, MetricParams())
+    assert monthly["mean_monthly_revenue"].iloc[0] == pytest.approx((2570 - 30) / 14)
+    # One day later (late on the 2nd): the month and the quarter it opens are partial.
+    second = _moved(silver, "o01", "2017-01-02 23:59")
+    cohorts = gold.build_cohort_retention(second, MetricParams())
+    assert _partial_periods(cohorts) == {JAN, Q1, JUN, Q2}
+    monthly = kpi.build_monthly_revenue(second, MetricParams())
+    assert monthly["mean_monthly_revenue"].iloc[0] == pytest.approx((2570 - 150 - 30) / 13)
+
+
+def test_complete_periods_end_on_the_last_purchase_day(silver, built):
+    # The last completed order (o18) on the last day of June: June and Q2 2018 are complete.
+    last = _moved(silver, "o18", "2018-06-30 08:00")
+    cohorts = gold.build_cohort_retention(last, MetricParams())
+    assert _partial_periods(cohorts) == {JAN, Q1}
+    monthly = kpi.build_monthly_revenue(last, MetricParams())
+    assert monthly["mean_monthly_revenue"].iloc[0] == pytest.approx((2570 - 150) / 14)
+    # Period 1 of the 2018 Q1 cohort (c08, 0 active) is Q2, now complete: it joins the headline,
+    # 1 active of 2 + 2 + 1 + 1 + 1.
+    quarter = kpi.build_period1_retention(cohorts).query("grain == 'quarter'")
+    assert quarter["is_complete"].all()
+    assert (quarter.iloc[0]["cohort_size"], quarter.iloc[0]["period1_active"]) == (7, 1)
+    # A day earlier (2018-06-29): June and Q2 are partial again, Q2 is not pooled (1 / 6).
+    day_before = _moved(silver, "o18", "2018-06-29 23:00")
+    cohorts = gold.build_cohort_retention(day_before, MetricParams())
+    assert _partial_periods(cohorts) == {JAN, Q1, JUN, Q2}
+    head = kpi.build_period1_retention(cohorts).iloc[0]
+    assert (head["grain"], head["is_headline"], head["cohort_size"]) == ("quarter", True, 6)
+    assert head["period1_retention"] == pytest.approx(1 / 6)
+    # An explicit as_of before the last completed order cuts the span: June complete in the data
+    # is partial at as_of 2018-06-29.
+    cut = gold.build_cohort_retention(last, MetricParams(as_of=date(2018, 6, 29)))
+    assert _partial_periods(cut) == {JAN, Q1, JUN, Q2}
+    monthly = kpi.build_monthly_revenue(last, MetricParams(as_of=date(2018, 6, 29)))
+    assert monthly.loc[~monthly["is_complete"], "month"].tolist() == [JAN[1], JUN[1]]
+
+
+def test_period1_headline_without_a_complete_period1_is_null(silver):
+    # as_of 2017-02-27: February (every cohort's period 1 so far) is partial, nothing is pooled.
+    params = MetricParams(as_of=date(2017, 2, 27))
+    p1 = kpi.build_period1_retention(
+        gold.build_cohort_retention(silver["unified_user_lifecycle"], params)
+    )
+    month_head = p1[(p1["grain"] == "month") & p1["is_headline"]].iloc[0]
+    assert (month_head["cohort_size"], month_head["is_complete"]) == (0, False)
+    assert math.isnan(month_head["period1_retention"])
+
+
 def test_customer_unified_lifecycle(built):
     unified = built["customer_unified_lifecycle"]
     assert_frame(
@@ -346,7 +424,8 @@ def test_headline_metrics(built):
         "active_revenue_share"
     ] == pytest.approx(605 / 2570)
     p1 = kpi.headline_metrics("period1_retention", built["period1_retention"])
-    assert p1["quarter_period1_retention"] == pytest.approx(1 / 7)
+    assert p1["quarter_period1_retention"] == pytest.approx(1 / 6)  # 2018 Q1's period 1 partial
+    assert p1["quarter_cohorts"] == 4.0 and p1["month_cohorts"] == 8.0
     assert p1["month_period1_retention"] == pytest.approx(1 / 8)
     north = kpi.headline_metrics("northstar", built["northstar"])
     assert north["total_customers"] == 10.0

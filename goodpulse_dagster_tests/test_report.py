@@ -19,11 +19,14 @@ import pandas as pd
 import pytest
 
 from goodpulse_dagster import schema
+from goodpulse_dagster.errors import UserSettingsError
+from goodpulse_dagster.settings import ReportMargins, report_margins_from_env
 from goodpulse_dagster.transforms.report import (
     HTML_FILE,
     MARKDOWN_FILE,
     SECTIONS,
     build_report,
+    fmt_pct,
     kpi_chart_markdown,
     write_report,
 )
@@ -71,22 +74,31 @@ EXPECTED_CHARTS = (
 P = r"-?\d+\.\d"  # a percentage as printed (one decimal), without the % sign
 F = r"-?\d+\.\d+"
 I = r"\d[\d,]*"  # noqa: E741 - an integer with thousands separators
+MONTH = r"[A-Z][a-z]{2} \d{4}"
+QUARTER = r"Q\d \d{4}"
 FINDING_PATTERNS = (
     rf"^(?P<one_time_customer_share>{P})% of customers bought once; together they bring "
     rf"(?P<one_time_revenue_share>{P})% of revenue\.$",
     rf"^(?P<repeat_conversion>{P})% of customers placed a second order \((?P<repeat_customers>{I}) "
     rf"customers?\), and (?P<power_user_conversion>{P})% of those went on to become Power Users\.$",
-    rf"^Period-1 retention is (?P<period1_retention_quarter>{P})% quarter over quarter and "
-    rf"(?P<period1_retention_month>{P})% month over month\.$",
+    rf"^Period-1 retention is (?P<period1_retention_quarter>{P})% quarter over quarter \(cohorts "
+    rf"(?P<first_quarter>{QUARTER}) to (?P<last_quarter>{QUARTER})\) and "
+    rf"(?P<period1_retention_month>{P})% month over month \(cohorts (?P<first_month>{MONTH}) to "
+    rf"(?P<last_month>{MONTH})\), counting the cohorts whose next period the data covers in "
+    r"full\.$",
     rf"^Active customers hold (?P<active_revenue_share>{P})% of revenue and make up "
     rf"(?P<active_customer_share>{P})% of the customer base\.$",
-    rf"^VIP customers are (?P<vip_customer_share>{P})% of customers but generate "
-    rf"(?P<vip_revenue_share>{P})% of revenue \((?P<vip_revenue_multiple>{F})x their share of "
-    r"customers\)\.$",
+    rf"^VIP customers, the top spenders by definition, are (?P<vip_customer_share>{P})% of "
+    rf"customers and generate (?P<vip_revenue_share>{P})% of revenue; a VIP spends "
+    rf"R\$ (?P<vip_revenue_per_customer>{I}) on average, (?P<vip_to_high_value_multiple>{F})x a "
+    r"High Value "
+    rf"customer \(R\$ (?P<high_value_revenue_per_customer>{I})\)(?P<vip_verdict>.*)\.$",
     rf"^(?P<high_value_lapsed_share>{P})% of High Value and VIP customers are At Risk or "
-    r"Dormant\.$",
+    rf"Dormant, against (?P<other_lapsed_share>{P})% of the other customers "
+    rf"\((?P<lapsed_gap>[+-]\d+\.\d) points\)(?P<lapsed_verdict>.*)\.$",
     rf"^The top (?P<top_n_cities>{I}) cities generate (?P<top_n_cities_revenue_share>{P})% of "
-    rf"revenue and hold (?P<top_n_cities_customer_share>{P})% of customers\.$",
+    rf"revenue and hold (?P<top_n_cities_customer_share>{P})% of customers; their customers "
+    rf"spend (?P<top_n_cities_rpc_ratio>{F})x the average customer(?P<city_verdict>.*)\.$",
     rf"^Delivery days and review score correlate at r = (?P<delivery_review_correlation>{F}): "
     rf"orders delivered in (?P<fast_bucket>\S+) days average (?P<fastest_bucket_review_score>{F}) "
     rf"stars versus (?P<slowest_bucket_review_score>{F}) for (?P<slow_bucket>\S+) days\.$",
@@ -95,11 +107,30 @@ FINDING_PATTERNS = (
     rf"^Customers whose first seller came through the marketing funnel bring "
     rf"(?P<attributed_revenue_share>{P})% of revenue; the largest channel, (?P<top_channel>\w+), "
     rf"brings (?P<top_channel_revenue_share>{P})%\.$",
-    rf"^Monthly revenue averaged R\$ (?P<mean_monthly_revenue>{I}) over (?P<months>{I}) months and "
-    rf"peaked at R\$ (?P<peak_monthly_revenue>{I}) in (?P<peak_month>[A-Z][a-z]{{2}} \d{{4}})\.$",
+    rf"^Monthly revenue averaged R\$ (?P<mean_monthly_revenue>{I}) over (?P<months>{I}) complete "
+    rf"months \((?P<first_complete_month>{MONTH}) to (?P<last_complete_month>{MONTH})\) and "
+    rf"peaked at R\$ (?P<peak_monthly_revenue>{I}) in (?P<peak_month>{MONTH}); the partial months "
+    rf"\((?P<partial_months>{MONTH}(?:, {MONTH})*)\) are left out\.$",
 )
-# Groups that name a category rather than quote a number.
-LABEL_GROUPS = {"fast_bucket", "slow_bucket", "top_channel", "peak_month"}
+# Groups that name a category, a period or a verdict rather than quote a number.
+LABEL_GROUPS = {
+    "fast_bucket",
+    "slow_bucket",
+    "top_channel",
+    "peak_month",
+    "first_quarter",
+    "last_quarter",
+    "first_month",
+    "last_month",
+    "first_complete_month",
+    "last_complete_month",
+    "partial_months",
+    "vip_verdict",
+    "lapsed_verdict",
+    "city_verdict",
+}
+# Numbers recorded in Report.numbers that are settings (ReportMargins), not table values.
+MARGIN_NUMBERS = {"lapsed_margin", "vip_min_multiple", "city_rpc_margin"}
 # How each quoted number is printed: its absolute rounding tolerance, in the units of
 # Report.numbers (shares as fractions). Unlisted names are percentages with one decimal.
 TOLERANCE = {
@@ -108,7 +139,10 @@ TOLERANCE = {
     "months": 0,
     "mean_monthly_revenue": 0.5,
     "peak_monthly_revenue": 0.5,
-    "vip_revenue_multiple": 0.05,
+    "vip_to_high_value_multiple": 0.005,
+    "top_n_cities_rpc_ratio": 0.005,
+    "vip_revenue_per_customer": 0.5,
+    "high_value_revenue_per_customer": 0.5,
     "delivery_review_correlation": 0.005,
     "fastest_bucket_review_score": 0.005,
     "slowest_bucket_review_score": 0.005,
@@ -128,6 +162,8 @@ def parse_findings(findings: list[str]) -> dict[str, float | str]:
                 parsed[name] = text
             elif name in TOLERANCE:
                 parsed[name] = float(text.replace(",", ""))
+            elif name == "lapsed_gap":
+                parsed[name] = float(text) / 100  # signed percentage points
             else:
                 parsed[name] = float(text) / 100
     return parsed
@@ -147,19 +183,40 @@ def expected_numbers(t: dict[str, pd.DataFrame]) -> dict[str, float | str]:
     monthly = t["monthly_revenue"]
     cohorts = t["cohort_retention"]
 
-    idx1 = cohorts[cohorts["period_index"] == 1]
+    # Period 1 counts only where the cohort's next period is complete (its is_complete flag).
+    idx1 = cohorts[(cohorts["period_index"] == 1) & cohorts["is_complete"]]
     p1 = {
         g: idx1.loc[idx1["grain"] == g, "active_customers"].sum()
         / idx1.loc[idx1["grain"] == g, "cohort_size"].sum()
         for g in ("quarter", "month")
     }
-    hv = health[health["value_segment"].isin(["High Value", "VIP"])]
+    p1_cohorts = {g: sorted(idx1.loc[idx1["grain"] == g, "cohort"]) for g in ("quarter", "month")}
+
+    def quarter(ts) -> str:
+        return f"Q{(ts.month - 1) // 3 + 1} {ts.year}"
+
+    is_hv = health["value_segment"].isin(["High Value", "VIP"])
+    hv, others = health[is_hv], health[~is_hv]
+    lapsed = ["At Risk", "Dormant"]
+    hv_lapsed = (
+        hv.loc[hv["lifecycle_stage"].isin(lapsed), "customers"].sum() / hv["customers"].sum()
+    )
+    other_lapsed = (
+        others.loc[others["lifecycle_stage"].isin(lapsed), "customers"].sum()
+        / others["customers"].sum()
+    )
+    complete = monthly[monthly["is_complete"]].sort_values("month")
+    partial = monthly[~monthly["is_complete"]].sort_values("month")
     top = city[city["is_top_n"]]
     marketing = channels[~channels["acquisition_channel"].isin(["unattributed", "unknown"])]
     best = marketing.sort_values("revenue", ascending=False).iloc[0]
-    peak = monthly.sort_values("revenue", ascending=False).iloc[0]
+    peak = complete.sort_values("revenue", ascending=False).iloc[0]
     vip_cs = value.at["VIP", "customers"] / value["customers"].sum()
     vip_rs = value.at["VIP", "revenue"] / value["revenue"].sum()
+    vip_rpc = value.at["VIP", "revenue"] / value.at["VIP", "customers"]
+    hv_rpc = value.at["High Value", "revenue"] / value.at["High Value", "customers"]
+    top_rs = top["revenue"].sum() / city["revenue"].sum()
+    top_cs = top["customers"].sum() / city["customers"].sum()
     return {
         "one_time_customer_share": freq.at["One-time", "customers"] / freq["customers"].sum(),
         "one_time_revenue_share": freq.at["One-time", "revenue"] / freq["revenue"].sum(),
@@ -168,18 +225,24 @@ def expected_numbers(t: dict[str, pd.DataFrame]) -> dict[str, float | str]:
         "power_user_conversion": funnel["customers_5_plus"] / funnel["customers_2_plus"],
         "period1_retention_quarter": p1["quarter"],
         "period1_retention_month": p1["month"],
+        "first_quarter": quarter(p1_cohorts["quarter"][0]),
+        "last_quarter": quarter(p1_cohorts["quarter"][-1]),
+        "first_month": pd.Timestamp(p1_cohorts["month"][0]).strftime("%b %Y"),
+        "last_month": pd.Timestamp(p1_cohorts["month"][-1]).strftime("%b %Y"),
         "active_revenue_share": life.at["Active", "revenue"] / life["revenue"].sum(),
         "active_customer_share": life.at["Active", "customers"] / life["customers"].sum(),
         "vip_customer_share": vip_cs,
         "vip_revenue_share": vip_rs,
-        "vip_revenue_multiple": vip_rs / vip_cs,
-        "high_value_lapsed_share": hv.loc[
-            hv["lifecycle_stage"].isin(["At Risk", "Dormant"]), "customers"
-        ].sum()
-        / hv["customers"].sum(),
+        "vip_revenue_per_customer": vip_rpc,
+        "high_value_revenue_per_customer": hv_rpc,
+        "vip_to_high_value_multiple": vip_rpc / hv_rpc,
+        "high_value_lapsed_share": hv_lapsed,
+        "other_lapsed_share": other_lapsed,
+        "lapsed_gap": hv_lapsed - other_lapsed,
         "top_n_cities": len(top),
-        "top_n_cities_revenue_share": top["revenue"].sum() / city["revenue"].sum(),
-        "top_n_cities_customer_share": top["customers"].sum() / city["customers"].sum(),
+        "top_n_cities_revenue_share": top_rs,
+        "top_n_cities_customer_share": top_cs,
+        "top_n_cities_rpc_ratio": top_rs / top_cs,
         "delivery_review_correlation": delivery["correlation"].iloc[0],
         "fast_bucket": delivery["delivery_bucket"].iloc[0],
         "slow_bucket": delivery["delivery_bucket"].iloc[-1],
@@ -190,14 +253,19 @@ def expected_numbers(t: dict[str, pd.DataFrame]) -> dict[str, float | str]:
         "attributed_revenue_share": marketing["revenue"].sum() / channels["revenue"].sum(),
         "top_channel": best["acquisition_channel"],
         "top_channel_revenue_share": best["revenue"] / channels["revenue"].sum(),
-        "mean_monthly_revenue": monthly["revenue"].mean(),
-        "months": len(monthly),
+        "mean_monthly_revenue": complete["revenue"].mean(),
+        "months": len(complete),
+        "first_complete_month": pd.Timestamp(complete["month"].iloc[0]).strftime("%b %Y"),
+        "last_complete_month": pd.Timestamp(complete["month"].iloc[-1]).strftime("%b %Y"),
+        "partial_months": ", ".join(pd.Timestamp(m).strftime("%b %Y") for m in partial["month"]),
         "peak_monthly_revenue": peak["revenue"],
         "peak_month": pd.Timestamp(peak["month"]).strftime("%b %Y"),
     }
 
 
 def assert_close(name: str, got: float | str, want: float | str) -> None:
+    if name.endswith("_verdict"):
+        return  # wording, tested by the margin rules below
     if isinstance(want, str):
         assert got == want, name
         return
@@ -318,10 +386,11 @@ def test_findings_quote_the_table_values(report_a, tables_a):
     want = expected_numbers(tables_a)
     for name, value in want.items():
         assert_close(name, parsed[name], value)
-    # Report.numbers records every quoted number, unrounded.
-    assert set(report_a.numbers) == set(want) - LABEL_GROUPS
+    # Report.numbers records every quoted number, unrounded, and the margins the rules used.
+    assert set(report_a.numbers) == (set(want) - LABEL_GROUPS) | MARGIN_NUMBERS
     for name, value in report_a.numbers.items():
-        assert abs(value - float(want[name])) < 1e-9, name
+        if name not in MARGIN_NUMBERS:
+            assert abs(value - float(want[name])) < 1e-9, name
     # The Findings section of both documents holds exactly these sentences.
     for sentence in report_a.findings:
         assert html.escape(sentence) in report_a.html
@@ -330,8 +399,11 @@ def test_findings_quote_the_table_values(report_a, tables_a):
 
 def _number_tokens(sentence: str) -> list[str]:
     """Numeric tokens of a sentence, after removing category labels that contain digits."""
-    text = re.sub(r"Period-1|\b\d+-\d+\b|\b\d+\+|[A-Z][a-z]{2} \d{4}", " ", sentence)
-    return re.findall(r"-?\d[\d,]*(?:\.\d+)?", text)
+    # "<0.1%" is a formatting floor (a share too small to print), not a figure.
+    text = re.sub(
+        r"Period-1|\b\d+-\d+\b|\b\d+\+|[A-Z][a-z]{2} \d{4}|Q\d \d{4}|<0\.1%", " ", sentence
+    )
+    return re.findall(r"-?\d+(?:,\d{3})*(?:\.\d+)?", text)
 
 
 def _printed_forms(value: float) -> set[str]:
@@ -531,3 +603,247 @@ def test_report_renders_in_chromium(report_a, tmp_path):
     width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
     assert png.startswith(b"\x89PNG") and len(png) > 200_000
     assert width == 1280 and height > 5_000  # the whole long page, not a blank viewport
+
+
+# --- margins: a group is singled out only when it stands apart (settings.ReportMargins) --------
+# Each rule on a small hand-made table, on both sides of its threshold. Defaults: 5 points for
+# the lapsed gap, 2x for VIP / High Value revenue per customer, 10% for the top cities' revenue
+# per customer over the average, 1% of customers for a group worth naming.
+
+
+def _with(tables: dict[str, pd.DataFrame], **replaced: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    return {**tables, **replaced}
+
+
+def _health(high_value_lapsed: int) -> pd.DataFrame:
+    """High Value: ``high_value_lapsed`` of 100 At Risk; VIP: 10 of 20 Dormant (so 30 + hv of
+    120 lapsed); Low and Medium Value: 50 of 100 each lapsed (50% of the others)."""
+    cells = {
+        ("Low Value", "Active"): 50,
+        ("Low Value", "Dormant"): 50,
+        ("Medium Value", "Warm"): 50,
+        ("Medium Value", "At Risk"): 50,
+        ("High Value", "Active"): 100 - high_value_lapsed,
+        ("High Value", "At Risk"): high_value_lapsed,
+        ("VIP", "Active"): 10,
+        ("VIP", "Dormant"): 10,
+    }
+    sizes = {"Low Value": 100, "Medium Value": 100, "High Value": 100, "VIP": 20}
+    rows = [
+        (v, s, cells.get((v, s), 0), cells.get((v, s), 0) / sizes[v])
+        for v in schema.VALUE_SEGMENTS
+        for s in schema.LIFECYCLE_STAGES
+    ]
+    return pd.DataFrame(rows, columns=list(schema.KPI_TABLES["health_by_value"]))
+
+
+def _finding(report, start: str) -> str:
+    (hit,) = [f for f in report.findings if f.startswith(start)]
+    return hit
+
+
+@pytest.mark.parametrize(
+    ("hv_lapsed", "fires"),
+    [
+        # (58 + 10) / 120 = 56.7% against 50%: 6.7 points, above the 5-point margin.
+        (58, True),
+        # (55 + 10) / 120 = 54.2%: 4.2 points, under it.
+        (55, False),
+    ],
+)
+def test_reactivate_high_value_first_needs_the_lapsed_margin(tables_a, hv_lapsed, fires):
+    report = build_report(_with(tables_a, health_by_value=_health(hv_lapsed)))
+    share = (hv_lapsed + 10) / 120
+    assert report.numbers["high_value_lapsed_share"] == pytest.approx(share)
+    assert report.numbers["other_lapsed_share"] == pytest.approx(0.5)
+    assert report.numbers["lapsed_gap"] == pytest.approx(share - 0.5)
+    rec = [r for r in report.recommendations if r.startswith("Re-activate lapsed high-value")]
+    finding = _finding(report, f"{share * 100:.1f}% of High Value and VIP customers")
+    assert f"against 50.0% of the other customers (+{(share - 0.5) * 100:.1f} points)" in finding
+    if fires:
+        assert rec == [
+            f"Re-activate lapsed high-value customers first: {share * 100:.1f}% of High Value and "
+            f"VIP customers are At Risk or Dormant, +{(share - 0.5) * 100:.1f} points against the "
+            "other customers."
+        ]
+        assert "no more common" not in finding
+    else:
+        assert rec == []
+        assert finding.endswith(
+            ": lapsing is no more common among high-value customers than among the others "
+            "(the margin is 5.0 points)."
+        )
+
+
+def test_the_lapsed_margin_comes_from_the_settings(tables_a):
+    # 4.2 points clears a 4-point margin (GOODPULSE_REPORT_LAPSED_MARGIN_PP=4).
+    margins = report_margins_from_env({"GOODPULSE_REPORT_LAPSED_MARGIN_PP": "4"})
+    assert margins.lapsed_margin == pytest.approx(0.04)
+    report = build_report(_with(tables_a, health_by_value=_health(55)), margins=margins)
+    assert any(r.startswith("Re-activate lapsed high-value") for r in report.recommendations)
+
+
+def _value(vip_revenue: float) -> pd.DataFrame:
+    """20 Low (R$ 40 each), 60 Medium (R$ 100), 15 High Value (R$ 300), 5 VIP customers whose
+    revenue totals ``vip_revenue``."""
+    rows = [
+        ("Low Value", 20, 800.0),
+        ("Medium Value", 60, 6000.0),
+        ("High Value", 15, 4500.0),
+        ("VIP", 5, vip_revenue),
+    ]
+    total = sum(r for _, _, r in rows)
+    return pd.DataFrame(
+        [(v, n, r, r / total, r / n, n / 100) for v, n, r in rows],
+        columns=list(schema.KPI_TABLES["value_concentration"]),
+    )
+
+
+@pytest.mark.parametrize(
+    ("vip_revenue", "fires"),
+    [
+        (3050.0, True),  # R$ 610 a VIP against R$ 300: 2.03x, above the 2x floor
+        (2950.0, False),  # R$ 590: 1.97x, under it (still 5% of customers, ~20% of revenue)
+    ],
+)
+def test_vip_care_tier_needs_vips_to_stand_apart_from_high_value(tables_a, vip_revenue, fires):
+    report = build_report(_with(tables_a, value_concentration=_value(vip_revenue)))
+    multiple = vip_revenue / 5 / 300
+    assert report.numbers["vip_to_high_value_multiple"] == pytest.approx(multiple)
+    rec = [r for r in report.recommendations if r.startswith("Protect VIPs")]
+    finding = _finding(report, "VIP customers")
+    assert f"a VIP spends R$ {vip_revenue / 5:,.0f} on average, {multiple:.2f}x a High Value" in (
+        finding
+    )
+    if fires:
+        assert rec == [
+            "Protect VIPs with a care tier (priority delivery, dedicated support): a VIP spends "
+            f"{multiple:.2f}x what a High Value customer does."
+        ]
+        assert "do not stand out" not in finding
+    else:
+        assert rec == []
+        assert finding.endswith(
+            "under the 2.00x that would set them apart: VIPs do not stand out beyond what the "
+            "top-spender cut guarantees."
+        )
+
+
+def _cities(top_revenue: float) -> pd.DataFrame:
+    """Two cities; the top one (N = 1) holds 40 of 100 customers and ``top_revenue`` of R$ 100."""
+    rows = [("big city", "SP", 40, top_revenue, 1), ("rest", "RJ", 60, 100.0 - top_revenue, 2)]
+    return pd.DataFrame(
+        [(c, s, n, r, r / 100, k, k == 1, top_revenue / 100) for c, s, n, r, k in rows],
+        columns=list(schema.KPI_TABLES["city_concentration"]),
+    )
+
+
+@pytest.mark.parametrize(
+    ("top_revenue", "fires"),
+    [
+        (45.0, True),  # 45% of revenue from 40% of customers: 1.125x, above the 10% margin
+        (43.0, False),  # 43% from 40%: 1.075x, within 10% of the average customer
+    ],
+)
+def test_city_focus_needs_the_top_cities_to_spend_more(tables_a, top_revenue, fires):
+    report = build_report(_with(tables_a, city_concentration=_cities(top_revenue)))
+    ratio = top_revenue / 40
+    assert report.numbers["top_n_cities_rpc_ratio"] == pytest.approx(ratio)
+    finding = _finding(report, "The top 1 cities")
+    focus = [r for r in report.recommendations if r.startswith("Focus retention marketing")]
+    assert f"their customers spend {ratio:.2f}x the average customer" in finding
+    if fires:
+        assert focus == [
+            "Focus retention marketing and fast-delivery offers on the top 1 cities, which "
+            f"generate {top_revenue:.1f}% of revenue; their customers spend {ratio:.2f}x the "
+            "average customer."
+        ]
+    else:
+        assert focus == []
+        assert finding.endswith("within 10.0% of it: the top cities do not stand out.")
+        # Concentrated (43% >= 30%) but not richer: no city recommendation of either kind.
+        assert not any("cities" in r for r in report.recommendations)
+
+
+def _funnel(power_users: int) -> pd.DataFrame:
+    row = (1000, 100, power_users, 0.1, power_users / 100)
+    return pd.DataFrame([row], columns=list(schema.KPI_TABLES["repeat_funnel"]))
+
+
+@pytest.mark.parametrize(
+    ("power_users", "negligible"),
+    [(9, True), (11, False)],  # 0.9% and 1.1% of 1,000 customers, either side of 1%
+)
+def test_a_group_under_the_minimum_share_is_called_negligible(tables_a, power_users, negligible):
+    northstar = tables_a["northstar"].copy()
+    northstar["total_customers"] = 1000
+    northstar["power_users"] = power_users
+    report = build_report(_with(tables_a, repeat_funnel=_funnel(power_users), northstar=northstar))
+    finding = _finding(report, "10.0% of customers placed a second order")
+    tile = re.search(r"\| Power users \| [\d,]+ \| ([^|]*) \|", report.markdown).group(1)
+    share = f"{power_users / 10:.1f}%"
+    if negligible:
+        assert finding.endswith(
+            f"; Power Users are a negligible group ({power_users}, {share} of customers, under "
+            "1.0%)."
+        )
+        assert tile == f"{share} of customers (negligible)"
+    else:
+        assert "negligible" not in finding and tile == f"{share} of customers"
+
+
+def test_tiny_shares_print_as_under_a_tenth_of_a_percent():
+    assert fmt_pct(0.0004) == "<0.1%"  # 5 of 12,500 would print as 0.0%: not an empty group
+    assert fmt_pct(0.0006) == "0.1%"
+    assert fmt_pct(0.0) == "0.0%"  # nobody is nobody
+    assert fmt_pct(0.00004, decimals=2) == "<0.01%"
+
+
+def test_report_margins_from_env_reads_percentages():
+    margins = report_margins_from_env(
+        {
+            "GOODPULSE_REPORT_LAPSED_MARGIN_PP": "7.5",
+            "GOODPULSE_REPORT_VIP_MIN_MULTIPLE": "3",
+            "GOODPULSE_REPORT_CITY_RPC_MARGIN_PCT": "20",
+            "GOODPULSE_REPORT_MIN_GROUP_PCT": "0.5",
+        }
+    )
+    assert margins == ReportMargins(
+        lapsed_margin=0.075, vip_min_multiple=3.0, city_rpc_margin=0.2, min_group_share=0.005
+    )
+    assert report_margins_from_env({}) == ReportMargins()
+    with pytest.raises(UserSettingsError, match="GOODPULSE_REPORT_VIP_MIN_MULTIPLE"):
+        report_margins_from_env({"GOODPULSE_REPORT_VIP_MIN_MULTIPLE": "0.5"})
+    with pytest.raises(UserSettingsError, match="GOODPULSE_REPORT_LAPSED_MARGIN_PP"):
+        report_margins_from_env({"GOODPULSE_REPORT_LAPSED_MARGIN_PP": "five"})
+
+
+# --- complete periods in the report --------------------------------------------------------
+
+
+def test_partial_periods_are_marked_and_left_out(report_a, tables_a):
+    monthly = tables_a["monthly_revenue"]
+    partial = monthly[~monthly["is_complete"]]["month"].map(lambda m: m.strftime("%b %Y"))
+    assert list(partial) == ["Jan 2017", "Aug 2018"]  # the fixture data runs Jan 5 to Aug 20
+    section = report_a.markdown.split("## Monthly revenue trend")[1].split("\n## ")[0]
+    complete = int(monthly["is_complete"].sum())
+    assert f"mean of the {complete} complete months" in section
+    assert "Hollow markers on a dashed line: partial months" in section
+    assert "(Jan 2017, Aug 2018); they are left out of the mean." in section
+    assert section.count("| partial |") == 2
+    # KPI 1 names the cohorts it pools; the heatmap caption says blank is not 0%.
+    p1 = tables_a["period1_retention"]
+    last_q = p1[~p1["is_headline"] & p1["is_complete"] & (p1["grain"] == "quarter")]["cohort"].max()
+    assert f"to Q{(last_q.month - 1) // 3 + 1} {last_q.year}" in report_a.markdown
+    assert "never a 0%" in report_a.markdown
+    assert "log scale" in report_a.markdown.split("### KPI 2: repeat funnel")[1]
+
+
+def test_national_channels_under_the_concentration_threshold(tables_a):
+    # 25% of revenue from 40% of customers: under the 30% concentration threshold, and the top
+    # city's customers spend less than the average (0.62x).
+    report = build_report(_with(tables_a, city_concentration=_cities(25.0)))
+    assert [r for r in report.recommendations if "cities" in r] == [
+        "Favour national channels over city campaigns: the top 1 cities generate only 25.0% of "
+        "revenue, and their customers spend 0.62x the average customer."
+    ]

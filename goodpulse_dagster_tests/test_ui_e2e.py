@@ -30,6 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 LOCATION = "goodpulse"
 PARTITION = "2017-04-01"
 GOLD_KEY = ["gold", "customer_360"]
+REPORT_KEY = ["report", "executive_report"]
 
 pytestmark = [
     pytest.mark.slow,
@@ -232,6 +233,13 @@ def test_dagster_dev_runs_the_lake_automation_follows_and_the_graph_shows(dagste
 
     server.wait_for("gold/customer_360 from the automation run", gold_materialized, 180)
 
+    def report_materialized() -> bool:
+        data = server.graphql(LATEST_MATERIALIZATION, {"path": REPORT_KEY})["assetOrError"]
+        events = (data or {}).get("assetMaterializations") or []
+        return bool(events) and events[0]["runId"] == run["runId"]
+
+    server.wait_for("the executive report from the automation run", report_materialized, 180)
+
     # The asset graph in a real browser: the global lineage with the kpi group opened (the
     # `expanded` query parameter is what the UI itself sets when a group is clicked).
     from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
@@ -261,10 +269,29 @@ def test_dagster_dev_runs_the_lake_automation_follows_and_the_graph_shows(dagste
             }
             page.wait_for_timeout(1000)  # let edges and status colours settle for the picture
             page.screenshot(path=str(screenshot))
+            # The whole report in the UI: the report asset's `report` metadata, opened as the
+            # UI's Markdown dialog, with its charts (data-URI SVG images) loaded.
+            page.goto(
+                f"{server.url}/assets/report/executive_report?view=events",
+                wait_until="networkidle",
+                timeout=120_000,
+            )
+            row = page.locator("tr", has_text="report").first
+            row.get_by_text("Show Markdown").click()
+            dialog = page.get_by_role("dialog")
+            dialog.get_by_text("Findings and recommended actions").first.wait_for(timeout=60_000)
+            page.wait_for_timeout(1000)
+            images = page.evaluate(
+                "Array.from(document.querySelectorAll('[role=dialog] img'))"
+                ".map(i => [i.complete && i.naturalWidth > 0, i.src.slice(0, 26)])"
+            )
+            page.screenshot(path=str(tmp_path / "report_in_ui.png"))
         finally:
             browser.close()
     assert all(shown.values()), shown
     assert screenshot.stat().st_size > 10_000
+    assert len(images) >= 10, images
+    assert all(loaded and src == "data:image/svg+xml;base64," for loaded, src in images), images
 
     # No deprecation warning from loading the project (webserver, daemon, code server).
     log = server.log.read_text(errors="replace")

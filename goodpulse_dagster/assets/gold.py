@@ -38,7 +38,7 @@ from goodpulse_dagster.transforms.gold import (
 )
 from goodpulse_dagster.transforms.sql import decimals_to_float
 
-CODE_VERSION = "1"
+CODE_VERSION = "2"  # 2: cohort_retention.is_complete (issue 20)
 # Scanned by DuckDB in place (a Parquet dataset on local storage): the transforms read a few of
 # its columns (resources/parquet_io.py).
 LIFECYCLE = AssetIn(key=AssetKey([SILVER, "unified_user_lifecycle"]), metadata=DATASET_INPUT)
@@ -63,7 +63,9 @@ GOLD_DESCRIPTIONS = {
         "One row per (grain, cohort, period_index), grains quarter and month: cohort = period of "
         "a customer's first completed order; active_customers = cohort customers with a "
         "completed order in period cohort + index; retention_rate = active / cohort_size. Every "
-        "index from 0 to the last period in the data is present, zeros included."
+        "index from 0 to the last period in the data is present, zeros included; is_complete "
+        "says the period lies within the data span (first to last completed purchase date, cut "
+        "at as_of), the one definition of a complete period (gold.period_is_complete_sql)."
     ),
     "customer_unified_lifecycle": (
         "One row per customer: customer_360 with the customer's quarter and month cohort and "

@@ -30,7 +30,7 @@ from goodpulse_dagster.transforms.kpi import (
 from goodpulse_dagster.transforms.report import kpi_chart_markdown
 from goodpulse_dagster.transforms.sql import decimals_to_float
 
-CODE_VERSION = "1"
+CODE_VERSION = "2"  # 2: is_complete, complete periods only (issue 20)
 
 # Where each transform input comes from.
 INPUT_ASSETS = {
@@ -62,11 +62,13 @@ KPI_DESCRIPTIONS = {
     "the Active revenue share is the headline.",
     "repeat_funnel": "One row (KPI 2): customers with 1+, 2+ and 5+ completed orders; conversion "
     "1 -> 2+ and 2+ -> 5+.",
-    "period1_retention": "KPI 1: one row per (grain, cohort) with index-1 retention, and one "
-    "headline row per grain (is_headline): sum of index-1 active / sum of cohort sizes over "
-    "cohorts that have an index 1.",
-    "monthly_revenue": "One row per purchase month: orders, customers, revenue, aov; "
-    "mean_monthly_revenue repeats on every row.",
+    "period1_retention": "KPI 1: one row per (grain, cohort) with index-1 retention and "
+    "is_complete (the cohort's period 1 lies within the data span), and one headline row per "
+    "grain (is_headline): sum of index-1 active / sum of cohort sizes over the cohorts whose "
+    "period 1 is complete.",
+    "monthly_revenue": "One row per purchase month: orders, customers, revenue, aov, is_complete "
+    "(the data covers the whole month: the partial first and last months are flagged); "
+    "mean_monthly_revenue, the mean over the complete months, repeats on every row.",
     "delivery_vs_review": "One row per delivery-days bucket (0-3, 4-7, 8-14, 15-21, 22-30, 31+): "
     "orders, avg_review_score; correlation (order-level Pearson, delivery days vs score) repeats "
     "on every row.",

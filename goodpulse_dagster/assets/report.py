@@ -1,5 +1,6 @@
-"""The executive report: an HTML page and its Markdown twin, written from the warehouse, with the
-same charts and the findings' numbers shown in the Dagster UI."""
+"""The executive report: an HTML page and its Markdown twin, written from the warehouse. The whole
+Markdown report (charts inline, as data-URI images) is the materialization's ``report`` metadata,
+so the Dagster UI shows it without opening a local path; the HTML file is for sharing."""
 
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ from dagster import (
 
 from goodpulse_dagster.assets.common import DUCKDB_POOL, OWNERS
 from goodpulse_dagster.automation.conditions import analytics_automation_condition
+from goodpulse_dagster.errors import UserError
 from goodpulse_dagster.resources.storage import AnalyticsSettings, ReportsResource
 from goodpulse_dagster.resources.warehouse import connect_warehouse
 from goodpulse_dagster.run_trust import (
@@ -26,16 +28,17 @@ from goodpulse_dagster.run_trust import (
     stale_notice,
 )
 from goodpulse_dagster.schema import GOLD, KPI, REPORT
+from goodpulse_dagster.settings import report_margins_from_env
 from goodpulse_dagster.transforms.report import (
     GOLD_INPUTS,
-    REPORT_CHART_KEYS,
     REPORT_TABLES,
+    TABLE_COLUMNS,
     build_report,
     mark_report_stale,
     write_report,
 )
 
-CODE_VERSION = "1"
+CODE_VERSION = "2"  # 2: complete periods only, margins on recommendations (issue 20)
 REPORT_ASSET = "executive_report"
 
 
@@ -46,7 +49,11 @@ def _layer(table: str) -> str:
 def report_from_tables(
     tables: dict[str, pd.DataFrame], out_dir: Path, params=None
 ) -> tuple[object, dict[str, Path]]:
-    report = build_report(tables, generated_at=datetime.now(UTC), params=params)
+    # The margins are read when the report is written (GOODPULSE_REPORT_*, settings.py), like
+    # every other setting of a run.
+    report = build_report(
+        tables, generated_at=datetime.now(UTC), params=params, margins=report_margins_from_env()
+    )
     return report, write_report(report, out_dir)
 
 
@@ -57,6 +64,19 @@ def report_from_warehouse(warehouse: Path, out_dir: Path) -> dict[str, Path]:
         tables = {t: con.sql(f"SELECT * FROM {_layer(t)}.{t}").df() for t in REPORT_TABLES}
     finally:
         con.close()
+    stale = {
+        f"{_layer(t)}.{t}": missing
+        for t, df in tables.items()
+        if (missing := [c for c in TABLE_COLUMNS[t] if c not in df.columns])
+    }
+    if stale:
+        # A warehouse written by an earlier release (before is_complete, say): reporting from it
+        # would need numbers it does not hold. A run rebuilds the tables with their new columns.
+        listed = "; ".join(f"{name} lacks {', '.join(cols)}" for name, cols in stale.items())
+        raise UserError(
+            f"The warehouse {warehouse} was written by an earlier release ({listed}). Run "
+            "`goodpulse run` to rebuild it, then `goodpulse report`."
+        )
     paths = report_from_tables(tables, out_dir)[1]
     # The warehouse holds the last good tables; failures since still make them stale.
     mark_report_stale(out_dir, stale_notice(read_state(home_of_reports(out_dir))))
@@ -72,7 +92,9 @@ def report_from_warehouse(warehouse: Path, out_dir: Path) -> dict[str, Path]:
         "The executive report: northstar tiles, findings and recommended actions written from the "
         "KPI tables, charts (frequency tiers, value segments, recency x value, monthly revenue, "
         "delivery vs review, segments and channels, cohort heatmaps, lifecycle, KPI panels, "
-        "cities, customer health) and an appendix of metric definitions. Writes "
+        "cities, customer health) and an appendix of metric definitions. The whole Markdown "
+        "report, charts inline, is this asset's `report` metadata (open the latest "
+        "materialization). Writes "
         "`$GOODPULSE_HOME/reports/goodpulse_report.html` (self-contained: no script, font or image "
         "fetched at view time) and `goodpulse_report.md`."
     ),
@@ -96,10 +118,13 @@ def executive_report(
     # runs publish through this asset too.
     record_good_run(home_of_reports(reports.directory), context.run.run_id)
     metadata = {
+        # The whole report, as written to goodpulse_report.md: sections, tables, findings and
+        # its charts as data-URI SVG images, which the UI's Markdown renderer shows inline.
+        # (It replaces the former "charts" entry: the same images twice doubled the event.)
+        "report": MetadataValue.md(report.markdown),
+        "findings": MetadataValue.md("\n".join(f"- {f}" for f in report.findings)),
         "html_path": MetadataValue.path(str(paths["html"])),
         "markdown_path": MetadataValue.path(str(paths["markdown"])),
-        "findings": MetadataValue.md("\n".join(f"- {f}" for f in report.findings)),
-        "charts": MetadataValue.md(report.chart_markdown(list(REPORT_CHART_KEYS))),
     }
     metadata.update(
         {f"number_{k}": MetadataValue.float(float(v)) for k, v in report.numbers.items()}

@@ -1,12 +1,14 @@
 """The DuckDB warehouse IO manager (gold, kpi and quarantine schemas).
 
-It is dagster-duckdb-pandas's ``DuckDBPandasIOManager`` with four changes:
+It is dagster-duckdb-pandas's ``DuckDBPandasIOManager`` with five changes:
 
 - one connection to the warehouse file for the life of the IO manager (a run in the CLI's
   in-process executor, a step's process under ``dagster dev``), closed when Dagster tears the
   resource down, instead of one per load and per store. Opening the file costs ~30 ms here, and an
   analytics run loads and stores ~100 times;
 
+- a table whose columns changed since the last run (a new release added one) is recreated
+  rather than inserted into, so an existing warehouse takes the new schema;
 - an empty DataFrame still creates (or empties) its table. The stock handler skips the write, so
   a first run with no rows would leave no table for BI tools and downstream assets to read;
 - an input whose ``AssetIn`` metadata says ``{"load_as": "arrow"}`` (``ARROW_INPUT``) is loaded
@@ -85,10 +87,37 @@ def connect_warehouse(database: str, read_only: bool = False, config: dict | Non
             time.sleep(LOCK_RETRY_INTERVAL)
 
 
+def drop_if_columns_changed(table_slice: TableSlice, columns: list[str], connection) -> bool:
+    """Drop an unpartitioned warehouse table whose columns are not ``columns`` (in order).
+
+    The stock pandas handler empties the table and INSERTs into it, which fails (or, with the same
+    number of columns, mixes them up positionally) once a release changes a table's columns: a
+    warehouse from the previous release must still take the new table. The whole table is
+    rewritten on every materialization anyway, so dropping it loses nothing. Returns whether it
+    dropped the table."""
+    if table_slice.partition_dimensions:
+        return False
+    existing = connection.execute(
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ? "
+        "ORDER BY ordinal_position",
+        [table_slice.schema, table_slice.table],
+    ).fetchall()
+    if not existing or [name for (name,) in existing] == list(columns):
+        return False
+    connection.execute(f"DROP TABLE {table_slice.schema}.{table_slice.table}")
+    return True
+
+
 class EmptySafeDuckDBPandasTypeHandler(DuckDBPandasTypeHandler):
     def handle_output(
         self, context: OutputContext, table_slice: TableSlice, obj: pd.DataFrame, connection
     ):
+        if drop_if_columns_changed(table_slice, [str(c) for c in obj.columns], connection):
+            context.log.info(
+                f"{table_slice.schema}.{table_slice.table}: columns changed since the last run; "
+                "the table is recreated with the new ones"
+            )
         if obj.empty:
             # CREATE ... AS SELECT from a zero-row frame creates the table with its columns.
             connection.execute(

@@ -448,8 +448,10 @@ class Svg:
         d = "M" + " L".join(f"{_n(x)},{_n(y)}" for x, y in points) + (" Z" if close else "")
         self._parts.append(f'<path d="{d}"{_attrs(attrs)}/>')
 
-    def circle(self, x: float, y: float, r: float, fill: str) -> None:
-        self._parts.append(f'<circle cx="{_n(x)}" cy="{_n(y)}" r="{_n(r)}" fill="{fill}"/>')
+    def circle(self, x: float, y: float, r: float, fill: str, **attrs: object) -> None:
+        self._parts.append(
+            f'<circle cx="{_n(x)}" cy="{_n(y)}" r="{_n(r)}" fill="{fill}"{_attrs(attrs)}/>'
+        )
 
     def text(
         self,
@@ -564,7 +566,7 @@ class Key:
     mark: str = "box"
 
 
-_SWATCH_WIDTH = {"box": 12, "line": 22, "dash": 22, "dot-line": 22}
+_SWATCH_WIDTH = {"box": 12, "line": 22, "dash": 22, "dot-line": 22, "hollow-dash": 22}
 
 
 def _legend(svg: Svg, keys: Sequence[Key], area: Box, *, title: str | None = None) -> Box:
@@ -587,10 +589,13 @@ def _legend(svg: Svg, keys: Sequence[Key], area: Box, *, title: str | None = Non
             if key.mark == "box":
                 svg.rect(x, mid - 6, x + 12, mid + 6, key.color, rx=2)
             else:
-                dash = {"stroke_dasharray": "5 3"} if key.mark == "dash" else {}
+                dashed = key.mark in ("dash", "hollow-dash")
+                dash = {"stroke_dasharray": "5 3"} if dashed else {}
                 svg.line(x, mid, x + sw, mid, key.color, stroke_width=2, **dash)
                 if key.mark == "dot-line":
                     svg.circle(x + sw / 2, mid, 2.5, key.color)
+                elif key.mark == "hollow-dash":
+                    svg.circle(x + sw / 2, mid, 3.2, BACKGROUND, stroke=key.color, stroke_width=1.6)
             svg.text(x + sw + 5, mid, key.label, size=size, fill=TEXT, valign="middle")
             x += width + 18
     return replace(area, top=y + row + GAP)
@@ -1080,9 +1085,12 @@ def _month_line(
     *,
     value_fmt: Callable[[float], str],
     reference: float | None = None,
+    partial: Sequence[bool] | None = None,
 ) -> Box:
     """A line with dots over months, a light fill under it, an optional dashed reference line,
-    the value axis from zero. Returns the plot box."""
+    the value axis from zero. Months flagged ``partial`` get a hollow marker and the line to and
+    from them is dashed, so a partial last month does not read as a collapse. Returns the plot
+    box."""
     bottom = area.bottom - TICK_GAP - 2 * FONT_SIZE * LINE_HEIGHT
     lo = min(0.0, *values)
     hi = max([*values, reference or 0.0]) * 1.05
@@ -1107,17 +1115,31 @@ def _month_line(
     _spines(svg, plot)
     if reference is not None:
         _reference_line(svg, plot, y(reference))
+    partial = list(partial) if partial is not None else [False] * len(points)
+    # Runs of segments: solid between two complete months, dashed when either end is partial.
+    runs: list[tuple[bool, list[tuple[float, float]]]] = []
+    for i in range(len(points) - 1):
+        dashed = partial[i] or partial[i + 1]
+        if runs and runs[-1][0] == dashed:
+            runs[-1][1].append(points[i + 1])
+        else:
+            runs.append((dashed, [points[i], points[i + 1]]))
     with svg.group("line"):
-        svg.path(
-            points,
-            close=False,
-            fill="none",
-            stroke=PRIMARY,
-            stroke_width=2,
-            stroke_linejoin="round",
-        )
-        for px, py in points:
-            svg.circle(px, py, 2.6, PRIMARY)
+        for dashed, run in runs:
+            svg.path(
+                run,
+                close=False,
+                fill="none",
+                stroke=PRIMARY,
+                stroke_width=2,
+                stroke_linejoin="round",
+                **({"stroke_dasharray": "5 4"} if dashed else {}),
+            )
+        for (px, py), is_partial in zip(points, partial, strict=True):
+            if is_partial:
+                svg.circle(px, py, 3.4, BACKGROUND, stroke=PRIMARY, stroke_width=1.6)
+            else:
+                svg.circle(px, py, 2.6, PRIMARY)
     month_px = plot.width / (last - first + 1)
     shown = _month_ticks(first, last, month_px, _widest(["Sep", "2018"], FONT_SIZE))
     with svg.group("axis-x"):
@@ -1266,13 +1288,16 @@ def monthly_revenue_chart(df: pd.DataFrame) -> str | None:
     if d.empty:
         return None
     d = d.sort_values("month")
-    mean = pd.to_numeric(d["mean_monthly_revenue"], errors="coerce").dropna()
-    mean_value = float(mean.iloc[0]) if len(mean) else float(d["revenue"].mean())
+    partial = ~d["is_complete"].fillna(False).astype(bool)
+    # The table's mean is over complete months only; with none complete there is no mean.
+    mean = pd.to_numeric(d.loc[~partial, "mean_monthly_revenue"], errors="coerce").dropna()
+    mean_value = float(mean.iloc[0]) if len(mean) else None
     svg, area = _canvas(SIZE, "Monthly revenue")
-    keys = [
-        Key("revenue", PRIMARY, "dot-line"),
-        Key(f"mean {money_short(mean_value)}", ACCENT, "dash"),
-    ]
+    keys = [Key("revenue", PRIMARY, "dot-line")]
+    if partial.any():
+        keys.append(Key("partial month", PRIMARY, "hollow-dash"))
+    if mean_value is not None:
+        keys.append(Key(f"mean of complete months {money_short(mean_value)}", ACCENT, "dash"))
     area = _legend(svg, keys, area)
     _month_line(
         svg,
@@ -1281,6 +1306,7 @@ def monthly_revenue_chart(df: pd.DataFrame) -> str | None:
         _numbers(d["revenue"]),
         value_fmt=money_short,
         reference=mean_value,
+        partial=partial.tolist(),
     )
     return svg.render()
 
@@ -1427,7 +1453,9 @@ def cohort_heatmap_chart(df: pd.DataFrame, grain: str) -> str | None:
     """Retention rate by cohort (rows) and period index (columns) for one grain of cohort_retention.
 
     Index 0 is always 100% and would flatten the colour scale, so it is greyed out and the scale
-    runs from 0 to the highest retention at index 1 or later.
+    runs from 0 to the highest retention at index 1 or later. Cells of periods the data does not
+    cover in full (``is_complete`` false) are left blank, like periods not reached yet: a 0.0%
+    there would read as churn.
     """
     d = _finite(df, "retention_rate", "period_index")
     d = d[d["grain"] == grain]
@@ -1436,8 +1464,15 @@ def cohort_heatmap_chart(df: pd.DataFrame, grain: str) -> str | None:
     d = d.assign(cohort=pd.to_datetime(d["cohort"], errors="coerce")).dropna(subset=["cohort"])
     if d.empty:
         return None
+    complete = d["is_complete"].fillna(False).astype(bool)
+    # The grid is built from every row, then incomplete cells are blanked: each cohort keeps its
+    # row (a cohort of a partial last period is a blank row, not a missing one).
     grid = _grid(d, "cohort", "period_index", "retention_rate", "mean")
     grid = grid.sort_index().reindex(columns=sorted(grid.columns))
+    flags = d.assign(is_complete=complete.astype(float))
+    kept = _grid(flags, "cohort", "period_index", "is_complete", "min")
+    kept = kept.reindex(index=grid.index, columns=grid.columns)
+    grid = grid.where(kept.to_numpy(dtype=float) == 1.0)
     values = grid.to_numpy(dtype=float)
     col_idx = np.array(grid.columns, dtype=int)
     mask = np.broadcast_to(col_idx == 0, values.shape) & np.isfinite(values)
@@ -1448,7 +1483,9 @@ def cohort_heatmap_chart(df: pd.DataFrame, grain: str) -> str | None:
     cols = [str(c) for c in col_idx]
     height = min(COHORT_MAX_PX, max(COHORT_MIN_PX, COHORT_ROW_PX * len(rows) + COHORT_BASE_PX))
     annotate = len(cols) <= ANNOTATE_MAX_COLUMNS
-    svg, area = _canvas((SIZE[0], height), f"{grain.capitalize()}ly cohort retention")
+    svg, area = _canvas(
+        (SIZE[0], height), f"{grain.capitalize()}ly cohort retention (blank: period not complete)"
+    )
     _heatmap(
         svg,
         area,
@@ -1485,13 +1522,17 @@ def period1_retention_chart(df: pd.DataFrame) -> str | None:
     grains = [g for g in ("quarter", "month") if (d["grain"] == g).any()]
     if not grains:
         return None
-    svg, area = _canvas(WIDE_SIZE, "Period-1 retention (dashed: pooled over cohorts)")
+    svg, area = _canvas(
+        WIDE_SIZE, "Period-1 retention, cohorts with a complete period 1 (dashed: pooled)"
+    )
     # Twice as many months as quarters: the month panel gets twice the width.
     panels = area.split((1, 2)[: len(grains)], gap=24)
     for panel, grain in zip(panels, grains, strict=True):
         g = d[d["grain"] == grain]
         headline = g["is_headline"].fillna(False).astype(bool)
-        per = g[~headline].assign(cohort=lambda x: pd.to_datetime(x["cohort"], errors="coerce"))
+        # The cohorts the headline pools: period 1 complete (a partial next period is no rate).
+        per = g[~headline & g["is_complete"].fillna(False).astype(bool)]
+        per = per.assign(cohort=lambda x: pd.to_datetime(x["cohort"], errors="coerce"))
         per = per.dropna(subset=["cohort"]).sort_values("cohort")
         title = f"{grain.capitalize()}ly cohorts"
         pooled = None
@@ -1534,7 +1575,7 @@ def repeat_funnel_chart(df: pd.DataFrame) -> str | None:
         f"{v:,.0f}" + (f" ({_percent(c)} of the previous step)" if np.isfinite(c) else "")
         for v, c in zip(counts, convs, strict=True)
     ]
-    svg, area = _canvas(FUNNEL_SIZE, "Repeat funnel")
+    svg, area = _canvas(FUNNEL_SIZE, "Repeat funnel (log scale)")
     _bars(
         svg,
         area,

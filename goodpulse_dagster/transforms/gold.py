@@ -233,6 +233,43 @@ completed AS NOT MATERIALIZED (
 )"""
 
 
+# --- complete periods ----------------------------------------------------------------------------
+
+# The days the data covers, for deciding which periods are complete (docs/metric_decisions.md
+# "Complete periods"): from the first purchase date of a completed order to the last one, cut at
+# an explicit as_of. Completed orders, because every period series (monthly revenue, cohorts)
+# counts only those: the newest orders of an export are not delivered yet, so a month after the
+# last completed purchase holds a handful of orders however many were placed. A derived as_of is
+# the last purchase date of any status (never earlier), so ``$as_of`` is bound to the explicit one
+# only (NULL otherwise; least() skips NULLs). Reads the ``completed`` CTE (COMPLETED_CTE).
+DATA_SPAN_CTE = """
+data_span AS (
+    SELECT
+        min(order_purchase_timestamp)::DATE AS first_day,
+        least(max(order_purchase_timestamp)::DATE, $as_of::DATE) AS last_day
+    FROM completed
+)"""
+
+
+def period_is_complete_sql(period: str, months: str) -> str:
+    """The one SQL definition of a complete period, joined with ``data_span`` (DATA_SPAN_CTE).
+
+    The period starting on the DATE ``period`` and lasting ``months`` months is complete when the
+    data covers its first and its last day: it starts on or after the first completed purchase
+    date and ends on or before the last one (cut at as_of). A month in which the data starts on the 4th, or ends on the
+    17th, is partial: its revenue or retention would read as a collapse. FALSE, never NULL, when
+    there is no data."""
+    return (
+        f"coalesce({period} >= data_span.first_day "
+        f"AND ({period} + to_months({months}))::DATE <= data_span.last_day + 1, FALSE)"
+    )
+
+
+def span_sql_params(params: MetricParams) -> dict[str, object]:
+    """The named parameter DATA_SPAN_CTE takes: the explicit as_of, or NULL."""
+    return {"as_of": params.as_of}
+
+
 # --- as_of -------------------------------------------------------------------------------------
 
 
@@ -613,6 +650,7 @@ def build_customer_segmentation(customer_360: Frame) -> pd.DataFrame:
 
 _COHORT_RETENTION_SQL = f"""
 WITH {COMPLETED_CTE},
+{DATA_SPAN_CTE},
 grains AS (
     SELECT unnest($grain_names) AS grain, unnest($grain_months) AS months
 ),
@@ -656,26 +694,34 @@ grid AS (
     FROM sizes s
     JOIN last_periods l USING (grain)
     JOIN grains g USING (grain)
+),
+cells AS (
+    SELECT *, (cohort + to_months(period_index * months))::DATE AS period FROM grid
 )
 SELECT
     g.grain,
     g.cohort,
     g.period_index,
-    (g.cohort + to_months(g.period_index * g.months))::DATE AS period,
+    g.period,
     g.cohort_size,
     coalesce(a.active_customers, 0) AS active_customers,
-    coalesce(a.active_customers, 0) / g.cohort_size AS retention_rate
-FROM grid g
+    coalesce(a.active_customers, 0) / g.cohort_size AS retention_rate,
+    -- A rate of a period the data does not fully cover is kept (the count is what it is) but
+    -- flagged: the report leaves it out of the heatmap and the period-1 headline.
+    {period_is_complete_sql("g.period", "g.months")} AS is_complete
+FROM cells g
+CROSS JOIN data_span
 LEFT JOIN active a USING (grain, cohort, period_index)
 ORDER BY list_position($grain_names, g.grain), g.cohort, g.period_index
 """
 
 
 def build_cohort_retention(lifecycle: Frame, params: MetricParams) -> pd.DataFrame:
-    """``gold.cohort_retention``: (grain, cohort, period_index) rows for quarter and month."""
+    """``gold.cohort_retention``: (grain, cohort, period_index) rows for quarter and month, each
+    flagged ``is_complete`` when the data covers the whole period (``period_is_complete_sql``)."""
     return run_query(
         _COHORT_RETENTION_SQL,
         {"lifecycle": lifecycle},
-        metric_sql_params(params),
+        {**metric_sql_params(params), **span_sql_params(params)},
         schema.COHORT_RETENTION_COLUMNS,
     )

@@ -27,12 +27,15 @@ import pandas as pd
 from goodpulse_dagster import schema
 from goodpulse_dagster.transforms.gold import (
     COMPLETED_CTE,
+    DATA_SPAN_CTE,
     UNATTRIBUTED_CHANNEL,
     Frame,
     compute_as_of,
     label_params,
     metric_sql_params,
+    period_is_complete_sql,
     run_query,
+    span_sql_params,
 )
 from goodpulse_dagster.transforms.params import MetricParams
 
@@ -254,20 +257,26 @@ def build_repeat_funnel(customer_360: Frame, params: MetricParams) -> pd.DataFra
 
 _PERIOD1_RETENTION_SQL = """
 WITH period1 AS (
-    -- Only cohorts that have an index 1 (the last period's cohort has none yet).
-    SELECT grain, cohort::DATE AS cohort, cohort_size, active_customers AS period1_active
+    -- Only cohorts that have an index 1 (the last period's cohort has none yet). is_complete is
+    -- cohort_retention's: the cohort's next period is fully covered by the data.
+    SELECT grain, cohort::DATE AS cohort, cohort_size, active_customers AS period1_active,
+           is_complete
     FROM cohort_retention
     WHERE period_index = 1
 ),
 headline AS (
-    -- Pooled over cohorts: sum of index-1 actives / sum of their sizes; one row per grain always.
+    -- Pooled over the cohorts whose period 1 is complete: sum of index-1 actives / sum of their
+    -- sizes (a cohort whose next period holds 10 days of data would pull it down); one row per
+    -- grain always.
     SELECT
         g.grain,
         NULL::DATE AS cohort,
         TRUE AS is_headline,
-        coalesce(sum(p.cohort_size), 0) AS cohort_size,
-        coalesce(sum(p.period1_active), 0) AS period1_active,
-        sum(p.period1_active) / nullif(sum(p.cohort_size), 0) AS period1_retention
+        coalesce(sum(p.cohort_size) FILTER (WHERE p.is_complete), 0) AS cohort_size,
+        coalesce(sum(p.period1_active) FILTER (WHERE p.is_complete), 0) AS period1_active,
+        sum(p.period1_active) FILTER (WHERE p.is_complete)
+            / nullif(sum(p.cohort_size) FILTER (WHERE p.is_complete), 0) AS period1_retention,
+        coalesce(bool_or(p.is_complete), FALSE) AS is_complete
     FROM (SELECT unnest($grain_names) AS grain) g
     LEFT JOIN period1 p USING (grain)
     GROUP BY g.grain
@@ -279,7 +288,8 @@ per_cohort AS (
         FALSE AS is_headline,
         cohort_size,
         period1_active,
-        period1_active / cohort_size AS period1_retention
+        period1_active / cohort_size AS period1_retention,
+        is_complete
     FROM period1
 )
 SELECT * FROM (SELECT * FROM headline UNION ALL SELECT * FROM per_cohort)
@@ -289,7 +299,8 @@ ORDER BY list_position($grain_names, grain) NULLS LAST, grain, is_headline DESC,
 
 
 def build_period1_retention(cohort_retention: Frame) -> pd.DataFrame:
-    """``kpi.period1_retention`` (KPI 1): per-cohort index-1 retention plus a headline per grain."""
+    """``kpi.period1_retention`` (KPI 1): per-cohort index-1 retention plus a headline per grain
+    pooled over the cohorts whose period 1 is complete."""
     return run_query(
         _PERIOD1_RETENTION_SQL,
         {"cohort_retention": cohort_retention},
@@ -302,6 +313,7 @@ def build_period1_retention(cohort_retention: Frame) -> pd.DataFrame:
 
 _MONTHLY_REVENUE_SQL = f"""
 WITH {COMPLETED_CTE},
+{DATA_SPAN_CTE},
 months AS (
     SELECT
         date_trunc('month', order_purchase_timestamp)::DATE AS month,
@@ -310,6 +322,11 @@ months AS (
         coalesce(sum(order_revenue), 0)::DECIMAL(18,2) AS revenue
     FROM completed
     GROUP BY 1
+),
+flagged AS (
+    SELECT m.*, {period_is_complete_sql("m.month", "1")} AS is_complete
+    FROM months m
+    CROSS JOIN data_span
 )
 SELECT
     month,
@@ -317,20 +334,24 @@ SELECT
     customers,
     revenue,
     revenue::DOUBLE / orders AS aov,
-    -- Mean over the months present (months with a completed order); gaps are not zero-filled.
-    -- The mean of the exact sums, as a DOUBLE: the same on every run.
-    (sum(revenue) OVER ())::DOUBLE / count(*) OVER () AS mean_monthly_revenue
-FROM months
+    -- Mean over the complete months present (months with a completed order; gaps are not
+    -- zero-filled): a partial first or last month would drag it down. The mean of the exact
+    -- sums, as a DOUBLE: the same on every run.
+    (sum(revenue) FILTER (WHERE is_complete) OVER ())::DOUBLE
+        / nullif(count(*) FILTER (WHERE is_complete) OVER (), 0) AS mean_monthly_revenue,
+    is_complete
+FROM flagged
 ORDER BY month
 """
 
 
 def build_monthly_revenue(lifecycle: Frame, params: MetricParams) -> pd.DataFrame:
-    """``kpi.monthly_revenue``: completed orders per purchase month."""
+    """``kpi.monthly_revenue``: completed orders per purchase month, ``is_complete`` when the data
+    covers the whole month; ``mean_monthly_revenue`` averages the complete months."""
     return run_query(
         _MONTHLY_REVENUE_SQL,
         {"lifecycle": lifecycle},
-        metric_sql_params(params),
+        {**metric_sql_params(params), **span_sql_params(params)},
         schema.KPI_TABLES["monthly_revenue"],
     )
 
@@ -644,8 +665,9 @@ def _period1_headline(df: pd.DataFrame) -> dict[str, float]:
     out: dict[str, float] = {}
     for _, row in df[df["is_headline"]].iterrows():
         out[f"{row['grain']}_period1_retention"] = _num(row["period1_retention"])
+        # The cohorts the headline pools (period 1 complete), not every cohort with an index 1.
         out[f"{row['grain']}_cohorts"] = float(
-            (~df["is_headline"] & (df["grain"] == row["grain"])).sum()
+            (~df["is_headline"] & df["is_complete"] & (df["grain"] == row["grain"])).sum()
         )
     return out
 
@@ -654,6 +676,7 @@ def _monthly_revenue_headline(df: pd.DataFrame) -> dict[str, float]:
     return {
         "mean_monthly_revenue": _num(df["mean_monthly_revenue"].iloc[0]) if len(df) else math.nan,
         "months": float(len(df)),
+        "complete_months": float(df["is_complete"].sum()),
         "total_revenue": _num(df["revenue"].sum()),
     }
 

@@ -8,7 +8,12 @@ columns of ``schema.py``) and returns a ``Report`` with
 * ``markdown``: the same sections and tables, charts as data-URI images;
 * ``findings`` / ``recommendations``: sentences written from the data; every number they quote is
   read from the tables and recorded by name in ``numbers``, and the recommendations are chosen by
-  rules on those numbers (``Thresholds``), so nothing is fixed text with numbers baked in.
+  rules on those numbers (``Thresholds``), so nothing is fixed text with numbers baked in. A rule
+  that singles a group out fires only when the group stands apart by a margin
+  (``settings.ReportMargins``); otherwise the finding says it does not stand out;
+* period series (monthly revenue, cohorts) use their ``is_complete`` flag (one SQL definition,
+  ``gold.period_is_complete_sql``): partial first and last periods are drawn marked and left out
+  of means, trends and the period-1 headline.
 
 Both documents are rendered from one list of sections made of small blocks (text, tiles, tables,
 figures, lists, panels), so the HTML and the Markdown cannot drift apart. ``kpi_chart_markdown``
@@ -32,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from goodpulse_dagster import schema
+from goodpulse_dagster.settings import ReportMargins
 from goodpulse_dagster.transforms import charts
 from goodpulse_dagster.transforms.params import MetricParams
 
@@ -75,6 +81,7 @@ SECTIONS: dict[str, str] = {
 NON_MARKETING_CHANNELS = ("unattributed", "unknown")
 HIGH_VALUE_SEGMENTS = ("High Value", "VIP")
 LAPSED_STAGES = ("At Risk", "Dormant")
+HIGH_VALUE_SEGMENT = "High Value"
 ACTIVE_STAGE = "Active"
 ONE_TIME_TIER = "One-time"
 VIP_SEGMENT = "VIP"
@@ -95,10 +102,8 @@ class Thresholds:
     low_period1_retention: float = 0.05
     # Active revenue share below which a win-back campaign is recommended.
     low_active_revenue_share: float = 0.25
-    # Share of High Value + VIP customers At Risk or Dormant above which to re-activate them first.
-    high_value_lapsed: float = 0.50
-    # VIP revenue share / VIP customer share at or above which a VIP care tier is recommended.
-    vip_revenue_multiple: float = 3.0
+    # (Re-activating high-value customers first and a VIP care tier are decided by margins
+    # against the other groups: settings.ReportMargins.)
     # Delivery-days/review-score correlation at or below which delivery targets are recommended.
     delivery_correlation: float = -0.20
     # On-time rate below which delivery reliability is recommended (when correlation is weak).
@@ -260,7 +265,12 @@ CHART_SPECS: dict[str, ChartSpec] = {
             "period1_retention",
             charts.period1_retention_chart,
         ),
-        ChartSpec("repeat_funnel", "Repeat funnel", "repeat_funnel", charts.repeat_funnel_chart),
+        ChartSpec(
+            "repeat_funnel",
+            "Repeat funnel (log scale)",
+            "repeat_funnel",
+            charts.repeat_funnel_chart,
+        ),
         ChartSpec(
             "value_concentration",
             "Revenue concentration by value segment",
@@ -379,7 +389,20 @@ def fmt_money_short(x: object) -> str:
 
 
 def fmt_pct(x: object, decimals: int = 1) -> str:
-    return f"{float(x) * 100:.{decimals}f}%" if _is_num(x) else NA
+    """A share as a percentage; a positive share that would round to zero is "<0.1%", so a small
+    group never reads as an empty one ("0.0% of customers" for 5 Power Users)."""
+    if not _is_num(x):
+        return NA
+    value = float(x) * 100
+    step = 10.0**-decimals
+    if 0 < value < step / 2:
+        return f"<{step:.{decimals}f}%"
+    return f"{value:.{decimals}f}%"
+
+
+def fmt_points(x: object) -> str:
+    """A difference of two shares in percentage points, signed: "+5.2 points"."""
+    return f"{float(x) * 100:+.1f} points" if _is_num(x) else NA
 
 
 def fmt_num(x: object, decimals: int = 2) -> str:
@@ -396,6 +419,18 @@ def fmt_month(x: object) -> str:
     return ts.strftime("%b %Y") if ts is not None else NA
 
 
+def fmt_period(x: object, grain: str) -> str:
+    """A cohort period as an executive reads it: "Mar 2017" or "Q1 2017"."""
+    ts = pd.Timestamp(x) if x is not None and not pd.isna(x) else None
+    if ts is None:
+        return NA
+    return f"Q{(ts.month - 1) // 3 + 1} {ts.year}" if grain == "quarter" else fmt_month(ts)
+
+
+def _months_list(values: Iterable[object]) -> str:
+    return ", ".join(fmt_month(v) for v in values)
+
+
 # --- findings and recommendations ------------------------------------------------------------
 
 
@@ -406,6 +441,7 @@ class _Facts:
     findings: list[str] = field(default_factory=list)
     numbers: dict[str, float] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
+    margins: ReportMargins = field(default_factory=ReportMargins)
 
     def add(self, sentence: str, **numbers: float) -> None:
         self.findings.append(sentence)
@@ -446,7 +482,37 @@ def _find_repeat(t: dict[str, pd.DataFrame], f: _Facts) -> None:
     if _is_num(conv2):
         text += f", and {fmt_pct(conv2)} of those went on to become Power Users"
         nums["power_user_conversion"] = conv2
+    n5, n1 = r["customers_5_plus"], r["customers_1_plus"]
+    power_share = _share(n5, n1)
+    if power_share is not None and n5 > 0 and power_share < f.margins.min_group_share:
+        # A handful of Power Users is not a segment to build a program on: say so.
+        text += (
+            f"; Power Users are a negligible group ({fmt_int(n5)}, {fmt_pct(power_share)} of "
+            f"customers, under {fmt_pct(f.margins.min_group_share)})"
+        )
+        nums.update(
+            power_users=n5,
+            power_user_customer_share=power_share,
+            min_group_share=f.margins.min_group_share,
+        )
     f.add(text + ".", **nums)
+
+
+def complete_cohorts(df: pd.DataFrame, grain: str) -> pd.DataFrame:
+    """The per-cohort rows of kpi.period1_retention that its headline pools (period 1 complete)."""
+    rows = df[~_flag(df["is_headline"]) & (df["grain"] == grain) & _flag(df["is_complete"])]
+    return rows.dropna(subset=["cohort"]).sort_values("cohort")
+
+
+def cohort_range(df: pd.DataFrame, grain: str) -> str:
+    """ "cohorts Q1 2017 to Q1 2018": the cohorts the period-1 headline of ``grain`` covers."""
+    rows = complete_cohorts(df, grain)
+    if rows.empty:
+        return "no cohort yet"
+    first, last = rows["cohort"].iloc[0], rows["cohort"].iloc[-1]
+    if first == last:
+        return f"the {fmt_period(first, grain)} cohort"
+    return f"cohorts {fmt_period(first, grain)} to {fmt_period(last, grain)}"
 
 
 def _find_period1(t: dict[str, pd.DataFrame], f: _Facts) -> None:
@@ -459,10 +525,17 @@ def _find_period1(t: dict[str, pd.DataFrame], f: _Facts) -> None:
     parts, nums = [], {}
     for grain, phrase in (("quarter", "quarter over quarter"), ("month", "month over month")):
         if values[grain] is not None:
-            parts.append(f"{fmt_pct(values[grain])} {phrase}")
+            parts.append(f"{fmt_pct(values[grain])} {phrase} ({cohort_range(df, grain)})")
             nums[f"period1_retention_{grain}"] = values[grain]
+            f.labels[f"{grain}_cohorts"] = cohort_range(df, grain)
     if parts:
-        f.add(f"Period-1 retention is {' and '.join(parts)}.", **nums)
+        # The headline pools complete periods only: a cohort whose next period holds a few days
+        # of data would read as churn.
+        f.add(
+            f"Period-1 retention is {' and '.join(parts)}, counting the cohorts whose next "
+            "period the data covers in full.",
+            **nums,
+        )
 
 
 def _find_active(t: dict[str, pd.DataFrame], f: _Facts) -> None:
@@ -491,26 +564,63 @@ def _find_vip(t: dict[str, pd.DataFrame], f: _Facts) -> None:
     rs = _col_share(df, row, "revenue_share", "revenue")
     if cs is None or rs is None:
         return
-    text = f"VIP customers are {fmt_pct(cs)} of customers but generate {fmt_pct(rs)} of revenue"
+    # VIPs are the top spenders by definition, so "x times their share of customers" is large by
+    # construction. What the cut does not guarantee is how far VIPs sit above the next segment:
+    # every VIP out-spends every High Value customer, so the ratio of their revenue per customer
+    # is above 1 by construction, and only a ratio of ReportMargins.vip_min_multiple or more
+    # sets VIPs apart (docs/metric_decisions.md).
+    text = f"VIP customers, the top spenders by definition, are {fmt_pct(cs)} of customers and "
+    text += f"generate {fmt_pct(rs)} of revenue"
     nums = {"vip_customer_share": cs, "vip_revenue_share": rs}
-    if cs > 0:
-        nums["vip_revenue_multiple"] = rs / cs
-        text += f" ({fmt_num(rs / cs, 1)}x their share of customers)"
+    high = _row(df, "value_segment", HIGH_VALUE_SEGMENT)
+    vip_rpc = row["revenue_per_customer"]
+    high_rpc = high["revenue_per_customer"] if high is not None else None
+    if _is_num(vip_rpc) and _is_num(high_rpc) and high_rpc > 0:
+        multiple, floor = vip_rpc / high_rpc, f.margins.vip_min_multiple
+        nums.update(
+            vip_revenue_per_customer=vip_rpc,
+            high_value_revenue_per_customer=high_rpc,
+            vip_to_high_value_multiple=multiple,
+            vip_min_multiple=floor,
+        )
+        text += (
+            f"; a VIP spends {fmt_money(vip_rpc)} on average, {fmt_num(multiple, 2)}x a High Value "
+            f"customer ({fmt_money(high_rpc)})"
+        )
+        if multiple < floor:
+            text += (
+                f", under the {fmt_num(floor, 2)}x that would set them apart: VIPs do not "
+                "stand out beyond what the top-spender cut guarantees"
+            )
     f.add(text + ".", **nums)
+
+
+def _lapsed_share(df: pd.DataFrame) -> float | None:
+    return _share(
+        df.loc[df["lifecycle_stage"].isin(LAPSED_STAGES), "customers"].sum(), df["customers"].sum()
+    )
 
 
 def _find_health(t: dict[str, pd.DataFrame], f: _Facts) -> None:
     df = t["health_by_value"]
-    hv = df[df["value_segment"].isin(HIGH_VALUE_SEGMENTS)]
-    share = _share(
-        hv.loc[hv["lifecycle_stage"].isin(LAPSED_STAGES), "customers"].sum(), hv["customers"].sum()
-    )
+    high = df["value_segment"].isin(HIGH_VALUE_SEGMENTS)
+    share, others = _lapsed_share(df[high]), _lapsed_share(df[~high])
     if share is None:
         return
-    f.add(
-        f"{fmt_pct(share)} of High Value and VIP customers are At Risk or Dormant.",
-        high_value_lapsed_share=share,
-    )
+    text = f"{fmt_pct(share)} of High Value and VIP customers are At Risk or Dormant"
+    nums = {"high_value_lapsed_share": share}
+    if others is not None:
+        # Lapsing is only a high-value problem when high-value customers lapse more than the
+        # others, by at least the margin; otherwise it is everyone's (the win-back rule).
+        gap, margin = share - others, f.margins.lapsed_margin
+        nums.update(other_lapsed_share=others, lapsed_gap=gap, lapsed_margin=margin)
+        text += f", against {fmt_pct(others)} of the other customers ({fmt_points(gap)})"
+        if gap < margin:
+            text += (
+                ": lapsing is no more common among high-value customers than among the others "
+                f"(the margin is {margin * 100:.1f} points)"
+            )
+    f.add(text + ".", **nums)
 
 
 def _find_cities(t: dict[str, pd.DataFrame], f: _Facts) -> None:
@@ -531,6 +641,14 @@ def _find_cities(t: dict[str, pd.DataFrame], f: _Facts) -> None:
     if cust is not None:
         text += f" and hold {fmt_pct(cust)} of customers"
         nums["top_n_cities_customer_share"] = cust
+    if cust:
+        # Revenue that follows the customer count is where people live, not a richer market:
+        # the top cities stand out only when their customers spend more by the margin.
+        ratio, margin = share / cust, f.margins.city_rpc_margin
+        nums.update(top_n_cities_rpc_ratio=ratio, city_rpc_margin=margin)
+        text += f"; their customers spend {fmt_num(ratio, 2)}x the average customer"
+        if ratio - 1 < margin:
+            text += f", within {fmt_pct(margin)} of it: the top cities do not stand out"
     f.add(text + ".", **nums)
 
 
@@ -610,18 +728,33 @@ def _find_channels(t: dict[str, pd.DataFrame], f: _Facts) -> None:
 
 def _find_monthly(t: dict[str, pd.DataFrame], f: _Facts) -> None:
     df = t["monthly_revenue"]
-    d = df[np.isfinite(df["revenue"]) & df["month"].notna()]
-    if d.empty:
+    d = df[np.isfinite(df["revenue"]) & df["month"].notna()].sort_values("month")
+    complete = d[_flag(d["is_complete"])]
+    partial = d[~_flag(d["is_complete"])]
+    if complete.empty:
+        if len(partial):
+            f.add(
+                "No month of the data is complete yet, so there is no monthly average "
+                f"(partial: {_months_list(partial['month'])})."
+            )
         return
-    mean = _first_number(d["mean_monthly_revenue"])
+    # Complete months only: a partial first or last month reads as a collapse.
+    mean = _first_number(complete["mean_monthly_revenue"])
     if mean is None:
-        mean = float(d["revenue"].mean())
-    peak = d.sort_values(["revenue", "month"], ascending=[False, True]).iloc[0]
+        mean = float(complete["revenue"].mean())
+    peak = complete.sort_values(["revenue", "month"], ascending=[False, True]).iloc[0]
+    first, last = complete["month"].iloc[0], complete["month"].iloc[-1]
+    text = (
+        f"Monthly revenue averaged {fmt_money(mean)} over {len(complete)} complete months "
+        f"({fmt_month(first)} to {fmt_month(last)}) and peaked at {fmt_money(peak['revenue'])} "
+        f"in {fmt_month(peak['month'])}"
+    )
+    if len(partial):
+        text += f"; the partial months ({_months_list(partial['month'])}) are left out"
     f.add(
-        f"Monthly revenue averaged {fmt_money(mean)} over {len(d)} months and peaked at "
-        f"{fmt_money(peak['revenue'])} in {fmt_month(peak['month'])}.",
+        text + ".",
         mean_monthly_revenue=mean,
-        months=len(d),
+        months=len(complete),
         peak_monthly_revenue=peak["revenue"],
     )
 
@@ -672,25 +805,27 @@ def _recommend(facts: _Facts, th: Thresholds) -> list[str]:
     if p1 is not None and p1 < th.low_period1_retention:
         out.append(
             "Build an onboarding journey for the quarter after the first purchase: period-1 "
-            f"retention is only {fmt_pct(p1)}."
+            f"retention is only {fmt_pct(p1)} ({facts.labels.get('quarter_cohorts', NA)})."
         )
     active = n.get("active_revenue_share")
     if active is not None and active < th.low_active_revenue_share:
-        out.append(
-            "Run win-back campaigns for At Risk and Dormant customers: Active customers hold only "
-            f"{fmt_pct(active)} of revenue."
-        )
-    lapsed = n.get("high_value_lapsed_share")
-    if lapsed is not None and lapsed > th.high_value_lapsed:
+        # Both shares: a small Active revenue share with a matching customer share means most
+        # customers have stopped buying, not that active customers spend less.
+        evidence = f"Active customers hold only {fmt_pct(active)} of revenue"
+        if "active_customer_share" in n:
+            evidence += f" and are {fmt_pct(n['active_customer_share'])} of customers"
+        out.append(f"Run win-back campaigns for At Risk and Dormant customers: {evidence}.")
+    lapsed, gap = n.get("high_value_lapsed_share"), n.get("lapsed_gap")
+    if lapsed is not None and gap is not None and gap >= facts.margins.lapsed_margin:
         out.append(
             f"Re-activate lapsed high-value customers first: {fmt_pct(lapsed)} of High Value and "
-            "VIP customers are At Risk or Dormant."
+            f"VIP customers are At Risk or Dormant, {fmt_points(gap)} against the other customers."
         )
-    multiple = n.get("vip_revenue_multiple")
-    if multiple is not None and multiple >= th.vip_revenue_multiple:
+    multiple = n.get("vip_to_high_value_multiple")
+    if multiple is not None and multiple >= facts.margins.vip_min_multiple:
         out.append(
-            "Protect VIPs with a care tier (priority delivery, dedicated support): they generate "
-            f"{fmt_num(multiple, 1)}x the revenue their share of customers would suggest."
+            "Protect VIPs with a care tier (priority delivery, dedicated support): a VIP spends "
+            f"{fmt_num(multiple, 2)}x what a High Value customer does."
         )
     corr, on_time = n.get("delivery_review_correlation"), n.get("on_time_rate")
     if corr is not None and corr <= th.delivery_correlation:
@@ -704,17 +839,28 @@ def _recommend(facts: _Facts, th: Thresholds) -> list[str]:
             "by the estimated date."
         )
     top_share, n_top = n.get("top_n_cities_revenue_share"), n.get("top_n_cities")
+    ratio = n.get("top_n_cities_rpc_ratio")
     if top_share is not None and n_top is not None:
         if top_share >= th.city_concentration:
-            out.append(
-                f"Focus retention marketing and fast-delivery offers on the top {n_top:.0f} "
-                f"cities, which generate {fmt_pct(top_share)} of revenue."
-            )
+            # Concentrated, but a city focus pays only where customers spend more; when revenue
+            # just follows the customer count, the finding says the cities do not stand out.
+            if ratio is not None and ratio - 1 >= facts.margins.city_rpc_margin:
+                out.append(
+                    f"Focus retention marketing and fast-delivery offers on the top {n_top:.0f} "
+                    f"cities, which generate {fmt_pct(top_share)} of revenue; their customers "
+                    f"spend {fmt_num(ratio, 2)}x the average customer."
+                )
         else:
-            out.append(
-                f"Revenue is geographically spread (the top {n_top:.0f} cities generate "
-                f"{fmt_pct(top_share)}): favour national channels over city campaigns."
+            # Under the concentration threshold: the top cities hold too little of the revenue
+            # for city campaigns to move it ("geographically spread" overstated 29% in 7 of
+            # 1,144 cities, so the sentence only quotes the share).
+            text = (
+                "Favour national channels over city campaigns: the top "
+                f"{n_top:.0f} cities generate only {fmt_pct(top_share)} of revenue"
             )
+            if ratio is not None and ratio - 1 < facts.margins.city_rpc_margin:
+                text += f", and their customers spend {fmt_num(ratio, 2)}x the average customer"
+            out.append(text + ".")
     attributed, best = n.get("attributed_revenue_share"), facts.labels.get("top_channel")
     best_share = n.get("top_channel_revenue_share")
     if attributed is not None and attributed < th.low_attributed_share and best and best_share:
@@ -727,10 +873,12 @@ def _recommend(facts: _Facts, th: Thresholds) -> list[str]:
 
 
 def compute_findings(
-    tables: dict[str, pd.DataFrame], thresholds: Thresholds = THRESHOLDS
+    tables: dict[str, pd.DataFrame],
+    thresholds: Thresholds = THRESHOLDS,
+    margins: ReportMargins | None = None,
 ) -> tuple[list[str], list[str], dict[str, float]]:
     """(findings, recommendations, numbers) from normalised tables."""
-    facts = _Facts()
+    facts = _Facts(margins=margins or ReportMargins())
     for finder in _FINDERS:
         finder(tables, facts)
     return facts.findings, _recommend(facts, thresholds), facts.numbers
@@ -786,10 +934,17 @@ def metric_definitions(p: MetricParams | None = None) -> list[tuple[str, str]]:
         ("AOV", "Revenue / completed orders."),
         ("Repeat rate", f"Customers with {p.regular_min_orders}+ completed orders / customers."),
         (
+            "Complete period",
+            "A month or quarter the data covers from its first to its last day: it starts on or "
+            "after the first purchase date of a completed order and ends on or before the last "
+            "one (cut at as_of). Partial periods are shown marked and left out of means, trends "
+            "and KPI 1.",
+        ),
+        (
             "Period-1 retention (KPI 1)",
             "Per grain (quarter, month): customers of a cohort (period of first completed order) "
-            "with a completed order in the next period, pooled over cohorts that have a next "
-            "period: sum of index-1 active / sum of cohort sizes.",
+            "with a completed order in the next period, pooled over the cohorts whose next "
+            "period is complete: sum of index-1 active / sum of cohort sizes.",
         ),
         (
             "Repeat funnel (KPI 2)",
@@ -946,12 +1101,22 @@ def _heat_table(
 # --- sections ------------------------------------------------------------------------------
 
 
+def _group_note(share: float | None, margins: ReportMargins) -> str:
+    """ "0.1% of customers", or "<0.1% of customers (negligible)" below the smallest group worth
+    naming (ReportMargins.min_group_share)."""
+    if share is None:
+        return ""
+    note = f"{fmt_pct(share)} of customers"
+    return note + " (negligible)" if 0 < share < margins.min_group_share else note
+
+
 def _s_northstar(t, charts_by_key, facts) -> _Section:
     df = t["northstar"]
     if df.empty:
         return _Section("northstar", SECTIONS["northstar"], [_no_data("northstar")])
     r = df.iloc[0]
     power_share = _share(r["power_users"], r["total_customers"])
+    margins = facts[3]
     tiles = [
         ("Customers", fmt_int(r["total_customers"]), "with a completed order"),
         ("Revenue", fmt_money_short(r["total_revenue"]), fmt_money(r["total_revenue"])),
@@ -961,7 +1126,7 @@ def _s_northstar(t, charts_by_key, facts) -> _Section:
         (
             "Power users",
             fmt_int(r["power_users"]),
-            f"{fmt_pct(power_share)} of customers" if power_share is not None else "",
+            _group_note(power_share, margins),
         ),
         ("Avg review score", fmt_num(r["avg_review_score"]), "out of 5"),
         ("Avg delivery days", fmt_num(r["avg_delivery_days"], 1), "purchase to delivery"),
@@ -979,7 +1144,7 @@ def _s_northstar(t, charts_by_key, facts) -> _Section:
 
 
 def _s_findings(t, charts_by_key, facts) -> _Section:
-    findings, recs, _numbers = facts
+    findings, recs, _numbers, _margins = facts
     if not findings:
         return _Section("findings", SECTIONS["findings"], [_Text(f"{NO_DATA}.", "nodata")])
     blocks: list = [_Panel("Findings", [_List(findings, css="findings")])]
@@ -1036,7 +1201,8 @@ def _s_monthly(t, c, facts) -> _Section:
     df = t["monthly_revenue"].sort_values("month")
     if df.empty:
         return _Section("monthly", SECTIONS["monthly"], [_no_data("monthly_revenue")])
-    mean = _first_number(df["mean_monthly_revenue"])
+    complete = _flag(df["is_complete"])
+    mean = _first_number(df.loc[complete, "mean_monthly_revenue"])
     rows = [
         [
             fmt_month(r["month"]),
@@ -1044,23 +1210,30 @@ def _s_monthly(t, c, facts) -> _Section:
             fmt_int(r["customers"]),
             fmt_money(r["revenue"]),
             fmt_money(r["aov"], 2),
+            "complete" if done else "partial",
         ]
-        for _, r in df.iterrows()
+        for done, (_, r) in zip(complete, df.iterrows(), strict=True)
     ]
     table = _Table(
-        ["Month", "Orders", "Customers", "Revenue", "AOV"],
+        ["Month", "Orders", "Customers", "Revenue", "AOV", "Month in the data"],
         rows,
-        [False, True, True, True, True],
+        [False, True, True, True, True, False],
         collapsed=f"Monthly figures ({len(rows)} months)",
     )
+    caption = (
+        f"Dashed orange line: mean of the {int(complete.sum())} complete months, {fmt_money(mean)}."
+        if mean is not None
+        else "No month is complete yet: no mean is drawn."
+    )
+    if (~complete).any():
+        caption += (
+            " Hollow markers on a dashed line: partial months, which the data covers only in "
+            f"part ({_months_list(df.loc[~complete, 'month'])}); they are left out of the mean."
+        )
     return _Section(
         "monthly",
         SECTIONS["monthly"],
-        [
-            _Figure(c.get("monthly_revenue")),
-            _Text(f"Dashed line: mean monthly revenue, {fmt_money(mean)}."),
-            table,
-        ],
+        [_Figure(c.get("monthly_revenue")), _Text(caption), table],
     )
 
 
@@ -1131,7 +1304,8 @@ def _s_cohorts(t, c, facts) -> _Section:
             _Text(
                 "Share of each cohort (customers by the period of their first completed order) "
                 "buying again n periods later. Period 0 is 100% by definition and greyed out; "
-                "white cells are periods not reached yet."
+                "blank cells are periods the data does not cover in full (the partial first and "
+                "last month or quarter) or has not reached yet, never a 0%."
             ),
             _Figure(c.get("cohort_quarter")),
             _Figure(c.get("cohort_month")),
@@ -1208,13 +1382,22 @@ def _s_kpis(t, c, facts) -> _Section:
                 (
                     f"{grain.capitalize()}ly",
                     fmt_pct(r["period1_retention"]),
-                    f"{fmt_int(r['period1_active'])} of {fmt_int(r['cohort_size'])} customers",
+                    f"{fmt_int(r['period1_active'])} of {fmt_int(r['cohort_size'])} customers, "
+                    f"{cohort_range(p1, grain)}",
                 )
             )
     panels.append(
         _Panel(
             "KPI 1: period-1 retention",
-            [_Tiles(tiles), _Figure(c.get("period1_retention"))]
+            [
+                _Tiles(tiles),
+                _Figure(c.get("period1_retention")),
+                _Text(
+                    "Pooled over the cohorts whose next period the data covers in full; a cohort "
+                    "whose next period is partial is left out of the headline and the chart.",
+                    "muted",
+                ),
+            ]
             if tiles
             else [_no_data("period1_retention")],
         )
@@ -1239,6 +1422,12 @@ def _s_kpis(t, c, facts) -> _Section:
                         ]
                     ),
                     _Figure(c.get("repeat_funnel")),
+                    _Text(
+                        "The funnel is drawn on a log scale (each gridline is ten times the one "
+                        "before), so that the small later steps stay visible: compare the counts, "
+                        "not the bar lengths.",
+                        "muted",
+                    ),
                 ],
             )
         )
@@ -1319,7 +1508,10 @@ def _s_geography(t, c, facts) -> _Section:
     ]
     blocks: list = [
         _Figure(c.get("city_concentration")),
-        _Text(f"The top {len(top)} cities (of {len(df)}) generate {fmt_pct(share)} of revenue."),
+        _Text(
+            f"The top {len(top)} cities (of {len(df)}) generate {fmt_pct(share)} of revenue from "
+            f"{fmt_pct(_share(top['customers'].sum(), df['customers'].sum()))} of customers."
+        ),
     ]
     if rows:
         blocks.append(
@@ -1623,19 +1815,22 @@ def build_report(
     generated_at: datetime | None = None,
     params: MetricParams | None = None,
     thresholds: Thresholds = THRESHOLDS,
+    margins: ReportMargins | None = None,
 ) -> Report:
     """Render the executive report from the KPI tables and the gold segmentation/cohort tables.
 
     ``tables`` is keyed by table name (``REPORT_TABLES``); a missing or empty table gives a
     "No data" section instead of an error. ``params`` only feeds the appendix (the thresholds in
-    force); the numbers themselves come from the tables. ``generated_at`` defaults to now (UTC);
+    force); the numbers themselves come from the tables. ``margins`` (default: ReportMargins())
+    decide when a group stands out enough to act on. ``generated_at`` defaults to now (UTC);
     pass it to get byte-identical output for identical tables.
     """
     t = {name: normalise_table(name, tables.get(name)) for name in REPORT_TABLES}
     generated_at = generated_at or datetime.now(UTC)
-    findings, recs, numbers = compute_findings(t, thresholds)
+    margins = margins or ReportMargins()
+    findings, recs, numbers = compute_findings(t, thresholds, margins)
     chart_map = render_charts(t)
-    sections = [b(t, chart_map, (findings, recs, numbers)) for b in _SECTION_BUILDERS]
+    sections = [b(t, chart_map, (findings, recs, numbers, margins)) for b in _SECTION_BUILDERS]
     sections.append(_s_appendix(params))
     as_of_ts = t["northstar"]["as_of"].dropna()
     as_of = as_of_ts.iloc[0].date() if len(as_of_ts) else None
