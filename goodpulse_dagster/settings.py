@@ -196,16 +196,20 @@ class ReportMargins:
 def report_margins_from_env(env: dict[str, str] | None = None) -> ReportMargins:
     """ReportMargins from GOODPULSE_REPORT_* (percentages in the environment, fractions here)."""
 
-    def pct(name: str, default: str) -> float:
-        return _number(_env(name, default, env), name) / 100
+    # The defaults are the dataclass's own, so each lives in one place.
+    default = ReportMargins()
+
+    def pct(name: str, fallback: float) -> float:
+        return _number(_env(name, f"{fallback * 100:g}", env), name) / 100
 
     return ReportMargins(
-        lapsed_margin=pct("GOODPULSE_REPORT_LAPSED_MARGIN_PP", "5"),
+        lapsed_margin=pct("GOODPULSE_REPORT_LAPSED_MARGIN_PP", default.lapsed_margin),
         vip_min_multiple=_number(
-            _env("GOODPULSE_REPORT_VIP_MIN_MULTIPLE", "2", env), "GOODPULSE_REPORT_VIP_MIN_MULTIPLE"
+            _env("GOODPULSE_REPORT_VIP_MIN_MULTIPLE", f"{default.vip_min_multiple:g}", env),
+            "GOODPULSE_REPORT_VIP_MIN_MULTIPLE",
         ),
-        city_rpc_margin=pct("GOODPULSE_REPORT_CITY_RPC_MARGIN_PCT", "10"),
-        min_group_share=pct("GOODPULSE_REPORT_MIN_GROUP_PCT", "1"),
+        city_rpc_margin=pct("GOODPULSE_REPORT_CITY_RPC_MARGIN_PCT", default.city_rpc_margin),
+        min_group_share=pct("GOODPULSE_REPORT_MIN_GROUP_PCT", default.min_group_share),
     )
 
 
