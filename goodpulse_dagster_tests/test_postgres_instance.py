@@ -1,0 +1,197 @@
+"""The Postgres run database (deploy/dagster.postgres*.yaml): a real PostgreSQL server on
+127.0.0.1 (pg_server.py), a DAGSTER_HOME holding the shipped Postgres variant, the small landing
+zone run through the lake and the analytics, and the runs and asset check results read back from
+Postgres: through a second DagsterInstance (as the webserver would see them) and with plain SQL.
+"""
+
+import os
+import shutil
+from contextlib import closing, contextmanager
+from pathlib import Path
+
+import pytest
+import yaml
+from dagster import AssetCheckKey, AssetKey, DagsterInstance, DagsterRunStatus, RunsFilter
+
+from goodpulse_dagster.checks import build_checks
+from goodpulse_dagster_tests.pg_server import postgres_server
+from goodpulse_dagster_tests.pipeline import lake_settings, materialize_analytics, materialize_lake
+from goodpulse_dagster_tests.small_lake import write_small_landing_zone
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[1]
+SQLITE_YAML = REPO / "dagster.yaml"
+PG_YAML = REPO / "deploy" / "dagster.postgres.yaml"
+PG_URL_YAML = REPO / "deploy" / "dagster.postgres-url.yaml"
+Q1, Q2 = "2017-01-01", "2017-04-01"
+
+
+def check_keys_of(layers: tuple[str, ...]) -> set[tuple[str, str]]:
+    return {
+        (key.asset_key.to_user_string(), key.name)
+        for c in build_checks()
+        for key in c.check_keys
+        if key.asset_key.path[0] in layers
+    }
+
+
+def load_yaml(path: Path) -> dict:
+    return yaml.safe_load(path.read_text())
+
+
+def test_postgres_variants_keep_the_laptop_queue_and_pools():
+    """Everything but `storage` is the shipped dagster.yaml: the run queue, the tag limits and
+    the duckdb pool do not depend on the run database."""
+    laptop = load_yaml(SQLITE_YAML)
+    assert "storage" not in laptop  # SQLite under $DAGSTER_HOME, Dagster's default
+    for variant in (PG_YAML, PG_URL_YAML):
+        config = load_yaml(variant)
+        storage = config.pop("storage")
+        assert config == laptop, variant.name
+        assert list(storage) == ["postgres"]
+    assert load_yaml(PG_YAML)["storage"]["postgres"]["postgres_db"] == {
+        "hostname": {"env": "GOODPULSE_PG_HOST"},
+        "port": {"env": "GOODPULSE_PG_PORT"},
+        "username": {"env": "GOODPULSE_PG_USER"},
+        "password": {"env": "GOODPULSE_PG_PASSWORD"},
+        "db_name": {"env": "GOODPULSE_PG_DB"},
+        "scheme": "postgresql+psycopg2",
+    }
+    assert load_yaml(PG_URL_YAML)["storage"]["postgres"] == {
+        "postgres_url": {"env": "GOODPULSE_PG_URL"}
+    }
+    # No credential is in the repository's files: each connection value is an `env:` reference.
+
+
+@contextmanager
+def environment(**values: str):
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@pytest.fixture(scope="module")
+def pg():
+    with postgres_server() as server:
+        yield server
+
+
+def dagster_home(folder: Path, variant: Path) -> Path:
+    folder.mkdir(parents=True)
+    shutil.copy(variant, folder / "dagster.yaml")
+    return folder
+
+
+def test_runs_and_check_results_live_in_postgres(pg, tmp_path):
+    import psycopg2
+
+    home = dagster_home(tmp_path / "dagster_home", PG_YAML)
+    settings = lake_settings(tmp_path / "home", write_small_landing_zone(tmp_path / "raw"))
+    with environment(DAGSTER_HOME=str(home), **pg.env()):
+        with DagsterInstance.get() as instance:
+            # The instance really is the Postgres one of the shipped file, with its queue.
+            assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+            concurrency = instance.get_concurrency_config()
+            assert concurrency.run_queue_config.max_concurrent_runs == 2
+            assert concurrency.pool_config.default_pool_limit == 1
+            lake = materialize_lake(settings, Q1, Q2, instance=instance)
+            analytics = materialize_analytics(settings, instance=instance)
+        assert lake.success and analytics.success
+
+        # A second instance from the same file: what the webserver and the daemon would read.
+        with DagsterInstance.get() as reader:
+            records = reader.get_run_records(RunsFilter(job_name="lake_job"))
+            assert [r.dagster_run.run_id for r in records] == [lake.run_id]
+            assert records[0].dagster_run.status == DagsterRunStatus.SUCCESS
+            assert records[0].dagster_run.tags["goodpulse/run_kind"] == "lake"
+            analytics_run = reader.get_run_by_id(analytics.run_id)
+            assert analytics_run.status == DagsterRunStatus.SUCCESS
+            assert analytics_run.job_name == "analytics_job"
+
+            # A named check, its outcome and its metadata, from the Postgres event log.
+            key = AssetCheckKey(AssetKey(["silver", "orders"]), "rows_reconcile")
+            record = reader.event_log_storage.get_latest_asset_check_execution_by_key([key])[key]
+            assert record.run_id == lake.run_id
+            evaluation = record.event.dagster_event.event_specific_data
+            assert evaluation.passed is True
+            meta = {k: v.value for k, v in evaluation.metadata.items()}
+            # Four order rows in the zone, one an exact duplicate: 4 bronze, 3 silver.
+            assert (meta["bronze_rows"], meta["silver_rows"]) == (4, 3)
+            silver_orders = reader.get_latest_materialization_event(AssetKey(["silver", "orders"]))
+            assert silver_orders.run_id == lake.run_id
+
+    lake_checks = {
+        (e.asset_key.to_user_string(), e.check_name): e.passed
+        for e in lake.get_asset_check_evaluations()
+    }
+    analytics_checks = {
+        (e.asset_key.to_user_string(), e.check_name): e.passed
+        for e in analytics.get_asset_check_evaluations()
+    }
+    # Plain SQL against the server: the tables dagster-postgres created hold the same runs and
+    # one execution row per check evaluated in each run.
+    runs = (lake.run_id, analytics.run_id)
+    with closing(psycopg2.connect(pg.dsn)) as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT run_id, pipeline_name, status FROM runs WHERE run_id IN %s "
+            "ORDER BY create_timestamp",
+            (runs,),
+        )
+        assert cur.fetchall() == [
+            (lake.run_id, "lake_job", "SUCCESS"),
+            (analytics.run_id, "analytics_job", "SUCCESS"),
+        ]
+        cur.execute(
+            "SELECT run_id, partition, execution_status, count(*) FROM asset_check_executions "
+            "WHERE run_id IN %s GROUP BY run_id, partition, execution_status",
+            (runs,),
+        )
+        rows = {(run_id, part, status): n for run_id, part, status, n in cur.fetchall()}
+        cur.execute(
+            "SELECT run_id, execution_status FROM asset_check_executions "
+            "WHERE asset_key = %s AND check_name = %s AND partition IS NULL",
+            ('["silver", "orders"]', "rows_reconcile"),
+        )
+        assert cur.fetchall() == [(lake.run_id, "SUCCEEDED")]
+    # Every check evaluated passed; the lake run holds all the bronze and silver checks.
+    assert all(lake_checks.values()) and all(analytics_checks.values())
+    assert len(lake_checks) == len(check_keys_of(("bronze", "silver")))
+    assert len(analytics_checks) == len(check_keys_of(("gold", "kpi")))
+    assert rows == {
+        (lake.run_id, None, "SUCCEEDED"): len(lake_checks),
+        (analytics.run_id, None, "SUCCEEDED"): len(analytics_checks),
+        # A run over a range of quarters plans each check once per quarter and records its one
+        # evaluation without a partition (what an operator querying the table sees; see
+        # automation/conditions.py for what it means to automation).
+        (lake.run_id, Q1, "PLANNED"): len(lake_checks),
+        (lake.run_id, Q2, "PLANNED"): len(lake_checks),
+    }
+
+
+def test_the_url_variant_reads_the_same_database(pg, tmp_path):
+    """deploy/dagster.postgres-url.yaml over GOODPULSE_PG_URL is the same run database: a run
+    recorded through it is read back through the GOODPULSE_PG_* variant."""
+    url_home = dagster_home(tmp_path / "url_home", PG_URL_YAML)
+    parts_home = dagster_home(tmp_path / "parts_home", PG_YAML)
+    settings = lake_settings(tmp_path / "home", write_small_landing_zone(tmp_path / "raw"))
+    with (
+        environment(DAGSTER_HOME=str(url_home), GOODPULSE_PG_URL=pg.url),
+        DagsterInstance.get() as instance,
+    ):
+        lake = materialize_lake(settings, Q1, instance=instance)
+    assert lake.success
+    with (
+        environment(DAGSTER_HOME=str(parts_home), **pg.env()),
+        DagsterInstance.get() as reader,
+    ):
+        run = reader.get_run_by_id(lake.run_id)
+        assert run.status == DagsterRunStatus.SUCCESS
+        assert run.tags["dagster/partition"] == Q1
