@@ -23,6 +23,9 @@
 | GOODPULSE_MAX_LINE_AMOUNT | 1000000 | R$ ceiling of one payment_value, price or freight_value; a line above it is quarantined in silver |
 | GOODPULSE_AS_OF_MAX_GAP_DAYS | 90 | a derived as_of is refused when a gap of more than this many days between purchases ... |
 | GOODPULSE_AS_OF_OUTLIER_MAX_SHARE | 0.001 | ... leaves at most this share of all orders after it (a mistyped year); 0 turns the check off |
+| GOODPULSE_RAW_MAX_AGE_HOURS | 26 | freshness: WARN when the newest orders, items, payments or reviews file of the landing zone is older (a daily export, plus slack) |
+| GOODPULSE_SILVER_MAX_LAG_HOURS | 26 | freshness: ERROR when a landing-zone file has waited longer than this for silver to read it (the daily schedule, plus slack) |
+| GOODPULSE_AUTOMATION_CYCLE_MINUTES | 30 | freshness: ERROR when the report has been older than silver for longer than this (one automation cycle: a sensor tick, the queue, one analytics run) |
 """
 
 from __future__ import annotations
@@ -58,6 +61,10 @@ class Settings:
     lake_run_max_orders: int = 1_000_000
     # The text encoding of the raw CSV files: 'auto' detects it per file (transforms/bronze.py).
     csv_encoding: str = "auto"
+    # Freshness thresholds (checks/freshness.py).
+    raw_max_age_hours: float = 26.0
+    silver_max_lag_hours: float = 26.0
+    automation_cycle_minutes: float = 30.0
 
     @property
     def lake_dir(self) -> Path:
@@ -150,6 +157,13 @@ def value_rule_params_from_env(env: dict[str, str] | None = None) -> dict[str, f
     }
 
 
+def _positive_number(text: str, name: str) -> float:
+    value = _number(text, name)
+    if not value > 0:
+        raise UserSettingsError(f"{name} must be a number above 0, got {text!r}.")
+    return value
+
+
 def metric_params_from_env(env: dict[str, str] | None = None) -> MetricParams:
     statuses = _env("GOODPULSE_COMPLETED_STATUSES", "delivered", env)
     as_of = _env("GOODPULSE_AS_OF", None, env)
@@ -198,4 +212,14 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             _env("GOODPULSE_LAKE_RUN_MAX_ORDERS", "1000000", env), "GOODPULSE_LAKE_RUN_MAX_ORDERS"
         ),
         csv_encoding=_encoding(_env("GOODPULSE_CSV_ENCODING", "auto", env)),
+        raw_max_age_hours=_positive_number(
+            _env("GOODPULSE_RAW_MAX_AGE_HOURS", "26", env), "GOODPULSE_RAW_MAX_AGE_HOURS"
+        ),
+        silver_max_lag_hours=_positive_number(
+            _env("GOODPULSE_SILVER_MAX_LAG_HOURS", "26", env), "GOODPULSE_SILVER_MAX_LAG_HOURS"
+        ),
+        automation_cycle_minutes=_positive_number(
+            _env("GOODPULSE_AUTOMATION_CYCLE_MINUTES", "30", env),
+            "GOODPULSE_AUTOMATION_CYCLE_MINUTES",
+        ),
     )

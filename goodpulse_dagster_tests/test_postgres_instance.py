@@ -164,7 +164,7 @@ def test_runs_and_check_results_live_in_postgres(pg, tmp_path):
     # Every check evaluated passed; the lake run holds all the bronze and silver checks.
     assert all(lake_checks.values()) and all(analytics_checks.values())
     assert len(lake_checks) == len(check_keys_of(("bronze", "silver")))
-    assert len(analytics_checks) == len(check_keys_of(("gold", "kpi")))
+    assert len(analytics_checks) == len(check_keys_of(("gold", "kpi", "report")))
     assert rows == {
         (lake.run_id, None, "SUCCEEDED"): len(lake_checks),
         (analytics.run_id, None, "SUCCEEDED"): len(analytics_checks),
