@@ -26,6 +26,9 @@
 | GOODPULSE_RAW_MAX_AGE_HOURS | 26 | freshness: WARN when the newest orders, items, payments or reviews file of the landing zone is older (a daily export, plus slack) |
 | GOODPULSE_SILVER_MAX_LAG_HOURS | 26 | freshness: ERROR when a landing-zone file has waited longer than this for silver to read it (the daily schedule, plus slack) |
 | GOODPULSE_AUTOMATION_CYCLE_MINUTES | 30 | freshness: ERROR when the report has been older than silver for longer than this (one automation cycle: a sensor tick, the queue, one analytics run) |
+| GOODPULSE_PG_HOST / _PORT / _USER / _PASSWORD / _DB | (none) | the Postgres run database; read by Dagster from deploy/dagster.postgres.yaml, not here (docs/deployment.md) |
+| GOODPULSE_PG_URL | (none) | the same as one `postgresql+psycopg2://` URL, for deploy/dagster.postgres-url.yaml |
+| GOODPULSE_CODE_SERVER_HOST / _PORT | (none) | the gRPC code server; read by Dagster from deploy/workspace.grpc.yaml (webserver, daemon) |
 """
 
 from __future__ import annotations
