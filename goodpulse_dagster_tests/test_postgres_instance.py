@@ -4,9 +4,14 @@ zone run through the lake and the analytics, and the runs and asset check result
 Postgres: through a second DagsterInstance (as the webserver would see them) and with plain SQL.
 """
 
+import json
 import os
 import shutil
-from contextlib import closing, contextmanager
+import signal
+import subprocess
+import sys
+import time
+from contextlib import closing, contextmanager, suppress
 from pathlib import Path
 
 import pytest
@@ -16,6 +21,7 @@ from dagster import AssetCheckKey, AssetKey, DagsterInstance, DagsterRunStatus, 
 from goodpulse_dagster.checks import build_checks
 from goodpulse_dagster_tests.pg_server import postgres_server
 from goodpulse_dagster_tests.pipeline import lake_settings, materialize_analytics, materialize_lake
+from goodpulse_dagster_tests.s3_server import HOST, free_port
 from goodpulse_dagster_tests.small_lake import write_small_landing_zone
 
 pytestmark = pytest.mark.slow
@@ -25,6 +31,7 @@ SQLITE_YAML = REPO / "dagster.yaml"
 PG_YAML = REPO / "deploy" / "dagster.postgres.yaml"
 PG_URL_YAML = REPO / "deploy" / "dagster.postgres-url.yaml"
 Q1, Q2 = "2017-01-01", "2017-04-01"
+REPORT_ASSET_KEY = AssetKey(["report", "executive_report"])
 
 
 def check_keys_of(layers: tuple[str, ...]) -> set[tuple[str, str]]:
@@ -202,3 +209,147 @@ def test_the_url_variant_reads_the_same_database(pg, tmp_path):
         run = reader.get_run_by_id(lake.run_id)
         assert run.status == DagsterRunStatus.SUCCESS
         assert run.tags["dagster/partition"] == Q1
+
+
+# --- the deployment of docs/deployment.md: separate processes over Postgres --------------------
+
+BIN = Path(sys.executable).parent
+GRPC_WORKSPACE = REPO / "deploy" / "workspace.grpc.yaml"
+
+
+@contextmanager
+def process(cmd: list[str], env: dict[str, str], log: Path):
+    """A Dagster process of the deployment, its output in ``log``; stopped at the end (SIGTERM,
+    then SIGKILL), with its process group, since both commands start children."""
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            cmd,
+            env=env,
+            cwd=log.parent,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            yield proc
+        finally:
+            for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
+                if proc.poll() is not None:
+                    break
+                os.killpg(proc.pid, sig)
+                with suppress(subprocess.TimeoutExpired):
+                    proc.wait(wait)
+
+
+def wait_for(what: str, probe, timeout: float, logs: list[Path]):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(1)
+    tails = "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in logs)
+    pytest.fail(f"timed out after {timeout} s waiting for {what}\n{tails}")
+
+
+def test_code_server_and_daemon_run_the_pipeline_over_postgres(pg, tmp_path):
+    """The daemon and a gRPC code server as separate processes, each with only the environment
+    docs/deployment.md gives it, over the Postgres instance and deploy/workspace.grpc.yaml: a
+    lake run submitted to the queue is dequeued by the daemon, started by the code server, and
+    succeeds; declarative automation then builds the report, and the freshness sensor runs its
+    checks; all of it is read back from Postgres."""
+    home = dagster_home(tmp_path / "dagster_home", PG_YAML)
+    raw = write_small_landing_zone(tmp_path / "raw")
+    port = free_port()
+    dagster_env = {"DAGSTER_HOME": str(home), **pg.env()}
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("GOODPULSE_", "DAGSTER_"))}
+    base["PYTHONPATH"] = str(REPO)
+    code_env = {
+        **base,
+        **dagster_env,
+        "GOODPULSE_HOME": str(tmp_path / "home"),
+        "GOODPULSE_RAW_DIR": str(raw),
+    }
+    # No data settings for the daemon: it never touches data.
+    daemon_env = {
+        **base,
+        **dagster_env,
+        "GOODPULSE_CODE_SERVER_HOST": HOST,
+        "GOODPULSE_CODE_SERVER_PORT": str(port),
+    }
+    code_log, daemon_log = tmp_path / "code_server.log", tmp_path / "daemon.log"
+    logs = [code_log, daemon_log]
+    code_cmd = [
+        str(BIN / "dagster"), "code-server", "start", "-h", HOST, "-p", str(port),
+        "-m", "goodpulse_dagster.definitions", "--location-name", "goodpulse",
+    ]  # fmt: skip
+    health = [str(BIN / "dagster"), "api", "grpc-health-check", "-h", HOST, "-p", str(port)]
+    with process(code_cmd, code_env, code_log):
+
+        def serving() -> bool:
+            done = subprocess.run(health, env=code_env, capture_output=True, timeout=30)
+            return done.returncode == 0
+
+        wait_for("the code server", serving, 120, logs)
+        launch = subprocess.run(
+            [
+                str(BIN / "dagster"),
+                "job",
+                "launch",
+                "-w",
+                str(GRPC_WORKSPACE),
+                "-j",
+                "lake_job",
+                "--tags",
+                json.dumps({"dagster/partition": Q1}),
+            ],  # fmt: skip
+            env=daemon_env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert launch.returncode == 0, launch.stdout + launch.stderr
+        with environment(**dagster_env), DagsterInstance.get() as instance:
+            [queued] = instance.get_run_records(RunsFilter(job_name="lake_job"))
+            # Submitted, not started: only the daemon dequeues runs.
+            assert queued.dagster_run.status == DagsterRunStatus.QUEUED
+            run_id = queued.dagster_run.run_id
+
+            with process([str(BIN / "dagster-daemon"), "run", "-w", str(GRPC_WORKSPACE)],
+                         daemon_env, daemon_log):  # fmt: skip
+
+                def finished(run_id=run_id):
+                    run = instance.get_run_by_id(run_id)
+                    return run if run.is_finished else None
+
+                lake = wait_for("the lake run", finished, 240, logs)
+                assert lake.status == DagsterRunStatus.SUCCESS, daemon_log.read_text()[-3000:]
+
+                def report_built():
+                    return instance.get_latest_materialization_event(REPORT_ASSET_KEY)
+
+                report = wait_for(
+                    "the report, from declarative automation", report_built, 300, logs
+                )
+                automation = instance.get_run_by_id(report.run_id)
+                assert automation.tags["goodpulse/run_kind"] == "analytics"
+                assert automation.tags["dagster/from_automation_condition"] == "true"
+
+                def freshness_run():
+                    records = instance.get_run_records(
+                        RunsFilter(job_name="freshness_checks_job",
+                                   statuses=[DagsterRunStatus.SUCCESS])
+                    )  # fmt: skip
+                    return records[-1].dagster_run if records else None
+
+                fresh = wait_for("a freshness run of the sensor", freshness_run, 120, logs)
+                assert fresh.tags["goodpulse/run_kind"] == "freshness"
+                assert fresh.tags["dagster/sensor_name"] == "freshness_sensor"
+
+            # Read back from Postgres: the lake run's partition, and the files' freshness (the
+            # landing zone was written a minute ago: every raw check passed).
+            assert lake.tags["dagster/partition"] == Q1
+            key = AssetCheckKey(AssetKey(["raw", "orders"]), "files_arrived")
+            record = instance.event_log_storage.get_latest_asset_check_execution_by_key([key])[key]
+            assert record.run_id == fresh.run_id
+            assert record.event.dagster_event.event_specific_data.passed is True
