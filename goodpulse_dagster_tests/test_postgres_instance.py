@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from contextlib import closing, contextmanager, suppress
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import yaml
 from dagster import AssetCheckKey, AssetKey, DagsterInstance, DagsterRunStatus, RunsFilter
 
 from goodpulse_dagster.checks import build_checks
+from goodpulse_dagster.checks.freshness import RAW_CHECK, REPORT_CHECK
 from goodpulse_dagster_tests.pg_server import postgres_server
 from goodpulse_dagster_tests.pipeline import lake_settings, materialize_analytics, materialize_lake
 from goodpulse_dagster_tests.s3_server import HOST, free_port
@@ -252,12 +254,41 @@ def wait_for(what: str, probe, timeout: float, logs: list[Path]):
     pytest.fail(f"timed out after {timeout} s waiting for {what}\n{tails}")
 
 
-def test_code_server_and_daemon_run_the_pipeline_over_postgres(pg, tmp_path):
-    """The daemon and a gRPC code server as separate processes, each with only the environment
-    docs/deployment.md gives it, over the Postgres instance and deploy/workspace.grpc.yaml: a
-    lake run submitted to the queue is dequeued by the daemon, started by the code server, and
-    succeeds; declarative automation then builds the report, and the freshness sensor runs its
-    checks; all of it is read back from Postgres."""
+CHECK_EXECUTIONS = """
+query ($path: [String!]!, $check: String!) {
+  assetCheckExecutions(assetKey: {path: $path}, checkName: $check, limit: 5) {
+    runId status evaluation { severity success description }
+  }
+}
+"""
+
+
+def graphql(url: str, query: str, variables: dict) -> dict:
+    body = json.dumps({"query": query, "variables": variables}).encode()
+    request = urllib.request.Request(
+        f"{url}/graphql", data=body, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        payload = json.loads(response.read())
+    assert "errors" not in payload, payload
+    return payload["data"]
+
+
+def answering(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/server_info", timeout=5) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def test_code_server_daemon_and_webserver_run_the_pipeline_over_postgres(pg, tmp_path):
+    """The webserver, the daemon and a gRPC code server as separate processes, each with only
+    the environment docs/deployment.md gives it, over the Postgres instance and
+    deploy/workspace.grpc.yaml: a lake run submitted to the queue is dequeued by the daemon,
+    started by the code server, and succeeds; declarative automation then builds the report, and
+    the freshness sensor runs its checks, which the webserver's GraphQL API (what the UI shows)
+    reads back from Postgres."""
     home = dagster_home(tmp_path / "dagster_home", PG_YAML)
     raw = write_small_landing_zone(tmp_path / "raw")
     port = free_port()
@@ -278,7 +309,10 @@ def test_code_server_and_daemon_run_the_pipeline_over_postgres(pg, tmp_path):
         "GOODPULSE_CODE_SERVER_PORT": str(port),
     }
     code_log, daemon_log = tmp_path / "code_server.log", tmp_path / "daemon.log"
-    logs = [code_log, daemon_log]
+    web_log = tmp_path / "webserver.log"
+    logs = [code_log, daemon_log, web_log]
+    web_port = free_port()
+    web_url = f"http://{HOST}:{web_port}"
     code_cmd = [
         str(BIN / "dagster"), "code-server", "start", "-h", HOST, "-p", str(port),
         "-m", "goodpulse_dagster.definitions", "--location-name", "goodpulse",
@@ -349,7 +383,32 @@ def test_code_server_and_daemon_run_the_pipeline_over_postgres(pg, tmp_path):
             # Read back from Postgres: the lake run's partition, and the files' freshness (the
             # landing zone was written a minute ago: every raw check passed).
             assert lake.tags["dagster/partition"] == Q1
-            key = AssetCheckKey(AssetKey(["raw", "orders"]), "files_arrived")
+            key = AssetCheckKey(AssetKey(["raw", "orders"]), RAW_CHECK)
             record = instance.event_log_storage.get_latest_asset_check_execution_by_key([key])[key]
             assert record.run_id == fresh.run_id
             assert record.event.dagster_event.event_specific_data.passed is True
+
+        # The webserver, the third process (no data settings either), shows the same check.
+        web_cmd = [
+            str(BIN / "dagster-webserver"), "-h", HOST, "-p", str(web_port),
+            "-w", str(GRPC_WORKSPACE),
+        ]  # fmt: skip
+        with process(web_cmd, daemon_env, web_log):
+            wait_for("the webserver", lambda: answering(web_url), 120, logs)
+            data = graphql(
+                web_url, CHECK_EXECUTIONS, {"path": ["raw", "orders"], "check": RAW_CHECK}
+            )
+            [execution] = [e for e in data["assetCheckExecutions"] if e["runId"] == fresh.run_id]
+            assert execution["status"] == "SUCCEEDED"
+            assert execution["evaluation"]["severity"] == "WARN"
+            assert execution["evaluation"]["success"] is True
+            assert execution["evaluation"]["description"].startswith("Newest orders file ")
+            report_check = graphql(
+                web_url,
+                CHECK_EXECUTIONS,
+                {"path": ["report", "executive_report"], "check": REPORT_CHECK},
+            )["assetCheckExecutions"]
+            # Evaluated after the report in the automation run: the report had just followed.
+            assert {(e["runId"], e["status"]) for e in report_check} >= {
+                (automation.run_id, "SUCCEEDED")
+            }

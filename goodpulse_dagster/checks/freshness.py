@@ -13,6 +13,12 @@
   than silver data for more than one automation cycle, GOODPULSE_AUTOMATION_CYCLE_MINUTES (a
   tick of the analytics automation sensor, the run queue, and one analytics run).
 
+What the silver check cannot see: it compares file times with silver's last materialization of
+any quarter, so a file of quarter A that arrived before a run of quarter B counts as read even if
+A's own run failed (the run-failure alert reports that run), and identical bytes dropped again (a
+new modification time, but no run: the landing sensor versions files by content) count as
+unread until the next lake run of that table.
+
 "Waited for more than X" is measured from the oldest change the downstream layer has not seen,
 not from the newest: with the newest, a stream of drops (or of silver refreshes) that arrive
 more often than X would hide a downstream that never runs.
