@@ -250,6 +250,10 @@ def test_checks_in_runs_and_the_sensor(tmp_path):
 
     # The sensor: a first tick runs every check; an unchanged state runs nothing.
     sensor = defs.resolve_sensor_def(FRESHNESS_SENSOR)
+    # Running by default, every 5 minutes, on the check-only job.
+    assert sensor.default_status.value == "RUNNING"
+    assert (sensor.job_name, sensor.minimum_interval_seconds) == (FRESHNESS_JOB, 300)
+    assert job.run_tags["goodpulse/run_kind"] == "freshness"
     resources = {"landing": defs.resources["landing"], "freshness": defs.resources["freshness"]}
 
     def tick(cursor=None):
