@@ -17,8 +17,10 @@ from goodpulse_dagster.assets.quarantine import quarantine_assets
 from goodpulse_dagster.assets.report import report_assets
 from goodpulse_dagster.assets.silver import silver_assets
 from goodpulse_dagster.automation import build_jobs, build_schedules, build_sensors
+from goodpulse_dagster.automation.freshness import freshness_checks_job, freshness_sensor
 from goodpulse_dagster.automation.jobs import RUN_EXECUTOR
 from goodpulse_dagster.checks import build_checks
+from goodpulse_dagster.checks.freshness import FRESHNESS_RESOURCE, FreshnessSettings
 from goodpulse_dagster.resources.parquet_io import ParquetLakeIOManager
 from goodpulse_dagster.resources.storage import (
     AnalyticsSettings,
@@ -71,6 +73,12 @@ def build_resources(settings: Settings) -> dict:
         "reports": ReportsResource(directory=str(settings.reports_dir)),
         LAKE_IO_MANAGER: ParquetLakeIOManager(lake=lake),
         WAREHOUSE_IO_MANAGER: WarehouseIOManager(database=str(settings.warehouse_path)),
+        # Thresholds of the freshness checks and of freshness_sensor (checks/freshness.py).
+        FRESHNESS_RESOURCE: FreshnessSettings(
+            raw_max_age_hours=settings.raw_max_age_hours,
+            silver_max_lag_hours=settings.silver_max_lag_hours,
+            automation_cycle_minutes=settings.automation_cycle_minutes,
+        ),
     }
 
 
@@ -87,9 +95,11 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
             *quarantine_assets,
         ],
         asset_checks=build_checks(),
-        jobs=build_jobs(),
+        # The freshness job and sensor import the checks, which import the assets: registered
+        # here rather than in automation/__init__.py, which the assets import.
+        jobs=[*build_jobs(), freshness_checks_job],
         schedules=build_schedules(),
-        sensors=build_sensors(),
+        sensors=[*build_sensors(), freshness_sensor],
         resources=build_resources(settings),
         # Backfills and automation runs too (automation/jobs.py says why in-process).
         executor=RUN_EXECUTOR,

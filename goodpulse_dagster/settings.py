@@ -27,6 +27,12 @@
 | GOODPULSE_REPORT_VIP_MIN_MULTIPLE | 2 | VIP revenue per customer must be at least this multiple of High Value's for the report to call VIPs a group apart (the top-5% cut alone guarantees more than 1x) |
 | GOODPULSE_REPORT_CITY_RPC_MARGIN_PCT | 10 | the report recommends focusing on the top-N cities only when their revenue share exceeds their customer share by at least this many percent (relative) |
 | GOODPULSE_REPORT_MIN_GROUP_PCT | 1 | a group below this percentage of customers (Power Users, a channel) is described as negligible |
+| GOODPULSE_RAW_MAX_AGE_HOURS | 26 | freshness: WARN when the newest orders, items, payments or reviews file of the landing zone is older (a daily export, plus slack) |
+| GOODPULSE_SILVER_MAX_LAG_HOURS | 26 | freshness: ERROR when a landing-zone file has waited longer than this for silver to read it (the daily schedule, plus slack) |
+| GOODPULSE_AUTOMATION_CYCLE_MINUTES | 30 | freshness: ERROR when the report has been older than silver for longer than this (one automation cycle: a sensor tick, the queue, one analytics run) |
+| GOODPULSE_PG_HOST / _PORT / _USER / _PASSWORD / _DB | (none) | the Postgres run database; read by Dagster from deploy/dagster.postgres.yaml, not here (docs/deployment.md) |
+| GOODPULSE_PG_URL | (none) | the same as one `postgresql+psycopg2://` URL, for deploy/dagster.postgres-url.yaml |
+| GOODPULSE_CODE_SERVER_HOST / _PORT | (none) | the gRPC code server; read by Dagster from deploy/workspace.grpc.yaml (webserver, daemon) |
 """
 
 from __future__ import annotations
@@ -63,6 +69,10 @@ class Settings:
     lake_run_max_orders: int = 1_000_000
     # The text encoding of the raw CSV files: 'auto' detects it per file (transforms/bronze.py).
     csv_encoding: str = "auto"
+    # Freshness thresholds (checks/freshness.py).
+    raw_max_age_hours: float = 26.0
+    silver_max_lag_hours: float = 26.0
+    automation_cycle_minutes: float = 30.0
 
     @property
     def lake_dir(self) -> Path:
@@ -213,6 +223,13 @@ def report_margins_from_env(env: dict[str, str] | None = None) -> ReportMargins:
     )
 
 
+def _positive_number(text: str, name: str) -> float:
+    value = _number(text, name)
+    if not value > 0:
+        raise UserSettingsError(f"{name} must be a number above 0, got {text!r}.")
+    return value
+
+
 def metric_params_from_env(env: dict[str, str] | None = None) -> MetricParams:
     statuses = _env("GOODPULSE_COMPLETED_STATUSES", "delivered", env)
     as_of = _env("GOODPULSE_AS_OF", None, env)
@@ -261,4 +278,14 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             _env("GOODPULSE_LAKE_RUN_MAX_ORDERS", "1000000", env), "GOODPULSE_LAKE_RUN_MAX_ORDERS"
         ),
         csv_encoding=_encoding(_env("GOODPULSE_CSV_ENCODING", "auto", env)),
+        raw_max_age_hours=_positive_number(
+            _env("GOODPULSE_RAW_MAX_AGE_HOURS", "26", env), "GOODPULSE_RAW_MAX_AGE_HOURS"
+        ),
+        silver_max_lag_hours=_positive_number(
+            _env("GOODPULSE_SILVER_MAX_LAG_HOURS", "26", env), "GOODPULSE_SILVER_MAX_LAG_HOURS"
+        ),
+        automation_cycle_minutes=_positive_number(
+            _env("GOODPULSE_AUTOMATION_CYCLE_MINUTES", "30", env),
+            "GOODPULSE_AUTOMATION_CYCLE_MINUTES",
+        ),
     )

@@ -35,6 +35,7 @@ from dagster import (
 
 from goodpulse_dagster import schema
 from goodpulse_dagster.checks import build_checks
+from goodpulse_dagster.checks.freshness import FRESHNESS_CHECK_KEYS
 from goodpulse_dagster.checks.gold import GOLD_KEYS
 from goodpulse_dagster.definitions import build_definitions
 from goodpulse_dagster.schema import BRONZE, GOLD, KPI, QUARANTINE, SILVER, SOURCE_TABLES
@@ -226,9 +227,12 @@ def run(settings: Settings, selection, instance=None, partition_key=None, partit
 
 
 def run_checks(settings: Settings, asset_keys: list[AssetKey], partition: str | None = None):
-    """Run only the checks of ``asset_keys`` on what the lake / warehouse holds now (for one
-    partition, as a range of one: a checks-only job has no asset to infer partitions from)."""
-    selection = AssetSelection.checks_for_assets(*asset_keys)
+    """Run only the data-quality checks of ``asset_keys`` on what the lake / warehouse holds now
+    (for one partition, as a range of one: a checks-only job has no asset to infer partitions
+    from). Not the freshness checks (test_freshness.py): they read timestamps, not the data."""
+    selection = AssetSelection.checks_for_assets(*asset_keys) - AssetSelection.checks(
+        *FRESHNESS_CHECK_KEYS
+    )
     return run(settings, selection, partitions=(partition, partition) if partition else None)
 
 
