@@ -51,6 +51,7 @@ sys.path.insert(0, str(REPO))
 
 from run_benchmark import goodpulse_cmd, machine, run_measured  # noqa: E402
 
+from goodpulse_dagster.automation.jobs import RUN_KIND_TAG  # noqa: E402
 from goodpulse_dagster.automation.sensors import (  # noqa: E402
     AUTOMATION_SENSOR_INTERVAL_SECONDS,
     LANDING_SENSOR_INTERVAL_SECONDS,
@@ -211,7 +212,12 @@ def server_env(home: Path, raw: Path) -> dict[str, str]:
 
 
 def run_summary(server: Server, since: float) -> dict:
+    from goodpulse_dagster.automation.freshness import FRESHNESS_RUN
+
     runs = [r for r in server.runs() if r["startTime"] and float(r["startTime"]) >= since - 1]
+    # The freshness sensor's check-only runs write nothing and belong to no load: counted apart.
+    freshness = [r for r in runs if {"key": RUN_KIND_TAG, "value": FRESHNESS_RUN} in r["tags"]]
+    runs = [r for r in runs if r not in freshness]
     statuses: dict[str, int] = {}
     for run in runs:
         statuses[run["status"]] = statuses.get(run["status"], 0) + 1
@@ -227,6 +233,7 @@ def run_summary(server: Server, since: float) -> dict:
     ]
     return {
         "runs": len(runs),
+        "freshness_check_runs": len(freshness),
         "timeline": timeline,
         "statuses": statuses,
         "peak_runs_executing": server.peak_executing,

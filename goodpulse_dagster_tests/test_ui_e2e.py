@@ -313,7 +313,12 @@ HELD_BACK_QUARTER = "2018-Q4"
 
 
 def _runs(server: Dagster) -> list[dict]:
+    """The lake and analytics runs, in start order: the freshness sensor's check-only runs
+    (which read the instance and write nothing) are not part of a load's plan."""
+    from goodpulse_dagster.automation.freshness import FRESHNESS_RUN
+
     runs = server.graphql(RUNS)["runsOrError"]["results"]
+    runs = [r for r in runs if _tag(r, "goodpulse/run_kind") != FRESHNESS_RUN]
     return sorted(runs, key=lambda r: float(r["startTime"] or 1e12))
 
 
