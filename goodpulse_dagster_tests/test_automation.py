@@ -515,8 +515,8 @@ def test_dagster_yaml_limits_the_duckdb_pool_to_one(tmp_path):
             (LAKE_RUN, 2),
         ]
         assert {t["key"] for t in queue.tag_concurrency_limits} == {RUN_KIND_TAG}
-        # A queued run waits at most a second for the daemon's look; the two sensors tick in
-        # threads of their own.
+        # A queued run waits at most a second for the daemon's look; sensors tick in two
+        # threads.
         assert inst.run_coordinator.dequeue_interval_seconds == 1
         assert inst.get_sensor_settings() == {"use_threads": True, "num_workers": 2}
 
