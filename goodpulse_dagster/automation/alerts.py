@@ -26,9 +26,11 @@ Every text is passed through ``mask_url_secrets``: a cause quoting an endpoint w
 
 from __future__ import annotations
 
+import base64
 import json
 import smtplib
 import ssl
+import urllib.parse
 import urllib.request
 from dataclasses import asdict, dataclass, field
 from email.message import EmailMessage
@@ -99,13 +101,14 @@ def failed_steps(instance: DagsterInstance, run_id: str) -> list[FailedStep]:
         run_id,
         of_type={DagsterEventType.STEP_FAILURE, DagsterEventType.ASSET_MATERIALIZATION_PLANNED},
     )
-    assets: dict[str, list[str]] = {}
+    assets: dict[str, set[str]] = {}
     failures = []
     for record in records:
         event = record.dagster_event
         if event.event_type == DagsterEventType.ASSET_MATERIALIZATION_PLANNED:
             key = event.event_specific_data.asset_key.to_user_string()
-            assets.setdefault(event.step_key, []).append(key)
+            # A run over a range of quarters plans each asset once per quarter.
+            assets.setdefault(event.step_key, set()).add(key)
         else:
             failures.append(event)
     steps = []
@@ -115,7 +118,7 @@ def failed_steps(instance: DagsterInstance, run_id: str) -> list[FailedStep]:
             continue
         cause = user_error_message(error) if error is not None else "failed"
         steps.append(
-            FailedStep(event.step_key, tuple(sorted(assets.get(event.step_key, []))), cause)
+            FailedStep(event.step_key, tuple(sorted(assets.get(event.step_key, ()))), cause)
         )
     return steps
 
@@ -211,10 +214,26 @@ class AlertDeliveryError(Exception):
     """A channel refused the alert (the sensor tick fails and shows this in the UI)."""
 
 
+def _without_userinfo(url: str) -> tuple[str, dict[str, str]]:
+    """``url`` without ``user:password@``, and the Basic authorization header it stood for
+    (urllib sends no credentials from a URL by itself, and refuses one as a bad port)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.username is None:
+        return url, {}
+    netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
+    credentials = f"{urllib.parse.unquote(parts.username)}:"
+    credentials += urllib.parse.unquote(parts.password or "")
+    token = base64.b64encode(credentials.encode("utf-8")).decode("ascii")
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc)), {
+        "Authorization": f"Basic {token}"
+    }
+
+
 def post_webhook(url: str, alert: Alert) -> None:
     body = json.dumps(alert.payload()).encode("utf-8")
+    target, headers = _without_userinfo(url)
     request = urllib.request.Request(
-        url, data=body, method="POST", headers={"Content-Type": "application/json"}
+        target, data=body, method="POST", headers={"Content-Type": "application/json", **headers}
     )
     try:
         with urllib.request.urlopen(request, timeout=DELIVERY_TIMEOUT) as response:
