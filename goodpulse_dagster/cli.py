@@ -17,6 +17,11 @@ then prints a summary naming each failed step and check with its cause, and exit
 A user error (bad input, a missing file or column, wrong settings, a held warehouse lock) is
 printed as its message alone, exit status 2; ``--debug`` shows tracebacks. docs/data_quality.md,
 "Runs", has the rules.
+
+Nothing the command prints shows a secret embedded in a URL: every line, the tracebacks of
+``--debug`` and of unexpected errors included, goes through ``settings.mask_url_secrets``
+(``--s3-endpoint-url http://user:password@host`` is printed as ``http://***@host``; botocore
+quotes the endpoint in its connection errors).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import json
 import os
 import sys
 import time
+import traceback
 import warnings
 from pathlib import Path
 
@@ -72,8 +78,16 @@ def _instance():
     return DagsterInstance.ephemeral()
 
 
+def _mask(text: str) -> str:
+    # Imported here, as every goodpulse_dagster import of this module: `goodpulse generate`
+    # must not pay for Dagster's import.
+    from goodpulse_dagster.settings import mask_url_secrets
+
+    return mask_url_secrets(text)
+
+
 def _say(message: str) -> None:
-    print(message, flush=True)
+    print(_mask(message), flush=True)
 
 
 # Exit statuses: a run with failures (everything else materialized), and a user error.
@@ -491,9 +505,15 @@ def main(argv: list[str] | None = None) -> None:
     except UserError as error:
         # One or two plain sentences, no traceback: the user can fix it from the message.
         if args.debug:
-            raise
-        print(f"goodpulse: {error}", file=sys.stderr, flush=True)
+            print(_mask(traceback.format_exc()), file=sys.stderr, flush=True)
+        else:
+            print(f"goodpulse: {error}", file=sys.stderr, flush=True)
         raise SystemExit(EXIT_USER_ERROR) from None
+    except Exception:
+        # A bug, or an environment failure (S3 unreachable): the traceback, as Python prints it
+        # for an uncaught exception and with its status 1, but with secrets in URLs masked.
+        print(_mask(traceback.format_exc()), file=sys.stderr, flush=True)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":
