@@ -18,14 +18,21 @@ import time
 import warnings
 
 import boto3
-from dagster import BetaWarning, DagsterEventType, DagsterInstance, PreviewWarning
+from dagster import (
+    BetaWarning,
+    DagsterEventType,
+    DagsterInstance,
+    PreviewWarning,
+    asset,
+    materialize,
+)
 
 from goodpulse_dagster import cli
 from goodpulse_dagster.errors import UserInputError
 from goodpulse_dagster.resources.warehouse import WarehouseLockedError
 from goodpulse_dagster.retries import STEP_RETRY_POLICY, is_retriable
 from goodpulse_dagster.schema import SOURCE_TABLES
-from goodpulse_dagster.settings import load_settings
+from goodpulse_dagster.settings import load_settings, mask_url_secrets
 from goodpulse_dagster_tests.s3_server import (
     HOST,
     Refusals,
@@ -41,6 +48,7 @@ warnings.filterwarnings("ignore", category=PreviewWarning)
 
 BUCKET = "goodpulse-retries"
 LEADS_FILE = SOURCE_TABLES["marketing_qualified_leads"].file_name
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 def goodpulse(monkeypatch, capsys, instance, *argv, **env) -> tuple[int, str, str]:
@@ -209,14 +217,12 @@ def test_an_endpoint_with_credentials_is_never_printed_verbatim(tmp_path, monkey
     assert "Traceback (most recent call last)" in err and "gp-s3cret" not in out + err
 
 
+@asset
+def unreachable_store():
+    raise RuntimeError("Could not connect to http://key:secret@127.0.0.1:9/b")
+
+
 def test_user_errors_and_causes_are_masked():
-    import sys
-
-    from dagster._utils.error import serializable_error_info_from_exc_info
-
-    from goodpulse_dagster.run_trust import user_error_message
-    from goodpulse_dagster.settings import mask_url_secrets
-
     assert mask_url_secrets("see http://u:p@ss@minio:9000/b and s3://bucket/raw/a@b.csv") == (
         "see http://***@minio:9000/b and s3://bucket/raw/a@b.csv"
     )
@@ -229,8 +235,7 @@ def test_user_errors_and_causes_are_masked():
     )
     error = UserInputError("cannot read s3://b/raw/x.csv from http://key:secret@127.0.0.1:9000")
     assert str(error) == "cannot read s3://b/raw/x.csv from http://***@127.0.0.1:9000"
-    try:
-        raise RuntimeError("Could not connect to http://key:secret@127.0.0.1:9/b")
-    except RuntimeError:
-        info = serializable_error_info_from_exc_info(sys.exc_info())
-    assert user_error_message(info) == "Could not connect to http://***@127.0.0.1:9/b"
+    # The cause of a failed step, as the CLI, the state file and the alerts record it.
+    result = materialize([unreachable_store], run_config=QUIET, raise_on_error=False)
+    [failure] = cli.run_failures(result)
+    assert failure.cause == "Could not connect to http://***@127.0.0.1:9/b"

@@ -297,12 +297,18 @@ def deliver(settings: AlertSettings, alert: Alert) -> list[str]:
 
 def build_alert_sensors(settings: AlertSettings) -> list:
     """The two alert sensors, running by default (an alert nobody switched on is no alert); none
-    while no channel is configured."""
+    while no channel is configured.
+
+    They watch every run of the instance (``monitor_all_code_locations``), not only the runs
+    launched from this code location: `goodpulse run` with ``DAGSTER_HOME`` set executes its jobs
+    in its own process, and those runs carry no code-location origin, so the default filter
+    would never alert on them."""
     if not settings.enabled:
         return []
 
     @run_failure_sensor(
         name=RUN_FAILURE_SENSOR,
+        monitor_all_code_locations=True,
         default_status=DefaultSensorStatus.RUNNING,
         minimum_interval_seconds=30,
         description="Sends an alert (webhook and/or e-mail, GOODPULSE_ALERT_*) for every failed "
@@ -320,6 +326,7 @@ def build_alert_sensors(settings: AlertSettings) -> list:
 
     @run_status_sensor(
         name=CHECK_FAILURE_SENSOR,
+        monitor_all_code_locations=True,
         run_status=DagsterRunStatus.SUCCESS,
         default_status=DefaultSensorStatus.RUNNING,
         minimum_interval_seconds=30,
