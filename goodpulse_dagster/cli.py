@@ -79,8 +79,8 @@ def _instance():
 
 
 def _mask(text: str) -> str:
-    # Imported here, as every goodpulse_dagster import of this module: `goodpulse generate`
-    # must not pay for Dagster's import.
+    # Imported here, as every goodpulse_dagster module this one uses: the command starts
+    # without loading the pipeline.
     from goodpulse_dagster.settings import mask_url_secrets
 
     return mask_url_secrets(text)
