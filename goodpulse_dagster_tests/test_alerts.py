@@ -1,10 +1,19 @@
 """Alerts end to end (automation/alerts.py): a run fails for real, the alert sensor is evaluated
 on it, and the message arrives at a real SMTP server (aiosmtpd) and a real HTTP endpoint, both
 on 127.0.0.1 and served by the test, naming the run, the failed asset or check and its cause.
+The sensors are evaluated directly (``build_run_status_sensor_context``) and, once, by a real
+``dagster-daemon`` watching the runs of `goodpulse run`.
 """
 
 import base64
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
 import warnings
+from pathlib import Path
 
 import pytest
 from dagster import (
@@ -20,6 +29,7 @@ from dagster import (
     materialize,
 )
 
+from goodpulse_dagster import cli
 from goodpulse_dagster.automation import build_sensors
 from goodpulse_dagster.automation.alerts import (
     CHECK_FAILURE_SENSOR,
@@ -45,6 +55,7 @@ Q1, Q2 = "2017-01-01", "2017-04-01"
 RANGE = {"dagster/asset_partition_range_start": Q1, "dagster/asset_partition_range_end": Q2}
 LEADS_FILE = SOURCE_TABLES["marketing_qualified_leads"].file_name
 UI = "http://dagster.example:3000"
+REPO = Path(__file__).resolve().parents[1]
 
 
 def alert_env(smtp_port: int, webhook_url: str, **extra: str) -> dict[str, str]:
@@ -299,3 +310,78 @@ def test_alerts_are_off_until_a_channel_is_configured():
         alert_settings_from_env({"GOODPULSE_ALERT_WEBHOOK_URL": "hooks.example.com/x"})
     with pytest.raises(UserSettingsError, match="GOODPULSE_ALERT_SMTP_SECURITY must be one of"):
         alert_settings_from_env({"GOODPULSE_ALERT_SMTP_SECURITY": "tls"})
+
+
+# --- Through the daemon --------------------------------------------------------------------------
+
+
+def _wait_for(what: str, condition, timeout: float, log: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(1)
+    tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+    raise AssertionError(f"no {what} within {timeout:.0f} s; daemon log ends:\n{tail}")
+
+
+def test_the_daemon_alerts_on_a_failed_goodpulse_run(tmp_path):
+    """`dagster-daemon run` on the repository's workspace and dagster.yaml, the webhook set in its
+    environment; `goodpulse run` with the same DAGSTER_HOME fails (the leads file is missing).
+    The daemon's alert sensor sees the CLI's run (which carries no code-location origin) and
+    posts the alert."""
+    dagster_home = tmp_path / "dagster_home"
+    dagster_home.mkdir()
+    shutil.copy(REPO / "dagster.yaml", dagster_home / "dagster.yaml")
+    raw = write_zone(tmp_path / "raw", clean_tables())
+    (raw / LEADS_FILE).unlink()
+    log = tmp_path / "daemon.log"
+    beside = Path(sys.executable).parent / "dagster-daemon"
+    daemon_cmd = str(beside) if beside.exists() else shutil.which("dagster-daemon")
+    with http_server() as hook:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("GOODPULSE_", "DAGSTER_"))}
+        env.update(
+            DAGSTER_HOME=str(dagster_home),
+            GOODPULSE_HOME=str(tmp_path / "home"),
+            GOODPULSE_RAW_DIR=str(raw),
+            GOODPULSE_ALERT_WEBHOOK_URL=hook.url,
+            PYTHONUNBUFFERED="1",
+        )
+        with open(log, "wb") as out:
+            daemon = subprocess.Popen(
+                [daemon_cmd, "run", "-w", str(REPO / "workspace.yaml")],
+                cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, start_new_session=True,
+            )  # fmt: skip
+        try:
+            # A run-status sensor's first tick only notes where the event log ends (the daemon
+            # logs "Initiating <sensor>. Set cursor to ..."): the failure must come after it.
+            _wait_for(
+                "first tick of the alert sensor",
+                lambda: f"Initiating {RUN_FAILURE_SENSOR}" in log.read_text(errors="replace"),
+                timeout=240,
+                log=log,
+            )
+            done = subprocess.run(
+                [sys.executable, "-m", "goodpulse_dagster.cli", "run"],
+                env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600,
+            )  # fmt: skip
+            assert done.returncode == cli.EXIT_RUN_FAILED, done.stdout + done.stderr
+
+            def lake_alerts() -> list[dict]:
+                return [b for b in hook.json_bodies() if b["job_name"] == "lake_job"]
+
+            _wait_for("alert", lambda: lake_alerts(), timeout=180, log=log)
+        finally:
+            os.killpg(daemon.pid, signal.SIGTERM)
+            try:
+                daemon.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(daemon.pid, signal.SIGKILL)
+                daemon.wait()
+    [alert] = lake_alerts()
+    assert alert["status"] == "FAILURE"
+    assert [s["step"] for s in alert["failed_steps"]] == ["bronze__marketing_qualified_leads"]
+    assert alert["failed_steps"][0]["cause"].startswith(
+        "no source file for table 'marketing_qualified_leads'"
+    )
