@@ -58,7 +58,10 @@ STORAGE_S3 = "s3"
 
 # `scheme://user:password@` (or `scheme://token@`): everything between `//` and the last `@`
 # before the host's end. `?`, `#` and `/` end the search, so an `@` in a path or query is kept.
-_URL_USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/?#\s@]+(?:@[^/?#\s@]*)*@")
+_URL_USERINFO = re.compile(
+    r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)"  # http://, s3://, postgresql://, ...
+    r"[^/?#\s@]+(?:@[^/?#\s@]*)*@"  # user:password@, up to the last @ (a password may hold @)
+)
 # Query parameters that carry a credential: presigned S3 URLs (X-Amz-Signature, -Credential,
 # -Security-Token), Azure SAS (sig) and the usual password/token names.
 _SECRET_PARAMS = re.compile(

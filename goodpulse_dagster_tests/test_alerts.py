@@ -190,6 +190,9 @@ def test_a_failed_blocking_check_alerts_with_its_description_over_starttls_and_l
         f"{check['cause']}\n"
     ) in mail.get_content()
     assert mail.get_content() == payload["text"]
+    assert mail.get_content().startswith(
+        f"Run {result.run_id} of job lake_job failed.\n\nFailed ERROR checks:\n"
+    )
     assert "s3cret" not in mail.get_content()
 
 

@@ -186,7 +186,8 @@ def build_alert(
     lines = [head]
     if steps:
         lines += ["", "Failed steps:", *map(_step_line, steps)]
-    elif failed and run_failure_message:
+    elif failed and not checks and run_failure_message:
+        # Nothing failed in a step or a check: the run itself did (a crash, a resource error).
         lines += ["", f"Cause: {run_failure_message}"]
     if checks:
         lines += ["", "Failed ERROR checks:", *map(_check_line, checks)]
