@@ -2,7 +2,7 @@
 
 - ``smtp_server()``: aiosmtpd's SMTP server in a thread; every message it accepts is kept as an
   ``email.message.EmailMessage``. With ``tls=True`` it offers STARTTLS with a self-signed
-  certificate (made with the ``openssl`` command) and requires a login after it.
+  certificate (made with ``cryptography``) and requires a login after it.
 - ``http_server()``: ``http.server`` in a thread answering every POST with ``status``; every
   request's body and headers are kept.
 """
@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,15 +31,42 @@ class SmtpServer:
 
 
 def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
-    """(certificate, key) for 127.0.0.1, valid one day."""
-    cert, key = folder / "smtp.crt", folder / "smtp.key"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
+    """(certificate, key) for 127.0.0.1, valid one day, made with ``cryptography`` (which moto
+    requires, so the test extra has it)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, HOST)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(HOST))]),
+                       critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
     )  # fmt: skip
-    return cert, key
+    cert_path, key_path = folder / "smtp.crt", folder / "smtp.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
 
 
 @contextmanager
