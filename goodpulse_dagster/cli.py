@@ -333,6 +333,15 @@ def headline_kpis(warehouse: Path) -> dict[str, float | str]:
         raise UserError(f"There is no warehouse at {warehouse}: run `goodpulse run` first.")
     con = connect_warehouse(str(warehouse), read_only=True)
     try:
+        [(built,)] = con.sql(
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'kpi' "
+            "AND table_name = 'northstar'"
+        ).fetchall()
+        if not built:
+            # A first run whose KPI step failed leaves a warehouse without them.
+            raise UserError(
+                f"The warehouse {warehouse} holds no KPI tables yet: no run has built them."
+            )
         northstar = con.sql("SELECT * FROM kpi.northstar").df().iloc[0].to_dict()
         active = con.sql(
             "SELECT revenue_share FROM kpi.lifecycle_revenue WHERE lifecycle_stage = 'Active'"
@@ -396,6 +405,7 @@ def cmd_generate(args: argparse.Namespace) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> None:
+    from goodpulse_dagster.errors import UserError
     from goodpulse_dagster.run_trust import record_failures
     from goodpulse_dagster.settings import load_settings
 
@@ -409,7 +419,13 @@ def cmd_run(args: argparse.Namespace) -> None:
         # the analytics steps, for runs started elsewhere). Marks the published report stale.
         record_failures(settings.home, failures)
     if settings.warehouse_path.exists():
-        print_kpis(settings.warehouse_path, settings.home)
+        try:
+            print_kpis(settings.warehouse_path, settings.home)
+        except UserError as error:
+            if not failures:
+                raise
+            # The failures below say why; they must still be printed.
+            _say(f"\n{error}")
     if os.environ.get("GOODPULSE_TIMINGS_FILE"):
         # For benchmarks/run_benchmark.py: the per-step wall times of this run.
         timings["total_seconds"] = time.perf_counter() - started

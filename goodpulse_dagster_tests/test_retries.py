@@ -167,6 +167,33 @@ def test_a_user_error_fails_its_step_at_once(tmp_path, monkeypatch, capsys):
     assert time.monotonic() - started < 60
 
 
+def test_a_first_run_with_a_missing_file_prints_its_summary_not_a_traceback(
+    tmp_path, monkeypatch, capsys
+):
+    """No good run before: the KPI step fails too (customer_360 was never built), and the CLI,
+    finding no KPI tables to print, says so and prints the failures."""
+    raw = write_zone(tmp_path / "raw", clean_tables())
+    (raw / LEADS_FILE).unlink()
+    home = tmp_path / "home"
+    status, out, err = goodpulse(monkeypatch, capsys, DagsterInstance.ephemeral(), "run",
+                                 "--home", str(home), "--raw-dir", str(raw))  # fmt: skip
+    assert status == cli.EXIT_RUN_FAILED
+    # (Dagster's own log of the failed KPI step, on stderr, has its traceback.)
+    assert "Traceback" not in out and "kpi.northstar" not in err
+    assert (
+        f"\nThe warehouse {home / 'warehouse.duckdb'} holds no KPI tables yet: no run has built "
+        "them.\n"
+    ) in out
+    assert "\n  - step bronze__marketing_qualified_leads: no source file for table " in out
+    status, _, err = goodpulse(monkeypatch, capsys, DagsterInstance.ephemeral(), "kpis",
+                               "--home", str(home))  # fmt: skip
+    assert status == cli.EXIT_USER_ERROR
+    assert err == (
+        f"goodpulse: The warehouse {home / 'warehouse.duckdb'} holds no KPI tables yet: no run "
+        "has built them.\n"
+    )
+
+
 def test_which_errors_the_step_policy_retries():
     assert STEP_RETRY_POLICY.max_retries == 3
     # ~1 s, ~2 s, ~4 s (+-jitter): exponential.
