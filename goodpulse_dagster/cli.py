@@ -17,6 +17,11 @@ then prints a summary naming each failed step and check with its cause, and exit
 A user error (bad input, a missing file or column, wrong settings, a held warehouse lock) is
 printed as its message alone, exit status 2; ``--debug`` shows tracebacks. docs/data_quality.md,
 "Runs", has the rules.
+
+Nothing the command prints shows a secret embedded in a URL: every line, the tracebacks of
+``--debug`` and of unexpected errors included, goes through ``settings.mask_url_secrets``
+(``--s3-endpoint-url http://user:password@host`` is printed as ``http://***@host``; botocore
+quotes the endpoint in its connection errors).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import json
 import os
 import sys
 import time
+import traceback
 import warnings
 from pathlib import Path
 
@@ -72,8 +78,16 @@ def _instance():
     return DagsterInstance.ephemeral()
 
 
+def _mask(text: str) -> str:
+    # Imported here, as every goodpulse_dagster module this one uses: the command starts
+    # without loading the pipeline.
+    from goodpulse_dagster.settings import mask_url_secrets
+
+    return mask_url_secrets(text)
+
+
 def _say(message: str) -> None:
-    print(message, flush=True)
+    print(_mask(message), flush=True)
 
 
 # Exit statuses: a run with failures (everything else materialized), and a user error.
@@ -319,6 +333,15 @@ def headline_kpis(warehouse: Path) -> dict[str, float | str]:
         raise UserError(f"There is no warehouse at {warehouse}: run `goodpulse run` first.")
     con = connect_warehouse(str(warehouse), read_only=True)
     try:
+        [(built,)] = con.sql(
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'kpi' "
+            "AND table_name = 'northstar'"
+        ).fetchall()
+        if not built:
+            # A first run whose KPI step failed leaves a warehouse without them.
+            raise UserError(
+                f"The warehouse {warehouse} holds no KPI tables yet: no run has built them."
+            )
         northstar = con.sql("SELECT * FROM kpi.northstar").df().iloc[0].to_dict()
         active = con.sql(
             "SELECT revenue_share FROM kpi.lifecycle_revenue WHERE lifecycle_stage = 'Active'"
@@ -382,6 +405,7 @@ def cmd_generate(args: argparse.Namespace) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> None:
+    from goodpulse_dagster.errors import UserError
     from goodpulse_dagster.run_trust import record_failures
     from goodpulse_dagster.settings import load_settings
 
@@ -395,7 +419,13 @@ def cmd_run(args: argparse.Namespace) -> None:
         # the analytics steps, for runs started elsewhere). Marks the published report stale.
         record_failures(settings.home, failures)
     if settings.warehouse_path.exists():
-        print_kpis(settings.warehouse_path, settings.home)
+        try:
+            print_kpis(settings.warehouse_path, settings.home)
+        except UserError as error:
+            if not failures:
+                raise
+            # The failures below say why; they must still be printed.
+            _say(f"\n{error}")
     if os.environ.get("GOODPULSE_TIMINGS_FILE"):
         # For benchmarks/run_benchmark.py: the per-step wall times of this run.
         timings["total_seconds"] = time.perf_counter() - started
@@ -491,9 +521,15 @@ def main(argv: list[str] | None = None) -> None:
     except UserError as error:
         # One or two plain sentences, no traceback: the user can fix it from the message.
         if args.debug:
-            raise
-        print(f"goodpulse: {error}", file=sys.stderr, flush=True)
+            print(_mask(traceback.format_exc()), file=sys.stderr, flush=True)
+        else:
+            print(f"goodpulse: {error}", file=sys.stderr, flush=True)
         raise SystemExit(EXIT_USER_ERROR) from None
+    except Exception:
+        # A bug, or an environment failure (S3 unreachable): the traceback, as Python prints it
+        # for an uncaught exception and with its status 1, but with secrets in URLs masked.
+        print(_mask(traceback.format_exc()), file=sys.stderr, flush=True)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

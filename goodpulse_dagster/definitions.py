@@ -34,7 +34,11 @@ from goodpulse_dagster.settings import Settings, load_settings
 
 
 def build_resources(settings: Settings) -> dict:
-    s3 = S3Connection(endpoint_url=settings.s3_endpoint_url, region_name=settings.s3_region)
+    s3 = S3Connection(
+        endpoint_url=settings.s3_endpoint_url,
+        region_name=settings.s3_region,
+        max_attempts=settings.s3_max_attempts,
+    )
     lake = LakeResource(
         storage=settings.storage,
         local_dir=str(settings.lake_dir),
@@ -99,7 +103,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
         # here rather than in automation/__init__.py, which the assets import.
         jobs=[*build_jobs(), freshness_checks_job],
         schedules=build_schedules(),
-        sensors=[*build_sensors(), freshness_sensor],
+        sensors=[*build_sensors(settings.alerts), freshness_sensor],
         resources=build_resources(settings),
         # Backfills and automation runs too (automation/jobs.py says why in-process).
         executor=RUN_EXECUTOR,

@@ -33,6 +33,7 @@ from dagster import (
 )
 
 from goodpulse_dagster.errors import UserError
+from goodpulse_dagster.settings import mask_url_secrets
 
 STATE_FILE = Path("state") / "last_good_run.json"
 # Executions of one check read to find the latest evaluation of each quarter; a range run's
@@ -272,8 +273,10 @@ def user_error_message(error) -> str:
     while error is not None:
         chain.append(error)
         error = error.cause or error.context
+    # Masked: the cause is printed, written to the state file and the report, and alerted, and
+    # an error of boto3 or DuckDB may quote a URL with its credentials.
     for info in chain:
         if info.cls_name in names:
-            return _strip_class(info.message, info.cls_name)
+            return mask_url_secrets(_strip_class(info.message, info.cls_name))
     innermost = chain[-1]
-    return _strip_class(innermost.message, innermost.cls_name).split("\n", 1)[0]
+    return mask_url_secrets(_strip_class(innermost.message, innermost.cls_name).split("\n", 1)[0])

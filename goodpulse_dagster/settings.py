@@ -33,6 +33,20 @@
 | GOODPULSE_PG_HOST / _PORT / _USER / _PASSWORD / _DB | (none) | the Postgres run database; read by Dagster from deploy/dagster.postgres.yaml, not here (docs/deployment.md) |
 | GOODPULSE_PG_URL | (none) | the same as one `postgresql+psycopg2://` URL, for deploy/dagster.postgres-url.yaml |
 | GOODPULSE_CODE_SERVER_HOST / _PORT | (none) | the gRPC code server; read by Dagster from deploy/workspace.grpc.yaml (webserver, daemon) |
+| GOODPULSE_LAKE_RUN_MAX_ORDERS | 1000000 | `goodpulse run` splits the lake phase into runs of at most this many orders |
+| GOODPULSE_S3_MAX_ATTEMPTS | 5 | attempts of one S3 request (boto3 standard retry mode: backoff, throttling and 5xx retried) |
+| GOODPULSE_ALERT_WEBHOOK_URL | (off) | URL that run-failure and check-failure alerts are POSTed to as JSON (`text` + details) |
+| GOODPULSE_ALERT_SMTP_HOST | (off) | SMTP server that alert e-mails go through |
+| GOODPULSE_ALERT_SMTP_PORT | 587 / 465 / 25 | its port (by default the port of GOODPULSE_ALERT_SMTP_SECURITY) |
+| GOODPULSE_ALERT_SMTP_SECURITY | starttls | `starttls`, `ssl` or `none` (a relay on a trusted network) |
+| GOODPULSE_ALERT_SMTP_USER | (none) | SMTP login; no login when unset |
+| GOODPULSE_ALERT_SMTP_PASSWORD | (none) | SMTP password (from the environment or a secret store only) |
+| GOODPULSE_ALERT_EMAIL_FROM | (none) | sender of alert e-mails (required with GOODPULSE_ALERT_SMTP_HOST) |
+| GOODPULSE_ALERT_EMAIL_TO | (none) | comma list of recipients (required with GOODPULSE_ALERT_SMTP_HOST) |
+| GOODPULSE_ALERT_UI_URL | (none) | base URL of the Dagster UI, for a link to the run in each alert |
+
+Secrets embedded in URLs (``user:password@`` or a signed query) are masked by ``mask_url_secrets``
+in every message GoodPulse prints, raises or sends.
 """
 
 from __future__ import annotations
@@ -40,7 +54,8 @@ from __future__ import annotations
 import codecs
 import math
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -49,6 +64,97 @@ from goodpulse_dagster.transforms.params import MetricParams
 
 STORAGE_LOCAL = "local"
 STORAGE_S3 = "s3"
+
+# --- Secrets in URLs -----------------------------------------------------------------------------
+
+# `scheme://user:password@` (or `scheme://token@`): everything between `//` and the last `@`
+# before the host's end. `?`, `#` and `/` end the search, so an `@` in a path or query is kept.
+_URL_USERINFO = re.compile(
+    r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)"  # http://, s3://, postgresql://, ...
+    r"[^/?#\s@]+(?:@[^/?#\s@]*)*@"  # user:password@, up to the last @ (a password may hold @)
+)
+# Query parameters that carry a credential: presigned S3 URLs (X-Amz-Signature, -Credential,
+# -Security-Token), Azure SAS (sig) and the usual password/token names.
+_SECRET_PARAMS = re.compile(
+    r"(?i)(?P<name>[?&](?:x-amz-signature|x-amz-credential|x-amz-security-token|signature|sig"
+    r"|password|passwd|pwd|token|access_token|secret|api_key|apikey)=)[^&#\s'\"]+"
+)
+MASK = "***"
+
+
+def mask_url_secrets(text: str) -> str:
+    """``text`` with the credentials of every URL in it replaced by ``***``: the user info
+    (``http://user:pass@host`` -> ``http://***@host``) and secret query parameters
+    (``?X-Amz-Signature=abc`` -> ``?X-Amz-Signature=***``). Applied to every message GoodPulse
+    prints, raises or sends, because error messages of boto3, DuckDB and urllib quote the URL
+    they were given."""
+    if not text:
+        return text
+    text = _URL_USERINFO.sub(lambda m: f"{m.group('scheme')}{MASK}@", text)
+    return _SECRET_PARAMS.sub(lambda m: f"{m.group('name')}{MASK}", text)
+
+
+# --- Alerts --------------------------------------------------------------------------------------
+
+SMTP_SECURITY_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """Where run-failure and check-failure alerts go (automation/alerts.py). Each channel is off
+    while its variables are unset; with neither, no alert sensor is defined."""
+
+    webhook_url: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_security: str = "starttls"
+    smtp_user: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    email_from: str | None = None
+    email_to: tuple[str, ...] = ()
+    ui_url: str | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.webhook_url or self.smtp_host)
+
+
+def alert_settings_from_env(env: dict[str, str] | None = None) -> AlertSettings:
+    host = _env("GOODPULSE_ALERT_SMTP_HOST", None, env)
+    security = _env("GOODPULSE_ALERT_SMTP_SECURITY", "starttls", env).strip().lower()
+    if security not in SMTP_SECURITY_PORTS:
+        raise UserSettingsError(
+            f"GOODPULSE_ALERT_SMTP_SECURITY must be one of {', '.join(SMTP_SECURITY_PORTS)}, "
+            f"got {security!r}."
+        )
+    port = _env("GOODPULSE_ALERT_SMTP_PORT", None, env)
+    recipients = tuple(
+        a.strip() for a in (_env("GOODPULSE_ALERT_EMAIL_TO", "", env) or "").split(",") if a.strip()
+    )
+    sender = _env("GOODPULSE_ALERT_EMAIL_FROM", None, env)
+    if host and not (recipients and sender):
+        raise UserSettingsError(
+            "GOODPULSE_ALERT_SMTP_HOST is set: GOODPULSE_ALERT_EMAIL_FROM and "
+            "GOODPULSE_ALERT_EMAIL_TO must name the sender and the recipients of alert e-mails."
+        )
+    webhook = _env("GOODPULSE_ALERT_WEBHOOK_URL", None, env)
+    if webhook and not webhook.lower().startswith(("http://", "https://")):
+        raise UserSettingsError(
+            f"GOODPULSE_ALERT_WEBHOOK_URL must be an http(s) URL, got {mask_url_secrets(webhook)!r}."
+        )
+    return AlertSettings(
+        webhook_url=webhook,
+        smtp_host=host,
+        smtp_port=(
+            _whole(port, "GOODPULSE_ALERT_SMTP_PORT") if port else SMTP_SECURITY_PORTS[security]
+        ),
+        smtp_security=security,
+        smtp_user=_env("GOODPULSE_ALERT_SMTP_USER", None, env),
+        smtp_password=_env("GOODPULSE_ALERT_SMTP_PASSWORD", None, env),
+        email_from=sender,
+        email_to=recipients,
+        ui_url=_env("GOODPULSE_ALERT_UI_URL", None, env),
+    )
 
 
 @dataclass(frozen=True)
@@ -73,6 +179,9 @@ class Settings:
     raw_max_age_hours: float = 26.0
     silver_max_lag_hours: float = 26.0
     automation_cycle_minutes: float = 30.0
+    # Attempts of one S3 request, retried by boto3's standard mode (resources/storage.py).
+    s3_max_attempts: int = 5
+    alerts: AlertSettings = field(default_factory=AlertSettings)
 
     @property
     def lake_dir(self) -> Path:
@@ -288,4 +397,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             _env("GOODPULSE_AUTOMATION_CYCLE_MINUTES", "30", env),
             "GOODPULSE_AUTOMATION_CYCLE_MINUTES",
         ),
+        s3_max_attempts=_positive_int(
+            _env("GOODPULSE_S3_MAX_ATTEMPTS", "5", env), "GOODPULSE_S3_MAX_ATTEMPTS"
+        ),
+        alerts=alert_settings_from_env(env),
     )

@@ -26,6 +26,7 @@ from goodpulse_dagster.assets.common import (
 )
 from goodpulse_dagster.partitions import quarterly_partitions
 from goodpulse_dagster.resources.storage import LakeResource, LandingZoneResource
+from goodpulse_dagster.retries import STEP_RETRY_POLICY, user_errors_fail_fast
 from goodpulse_dagster.schema import (
     BRONZE,
     ORDERS,
@@ -95,8 +96,15 @@ def build_bronze_asset(table: SourceTable):
         code_version=CODE_VERSION,
         metadata=column_schema_metadata(bronze_table_columns(table.name)),
         tags={"layer": BRONZE},
+        # It reads the landing zone and writes the lake: transient S3 errors are retried.
+        retry_policy=STEP_RETRY_POLICY,
     )
     def _bronze(context: AssetExecutionContext, landing: LandingZoneResource, lake: LakeResource):
+        with user_errors_fail_fast():
+            return _build(context, landing, lake)
+
+    # The step's work, called by the step inside user_errors_fail_fast (retries.py).
+    def _build(context: AssetExecutionContext, landing: LandingZoneResource, lake: LakeResource):
         zone = landing.zone()
         build = build_bronze(table.name, zone, landing.staging_path, partition_window(context))
         quarantine_uri = lake.write_quarantine(table.name, BRONZE, build.quarantine)

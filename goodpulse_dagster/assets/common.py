@@ -17,6 +17,7 @@ from dagster import (
     TableSchema,
 )
 
+from goodpulse_dagster.retries import STEP_RETRY_POLICY
 from goodpulse_dagster.settings import STORAGE_S3, load_settings
 
 OWNERS = ["team:goodpulse-data"]
@@ -60,6 +61,8 @@ def warehouse_asset_args(layer: str, columns: Mapping[str, str]) -> dict:
         "pool": DUCKDB_POOL,
         "automation_condition": analytics_automation_condition(),
         "tags": {"layer": layer},
+        # Warehouse writes: a lock held for a moment, or a lake read on S3, is retried.
+        "retry_policy": STEP_RETRY_POLICY,
     }
 
 
@@ -70,7 +73,9 @@ def warehouse_asset_out(
     computes several tables): the pool belongs to the op, and a subset run yields only the
     selected tables."""
     args = warehouse_asset_args(layer, columns)
+    # The pool and the retry policy belong to the op.
     args.pop("pool")
+    args.pop("retry_policy")
     return AssetOut(description=description, code_version=code_version, is_required=False, **args)
 
 

@@ -28,6 +28,7 @@ from goodpulse_dagster.assets.common import (
 from goodpulse_dagster.resources.parquet_io import DATASET_INPUT
 from goodpulse_dagster.resources.storage import AnalyticsSettings, ReportsResource
 from goodpulse_dagster.resources.warehouse import ARROW_INPUT
+from goodpulse_dagster.retries import STEP_RETRY_POLICY, user_errors_fail_fast
 from goodpulse_dagster.run_trust import guard_upstream_checks
 from goodpulse_dagster.schema import GOLD, GOLD_TABLES, SILVER
 from goodpulse_dagster.transforms.gold import (
@@ -101,8 +102,9 @@ def _gold_asset(name: str, ins: dict[str, AssetIn], build):
         reports: ReportsResource,
         **inputs,
     ) -> Output:
-        guard_upstream_checks(context, reports.directory)
-        return _gold_output(build(analytics.params(), **inputs))
+        with user_errors_fail_fast():
+            guard_upstream_checks(context, reports.directory)
+            return _gold_output(build(analytics.params(), **inputs))
 
     return _gold
 
@@ -154,6 +156,7 @@ def _customer_table_out(name: str) -> AssetOut:
     # every customer's first order and loaded customer_360 back from the warehouse.
     can_subset=True,
     pool=DUCKDB_POOL,
+    retry_policy=STEP_RETRY_POLICY,
     group_name=GOLD,
 )
 def customer_tables(
@@ -165,8 +168,9 @@ def customer_tables(
     leads: pa.Table,
     sellers: pa.Table,
 ):
-    guard_upstream_checks(context, reports.directory)
-    tables = build_customer_tables(lifecycle, closed_deals, leads, sellers, analytics.params())
+    with user_errors_fail_fast():
+        guard_upstream_checks(context, reports.directory)
+        tables = build_customer_tables(lifecycle, closed_deals, leads, sellers, analytics.params())
     for name in CUSTOMER_TABLES:
         if AssetKey([GOLD, name]) in context.selected_asset_keys:
             yield _gold_output(getattr(tables, name), output_name=name)

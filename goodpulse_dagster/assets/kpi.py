@@ -19,6 +19,7 @@ from goodpulse_dagster.assets.common import DUCKDB_POOL, frame_to_markdown, ware
 from goodpulse_dagster.resources.parquet_io import DATASET_INPUT
 from goodpulse_dagster.resources.storage import AnalyticsSettings, ReportsResource
 from goodpulse_dagster.resources.warehouse import ARROW_INPUT
+from goodpulse_dagster.retries import STEP_RETRY_POLICY, user_errors_fail_fast
 from goodpulse_dagster.run_trust import guard_upstream_checks
 from goodpulse_dagster.schema import GOLD, KPI, KPI_TABLES, SILVER
 from goodpulse_dagster.transforms.kpi import (
@@ -121,6 +122,7 @@ def _kpi_output(name: str, frame: pd.DataFrame) -> Output:
     # Dagster's per-step cost (docs/performance.md).
     can_subset=True,
     pool=DUCKDB_POOL,
+    retry_policy=STEP_RETRY_POLICY,
     group_name=KPI,
 )
 def kpi_tables(
@@ -131,18 +133,19 @@ def kpi_tables(
     lifecycle,
     cohort_retention,
 ):
-    guard_upstream_checks(context, reports.directory)
-    loaded = {
-        "customer_360": customer_360,
-        "lifecycle": lifecycle,
-        "cohort_retention": cohort_retention,
-        "params": analytics.params(),
-    }
-    frames = {
-        name: build_kpi(name, **{arg: loaded[arg] for arg in KPI_INPUTS[name]})
-        for name in KPI_TABLES
-        if AssetKey([KPI, name]) in context.selected_asset_keys
-    }
+    with user_errors_fail_fast():
+        guard_upstream_checks(context, reports.directory)
+        loaded = {
+            "customer_360": customer_360,
+            "lifecycle": lifecycle,
+            "cohort_retention": cohort_retention,
+            "params": analytics.params(),
+        }
+        frames = {
+            name: build_kpi(name, **{arg: loaded[arg] for arg in KPI_INPUTS[name]})
+            for name in KPI_TABLES
+            if AssetKey([KPI, name]) in context.selected_asset_keys
+        }
     for name, frame in frames.items():
         yield _kpi_output(name, frame)
 

@@ -35,6 +35,7 @@ from goodpulse_dagster.assets.common import (
 )
 from goodpulse_dagster.resources.lake import LakeStore
 from goodpulse_dagster.resources.storage import LakeResource
+from goodpulse_dagster.retries import STEP_RETRY_POLICY
 from goodpulse_dagster.schema import (
     BRONZE,
     QUARANTINE,
@@ -98,6 +99,8 @@ def _quarantine_out(table: SourceTable) -> AssetOut:
     internal_asset_deps={t: {AssetKey([BRONZE, t]), AssetKey([SILVER, t])} for t in SOURCE_TABLES},
     can_subset=True,
     pool=DUCKDB_POOL,
+    # It reads the lake's quarantine objects and writes the warehouse.
+    retry_policy=STEP_RETRY_POLICY,
     group_name=QUARANTINE,
 )
 def quarantine_tables(context: AssetExecutionContext, lake: LakeResource):

@@ -20,6 +20,7 @@ from goodpulse_dagster.automation.conditions import analytics_automation_conditi
 from goodpulse_dagster.errors import UserError
 from goodpulse_dagster.resources.storage import AnalyticsSettings, ReportsResource
 from goodpulse_dagster.resources.warehouse import connect_warehouse
+from goodpulse_dagster.retries import STEP_RETRY_POLICY, user_errors_fail_fast
 from goodpulse_dagster.run_trust import (
     guard_upstream_checks,
     home_of_reports,
@@ -102,6 +103,7 @@ def report_from_warehouse(warehouse: Path, out_dir: Path) -> dict[str, Path]:
     owners=OWNERS,
     code_version=CODE_VERSION,
     pool=DUCKDB_POOL,
+    retry_policy=STEP_RETRY_POLICY,
     automation_condition=analytics_automation_condition(),
     tags={"layer": REPORT},
     metadata={"tables_read": ", ".join(f"{_layer(t)}.{t}" for t in REPORT_TABLES)},
@@ -112,8 +114,9 @@ def executive_report(
     analytics: AnalyticsSettings,
     **tables: pd.DataFrame,
 ) -> MaterializeResult:
-    guard_upstream_checks(context, reports.directory)
-    report, paths = report_from_tables(tables, Path(reports.directory), analytics.params())
+    with user_errors_fail_fast():
+        guard_upstream_checks(context, reports.directory)
+        report, paths = report_from_tables(tables, Path(reports.directory), analytics.params())
     # Recorded here, by the run that published, not by the CLI: UI, schedule and automation
     # runs publish through this asset too.
     record_good_run(home_of_reports(reports.directory), context.run.run_id)

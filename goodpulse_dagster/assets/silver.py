@@ -29,6 +29,7 @@ from goodpulse_dagster.assets.common import (
 from goodpulse_dagster.partitions import quarterly_partitions
 from goodpulse_dagster.resources.parquet_io import DATASET_INPUT, split_by_partition
 from goodpulse_dagster.resources.storage import AnalyticsSettings, LakeResource
+from goodpulse_dagster.retries import STEP_RETRY_POLICY, user_errors_fail_fast
 from goodpulse_dagster.schema import (
     BRONZE,
     SILVER,
@@ -136,6 +137,8 @@ def build_silver_asset(table_name: str):
         code_version=CODE_VERSION,
         metadata=column_schema_metadata(silver_table_columns(table_name)),
         tags={"layer": SILVER},
+        # It reads and writes the lake: transient S3 errors are retried.
+        retry_policy=STEP_RETRY_POLICY,
     )
     def _silver(
         context: AssetExecutionContext,
@@ -145,7 +148,8 @@ def build_silver_asset(table_name: str):
     ):
         bronze_rows = inputs.pop("bronze_rows")
         now = datetime.now().replace(microsecond=0)
-        result = transform(bronze_rows, inputs, now, analytics.params())
+        with user_errors_fail_fast():
+            result = transform(bronze_rows, inputs, now, analytics.params())
         quarantine_uri = write_silver_quarantine(context, lake, table_name, result.quarantine)
         metadata = profile_metadata(result.table)
         metadata.update({f"rows_{k}": int(v) for k, v in result.counts.items()})
@@ -192,6 +196,7 @@ def build_unified_user_lifecycle_asset():
         code_version=CODE_VERSION,
         metadata=column_schema_metadata(silver_table_columns("unified_user_lifecycle")),
         tags={"layer": SILVER},
+        retry_policy=STEP_RETRY_POLICY,
     )
     # Not annotated pa.Table: the inputs are pyarrow datasets on local storage, tables on S3.
     def unified_user_lifecycle(orders, customers, items, payments, reviews, products):

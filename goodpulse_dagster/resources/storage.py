@@ -2,6 +2,11 @@
 
 Local and S3 differ only in the store these resources build; S3 clients come from dagster-aws's
 ``S3Resource`` (boto3), whose ``endpoint_url`` makes MinIO, R2 or LocalStack work as well.
+
+Transient S3 errors are retried at two levels. The client retries each request in boto3's
+*standard* retry mode (throttling such as 503 SlowDown, 5xx, dropped connections; exponential
+backoff with jitter) up to ``max_attempts`` attempts (GOODPULSE_S3_MAX_ATTEMPTS); a step whose
+request still fails is retried whole by its Dagster ``RetryPolicy`` (goodpulse_dagster/retries.py).
 """
 
 from __future__ import annotations
@@ -16,16 +21,17 @@ import pyarrow as pa
 from dagster import ConfigurableResource
 from pydantic import Field
 
+from goodpulse_dagster.errors import UserSettingsError
 from goodpulse_dagster.resources.lake import LakeStore, LocalLakeStore, S3LakeStore
-from goodpulse_dagster.settings import STORAGE_LOCAL, STORAGE_S3
+from goodpulse_dagster.settings import STORAGE_LOCAL, STORAGE_S3, mask_url_secrets
 from goodpulse_dagster.sources.landing import LandingZone, LocalLandingZone, S3LandingZone
 from goodpulse_dagster.transforms.params import MetricParams
 
-# One boto3 client per (process, endpoint, region), shared by every store and landing zone of
+# One boto3 client per (process, endpoint, region, attempts), shared by every store and landing zone of
 # the process: a client costs ~0.1 s to build (it loads the service model) and keeps its own
 # connection pool, and a run built one per load and per store (~960 requests in a 20,000-order
 # lake phase). boto3 clients are thread-safe; a forked child builds its own.
-_S3_CLIENTS: dict[tuple[int, str | None, str], Any] = {}
+_S3_CLIENTS: dict[tuple[int, str | None, str, int], Any] = {}
 _S3_CLIENTS_LOCK = threading.Lock()
 
 
@@ -34,17 +40,33 @@ class S3Connection(ConfigurableResource):
 
     endpoint_url: str | None = None
     region_name: str = "us-east-1"
+    # Attempts of one request (the first included) in boto3's standard retry mode.
+    max_attempts: int = 5
 
     def client(self):
-        key = (os.getpid(), self.endpoint_url, self.region_name)
+        key = (os.getpid(), self.endpoint_url, self.region_name, self.max_attempts)
         with _S3_CLIENTS_LOCK:
             if key not in _S3_CLIENTS:
                 # Imported here: dagster_aws pulls in Dagster's components machinery (~1.2 s of
                 # every process start, a third of the import time), and only storage=s3 needs it.
                 from dagster_aws.s3 import S3Resource
 
-                resource = S3Resource(endpoint_url=self.endpoint_url, region_name=self.region_name)
-                _S3_CLIENTS[key] = resource.get_client()
+                # dagster-aws builds the client with Config(retries={"mode": "standard",
+                # "max_attempts": ...}).
+                resource = S3Resource(
+                    endpoint_url=self.endpoint_url,
+                    region_name=self.region_name,
+                    max_attempts=self.max_attempts,
+                )
+                try:
+                    _S3_CLIENTS[key] = resource.get_client()
+                except ValueError as error:
+                    # botocore quotes the endpoint it refuses, credentials included.
+                    raise UserSettingsError(
+                        f"The S3 endpoint {mask_url_secrets(str(self.endpoint_url))} cannot be "
+                        f"used: {mask_url_secrets(str(error))}. Set GOODPULSE_S3_ENDPOINT_URL "
+                        "to a URL such as http://127.0.0.1:9000."
+                    ) from None
             return _S3_CLIENTS[key]
 
 
