@@ -108,7 +108,8 @@ FINDING_PATTERNS = (
     rf"(?P<attributed_revenue_share>{P})% of revenue; the largest channel, (?P<top_channel>\w+), "
     rf"brings (?P<top_channel_revenue_share>{P})%\.$",
     rf"^Monthly revenue averaged R\$ (?P<mean_monthly_revenue>{I}) over (?P<months>{I}) complete "
-    rf"months \((?P<first_complete_month>{MONTH}) to (?P<last_complete_month>{MONTH})\) and "
+    rf"months (?:with orders )?\((?P<first_complete_month>{MONTH}) to "
+    rf"(?P<last_complete_month>{MONTH})(?:; \d+ months? without a completed order)?\) and "
     rf"peaked at R\$ (?P<peak_monthly_revenue>{I}) in (?P<peak_month>{MONTH}); the partial months "
     rf"\((?P<partial_months>{MONTH}(?:, {MONTH})*)\) are left out\.$",
 )
@@ -819,6 +820,23 @@ def test_report_margins_from_env_reads_percentages():
 
 
 # --- complete periods in the report --------------------------------------------------------
+
+
+def test_a_month_without_orders_is_named_in_the_monthly_finding(report_a, tables_a):
+    """kpi.monthly_revenue lists months with a completed order only: with a complete month
+    missing from the table, the finding counts the months it averages and names the gap."""
+    monthly = tables_a["monthly_revenue"]
+    complete = monthly[monthly["is_complete"]]
+    gap = complete["month"].iloc[3]  # a month inside the complete range
+    assert f"{int(complete['is_complete'].sum())} complete months (" in report_a.markdown
+    report = build_report(_with(tables_a, monthly_revenue=monthly[monthly["month"] != gap]))
+    finding = _finding(report, "Monthly revenue averaged")
+    first, last = complete["month"].iloc[0], complete["month"].iloc[-1]
+    expected = (
+        f"over {len(complete) - 1} complete months with orders ({first:%b %Y} to {last:%b %Y}; "
+        "1 month without a completed order)"
+    )
+    assert expected in finding, finding
 
 
 def test_partial_periods_are_marked_and_left_out(report_a, tables_a):

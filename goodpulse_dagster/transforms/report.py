@@ -744,10 +744,18 @@ def _find_monthly(t: dict[str, pd.DataFrame], f: _Facts) -> None:
         mean = float(complete["revenue"].mean())
     peak = complete.sort_values(["revenue", "month"], ascending=[False, True]).iloc[0]
     first, last = complete["month"].iloc[0], complete["month"].iloc[-1]
+    # kpi.monthly_revenue lists months with a completed order only (docs/metric_decisions.md):
+    # name the calendar months in the range that have none, or "23 months (Oct 2016 to Sep
+    # 2018)" reads as a miscount of 24.
+    start, end = pd.Timestamp(first), pd.Timestamp(last)
+    calendar_months = (end.year - start.year) * 12 + end.month - start.month + 1
+    empty = calendar_months - len(complete)
     text = (
         f"Monthly revenue averaged {fmt_money(mean)} over {len(complete)} complete months "
-        f"({fmt_month(first)} to {fmt_month(last)}) and peaked at {fmt_money(peak['revenue'])} "
-        f"in {fmt_month(peak['month'])}"
+        + ("with orders " if empty else "")
+        + f"({fmt_month(first)} to {fmt_month(last)}"
+        + (f"; {empty} month{'s' if empty > 1 else ''} without a completed order" if empty else "")
+        + f") and peaked at {fmt_money(peak['revenue'])} in {fmt_month(peak['month'])}"
     )
     if len(partial):
         text += f"; the partial months ({_months_list(partial['month'])}) are left out"
