@@ -23,6 +23,11 @@
 | GOODPULSE_MAX_LINE_AMOUNT | 1000000 | R$ ceiling of one payment_value, price or freight_value; a line above it is quarantined in silver |
 | GOODPULSE_AS_OF_MAX_GAP_DAYS | 90 | a derived as_of is refused when a gap of more than this many days between purchases ... |
 | GOODPULSE_AS_OF_OUTLIER_MAX_SHARE | 0.001 | ... leaves at most this share of all orders after it (a mistyped year); 0 turns the check off |
+| GOODPULSE_CHURN_HIGH_BELOW | 0.3 | churn_risk is High when probability_alive is below this (docs/predictions.md) |
+| GOODPULSE_CHURN_MEDIUM_BELOW | 0.6 | ... Medium below this, else Low |
+| GOODPULSE_BACKTEST_HOLDOUT_DAYS | 180 | the prediction backtest fits on orders up to as_of minus this many days |
+| GOODPULSE_CHURN_RISE_WARN_SHARE | 0.25 | the churn monitor WARNs when High-risk revenue of High Value + VIP grows by more than this share between its last two dates |
+| GOODPULSE_PREDICTION_MIN_REPEAT_CUSTOMERS | 20 | a churn-monitor date with fewer repeat customers is left out (too few to fit the model) |
 """
 
 from __future__ import annotations
@@ -150,6 +155,28 @@ def value_rule_params_from_env(env: dict[str, str] | None = None) -> dict[str, f
     }
 
 
+def prediction_params_from_env(env: dict[str, str] | None = None) -> dict[str, float | int]:
+    """The MetricParams fields of issue 19 (predictions), validated by MetricParams."""
+    return {
+        "churn_high_below": _number(
+            _env("GOODPULSE_CHURN_HIGH_BELOW", "0.3", env), "GOODPULSE_CHURN_HIGH_BELOW"
+        ),
+        "churn_medium_below": _number(
+            _env("GOODPULSE_CHURN_MEDIUM_BELOW", "0.6", env), "GOODPULSE_CHURN_MEDIUM_BELOW"
+        ),
+        "backtest_holdout_days": _whole(
+            _env("GOODPULSE_BACKTEST_HOLDOUT_DAYS", "180", env), "GOODPULSE_BACKTEST_HOLDOUT_DAYS"
+        ),
+        "churn_rise_warn_share": _number(
+            _env("GOODPULSE_CHURN_RISE_WARN_SHARE", "0.25", env), "GOODPULSE_CHURN_RISE_WARN_SHARE"
+        ),
+        "prediction_min_repeat_customers": _whole(
+            _env("GOODPULSE_PREDICTION_MIN_REPEAT_CUSTOMERS", "20", env),
+            "GOODPULSE_PREDICTION_MIN_REPEAT_CUSTOMERS",
+        ),
+    }
+
+
 def metric_params_from_env(env: dict[str, str] | None = None) -> MetricParams:
     statuses = _env("GOODPULSE_COMPLETED_STATUSES", "delivered", env)
     as_of = _env("GOODPULSE_AS_OF", None, env)
@@ -169,6 +196,7 @@ def metric_params_from_env(env: dict[str, str] | None = None) -> MetricParams:
         top_n_cities=int(_env("GOODPULSE_TOP_N_CITIES", "7", env)),
         as_of=date.fromisoformat(as_of) if as_of else None,
         **value_rule_params_from_env(env),
+        **prediction_params_from_env(env),
     )
 
 
