@@ -6,6 +6,7 @@ See docs/data_quality.md for the list, their severities and which ones block dow
 from goodpulse_dagster.checks.bronze import build_bronze_checks
 from goodpulse_dagster.checks.gold import build_gold_checks
 from goodpulse_dagster.checks.kpi import build_kpi_checks
+from goodpulse_dagster.checks.predictions import build_prediction_checks
 from goodpulse_dagster.checks.silver import build_silver_checks
 
 
@@ -15,4 +16,5 @@ def build_checks() -> list:
         *build_silver_checks(),
         *build_gold_checks(),
         *build_kpi_checks(),
+        *build_prediction_checks(),
     ]

@@ -552,13 +552,16 @@ def _counts(sql: str, frame: Frame) -> dict[str, int]:
     return {name: int(table.column(name)[0].as_py() or 0) for name in table.column_names}
 
 
-def probability_violations(frame: Frame, columns: tuple[str, ...]) -> dict[str, int]:
-    """Per column, the values that are not a probability: NULL, NaN, below 0 or above 1."""
+def probability_violations(
+    frame: Frame, columns: tuple[str, ...], where: str = "TRUE"
+) -> dict[str, int]:
+    """Per column, the values (of the rows ``where`` holds) that are not a probability: NULL,
+    NaN, below 0 or above 1."""
     select = ", ".join(
         f'count(*) FILTER (WHERE "{c}" IS NULL OR isnan("{c}") OR "{c}" < 0 OR "{c}" > 1) AS "{c}"'
         for c in columns
     )
-    return _counts(f"SELECT {select} FROM t", frame)
+    return _counts(f"SELECT {select} FROM t WHERE {where}", frame)
 
 
 def non_negative_violations(frame: Frame, columns: tuple[str, ...]) -> dict[str, int]:

@@ -186,7 +186,7 @@ def backtest_chart(backtest: pd.DataFrame) -> str | None:
     width, height = SIZE
     svg = Svg(width, height, "Holdout repeat purchase days: actual vs expected")
     svg.text(_LEFT, 28, "Holdout repeat purchase days: actual vs expected", size=TITLE_SIZE,
-             fill=TEXT, weight="bold")  # fmt: skip
+             fill=TEXT, bold=True)  # fmt: skip
     ticks = nice_ticks(0, max(v for _, v, _ in bars) or 1.0, 6)
     bottom, top = height - _BOTTOM, _TOP
 
@@ -213,7 +213,7 @@ def churn_trend_chart(monitor: pd.DataFrame) -> str | None:
     width, height = SIZE
     title = "Revenue of High churn-risk customers, by value segment"
     svg = Svg(width, height, title)
-    svg.text(_LEFT, 28, title, size=TITLE_SIZE, fill=TEXT, weight="bold")
+    svg.text(_LEFT, 28, title, size=TITLE_SIZE, fill=TEXT, bold=True)
     ticks = nice_ticks(0, float(m["high_risk_revenue"].max()) or 1.0, 6)
     bottom, top = height - _BOTTOM, _TOP + 20
 
@@ -233,7 +233,7 @@ def churn_trend_chart(monitor: pd.DataFrame) -> str | None:
                                                              strict=True)]  # fmt: skip
         color = VALUE_COLORS[segment]
         if len(points) > 1:
-            svg.path(points, close=False, fill="none", stroke=color, **{"stroke-width": 2.5})
+            svg.path(points, close=False, fill="none", stroke=color, stroke_width=2.5)
         for px, py in points:
             svg.circle(px, py, 3.5, color)
         svg.rect(_LEFT + k * 150, _TOP - 4, _LEFT + k * 150 + 12, _TOP + 8, fill=color)
@@ -254,7 +254,7 @@ def early_warning_chart(early_warning: pd.DataFrame) -> str | None:
     width, height = SIZE
     title = "Early-warning list: Active or Warm customers at High churn risk"
     svg = Svg(width, height, title)
-    svg.text(_LEFT, 28, title, size=TITLE_SIZE, fill=TEXT, weight="bold")
+    svg.text(_LEFT, 28, title, size=TITLE_SIZE, fill=TEXT, bold=True)
     ticks = nice_ticks(0, float(per["customers"].max()), 6, min_step=1)
     bottom, top = height - _BOTTOM, _TOP
 
