@@ -402,3 +402,16 @@ def test_report_section_is_written_from_the_tables():
         chart = prediction_chart_markdown(name, frame)
         assert chart.startswith("![") and "data:image/svg+xml;base64," in chart
     assert prediction_chart_markdown("early_warning", ew.iloc[0:0]) is None
+
+
+def test_mbg_gradient_matches_finite_differences():
+    from goodpulse_dagster.transforms.clv_model import mbg_log_likelihood_gradient
+
+    grad = mbg_log_likelihood_gradient(MBG, X, TX, T)
+    values = np.array([MBG.r, MBG.alpha, MBG.a, MBG.b])
+    for i in range(4):
+        step = np.zeros(4)
+        step[i] = 1e-6 * values[i]
+        up = mbg_log_likelihood(MbgParams(*(values + step)), X, TX, T)
+        down = mbg_log_likelihood(MbgParams(*(values - step)), X, TX, T)
+        assert grad[i] == pytest.approx((up - down) / (2 * step[i]), rel=1e-5, abs=1e-9)

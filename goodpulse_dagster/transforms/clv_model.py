@@ -46,7 +46,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.special import betaln, gammaln, hyp2f1
+from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
 # Bounds of the optimiser on the log of each parameter (in the rescaled time unit): wide enough
 # for any real population; an estimate on a bound means the data do not pin it down, and the fit
@@ -122,6 +122,27 @@ def mbg_log_likelihood(
     return head + np.logaddexp(0.0, tail)
 
 
+def mbg_log_likelihood_gradient(
+    params: MbgParams, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+) -> np.ndarray:
+    """d log L / d (r, alpha, a, b) of each customer: a (4, n) array. With it the optimiser
+    needs one likelihood evaluation per step instead of five (finite differences)."""
+    r, alpha, a, b = params.r, params.alpha, params.a, params.b
+    x = np.asarray(x, dtype=float)
+    log_T, log_t = np.log(alpha + np.asarray(T, float)), np.log(alpha + np.asarray(t_x, float))
+    # The weight of the "alive at T" term's partner: sigmoid of the logaddexp's second argument.
+    s = expit(np.log(a) - np.log(b + x) + (r + x) * (log_T - log_t))
+    d_r = digamma(r + x) - digamma(r) + np.log(alpha) - log_T + s * (log_T - log_t)
+    d_alpha = (
+        r / alpha
+        - (r + x) / (alpha + np.asarray(T, float))
+        + s * (r + x) * (1 / (alpha + np.asarray(T, float)) - 1 / (alpha + np.asarray(t_x, float)))
+    )
+    d_a = digamma(a + b) - digamma(a + b + x + 1) + s / a
+    d_b = digamma(b + x + 1) - digamma(a + b + x + 1) - digamma(b) + digamma(a + b) - s / (b + x)
+    return np.stack([d_r, d_alpha, d_a, d_b])
+
+
 def _time_scale(T: np.ndarray) -> float:
     top = float(np.max(T)) if len(T) else 0.0
     return top / TIME_SCALE_TARGET if top > 0 else 1.0
@@ -140,15 +161,19 @@ def fit_mbg(
     t_s, T_s = np.asarray(t_x, dtype=float) / scale, T / scale
     total = w.sum()
 
-    def objective(log_params: np.ndarray) -> float:
-        r, alpha, a, b = np.exp(log_params)
-        ll = mbg_log_likelihood(MbgParams(r, alpha, a, b), x, t_s, T_s)
+    def objective(log_params: np.ndarray) -> tuple[float, np.ndarray]:
+        values = np.exp(log_params)
+        p = MbgParams(*values)
+        ll = mbg_log_likelihood(p, x, t_s, T_s)
+        # By the chain rule, d/d log(theta) = theta d/d theta.
+        grad = mbg_log_likelihood_gradient(p, x, t_s, T_s) @ w * values
         # The mean, not the sum: the optimiser's tolerances then do not depend on the size.
-        return -float(np.dot(w, ll)) / total
+        return -float(np.dot(w, ll)) / total, -grad / total
 
     result = minimize(
         objective,
         np.zeros(4),
+        jac=True,
         method="L-BFGS-B",
         bounds=[(-LOG_PARAM_BOUND, LOG_PARAM_BOUND)] * 4,
     )
