@@ -415,3 +415,23 @@ def test_mbg_gradient_matches_finite_differences():
         up = mbg_log_likelihood(MbgParams(*(values + step)), X, TX, T)
         down = mbg_log_likelihood(MbgParams(*(values - step)), X, TX, T)
         assert grad[i] == pytest.approx((up - down) / (2 * step[i]), rel=1e-5, abs=1e-9)
+
+
+def test_report_section_dates_read_the_same_from_the_warehouse():
+    # A table read back with DuckDB's .df() holds Timestamps, not dates: same words.
+    monitor = _monitor({date(2018, 3, 31): (100.0, 50.0), date(2018, 6, 30): (120.0, 60.0)})
+    backtest = _backtest(0.05, 0.2, 55.0)
+    as_timestamps = [
+        backtest.assign(
+            **{c: pd.to_datetime(backtest[c]) for c in ("calibration_end", "holdout_end")}
+        ),
+        monitor.assign(as_of=pd.to_datetime(monitor["as_of"])),
+    ]
+    ew = pd.DataFrame(columns=["customer_unique_id", "value_segment", "predicted_clv_365d",
+                               "lifetime_revenue"])  # fmt: skip
+    assert prediction_section_markdown(*as_timestamps, ew) == prediction_section_markdown(
+        backtest, monitor, ew
+    )
+    assert "up to 2018-06-30 and scored on the 180 days to 2018-12-27" in (
+        prediction_section_markdown(backtest, monitor, ew)
+    )

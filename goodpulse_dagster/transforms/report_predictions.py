@@ -41,6 +41,11 @@ def _money(x: float) -> str:
     return f"R$ {x:,.2f}"
 
 
+def _day(value) -> str:
+    """A date as YYYY-MM-DD, whether it came as a date, a datetime or a pandas Timestamp."""
+    return pd.Timestamp(value).date().isoformat()
+
+
 def _pct(x: float) -> str:
     return "n/a" if x is None or not math.isfinite(x) else f"{x:+.1%}"
 
@@ -58,8 +63,8 @@ def backtest_findings(backtest: pd.DataFrame) -> list[str]:
     model = b[b["model"] == model_name].iloc[0]
     naive = b[b["model"] == naive_name].iloc[0]
     out = [
-        f"Fitted on completed orders up to {model['calibration_end']} and scored on the "
-        f"{int(model['holdout_days'])} days to {model['holdout_end']}: the "
+        f"Fitted on completed orders up to {_day(model['calibration_end'])} and scored on the "
+        f"{int(model['holdout_days'])} days to {_day(model['holdout_end'])}: the "
         f"{int(model['customers']):,} customers known at the cut made "
         f"{int(model['actual_repeat_orders']):,} repeat purchase days "
         f"({int(model['actual_orders']):,} orders); the model expected "
@@ -111,8 +116,8 @@ def monitor_findings(monitor: pd.DataFrame) -> list[str]:
     first, last = series.iloc[0], series.iloc[-1]
     out = [
         f"High Value and VIP revenue held by High-risk customers went from "
-        f"{_money(first['high_risk_revenue'])} on {first['as_of']} to "
-        f"{_money(last['high_risk_revenue'])} on {last['as_of']} "
+        f"{_money(first['high_risk_revenue'])} on {_day(first['as_of'])} to "
+        f"{_money(last['high_risk_revenue'])} on {_day(last['as_of'])} "
         f"({share.iloc[0]:.1%} then {share.iloc[-1]:.1%} of those segments' revenue), over "
         f"{len(series)} monitor dates."
     ]
@@ -123,10 +128,12 @@ def monitor_findings(monitor: pd.DataFrame) -> list[str]:
             if prev["high_risk_revenue"] > 0
             else float("nan")
         )
-        out.append(f"Since {prev['as_of']}: {_pct(rise)}.")
+        out.append(f"Since {_day(prev['as_of'])}: {_pct(rise)}.")
     if not bool(monitor["fit_converged"].all()):
         bad = sorted(set(monitor.loc[~monitor["fit_converged"].astype(bool), "as_of"]))
-        out.append(f"The fit did not converge on {', '.join(map(str, bad))}: read those with care.")
+        out.append(
+            f"The fit did not converge on {', '.join(map(_day, bad))}: read those with care."
+        )
     return out
 
 
@@ -226,7 +233,7 @@ def churn_trend_chart(monitor: pd.DataFrame) -> str | None:
 
     _axis(svg, ticks, y, money_short)
     for i, d in enumerate(dates):
-        svg.text(x(i), bottom + 20, str(d), size=LABEL_SIZE, anchor="middle", fill=MUTED)
+        svg.text(x(i), bottom + 20, _day(d), size=LABEL_SIZE, anchor="middle", fill=MUTED)
     for k, segment in enumerate(schema.VALUE_SEGMENTS):
         rows = m[m["value_segment"] == segment]
         points = [(x(dates.index(d)), y(v)) for d, v in zip(rows["as_of"], rows["high_risk_revenue"],
