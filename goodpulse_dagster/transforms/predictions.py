@@ -53,20 +53,22 @@ from goodpulse_dagster.transforms.sql import connect
 HORIZONS_DAYS = {"expected_orders_90d": 90, "expected_orders_365d": 365}
 CLV_HORIZON = "expected_orders_365d"
 
+_DAYS_SQL = """
+CREATE OR REPLACE TEMP TABLE days AS
+-- One row per (customer, purchase day) up to $until: same-day orders count once.
+SELECT
+    customer_unique_id,
+    order_purchase_timestamp::DATE AS day,
+    coalesce(sum(order_revenue), 0) AS value,
+    count(*) AS orders
+FROM lifecycle
+WHERE list_contains($completed_statuses, order_status)
+  AND order_purchase_timestamp::DATE <= $until::DATE
+GROUP BY ALL
+"""
+
 _SUMMARY_SQL = """
 CREATE OR REPLACE TEMP TABLE summary AS
-WITH days AS (
-    -- One row per (customer, purchase day) up to the cut: same-day orders count once.
-    SELECT
-        customer_unique_id,
-        order_purchase_timestamp::DATE AS day,
-        coalesce(sum(order_revenue), 0) AS value,
-        count(*) AS orders
-    FROM lifecycle
-    WHERE list_contains($completed_statuses, order_status)
-      AND order_purchase_timestamp::DATE <= $cut::DATE
-    GROUP BY ALL
-)
 SELECT
     customer_unique_id,
     count(*) - 1 AS frequency,
@@ -78,6 +80,7 @@ SELECT
     sum(value)::DECIMAL(18,2) AS revenue,
     sum(orders) AS orders
 FROM days
+WHERE day <= $cut::DATE
 GROUP BY customer_unique_id
 """
 
@@ -121,8 +124,21 @@ def _execute(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object]
     return con.sql(sql, params={k: v for k, v in params.items() if k in used})
 
 
-def _create_summary(con: duckdb.DuckDBPyConnection, params: MetricParams, cut: date) -> None:
-    _execute(con, _SUMMARY_SQL, {"completed_statuses": list(params.completed_statuses), "cut": cut})
+def _create_days(con: duckdb.DuckDBPyConnection, params: MetricParams, until: date) -> None:
+    """The ``days`` table: completed purchase days up to ``until``. The churn monitor makes it
+    once and summarises it at every date (one scan of the lifecycle, not one per quarter)."""
+    _execute(
+        con, _DAYS_SQL, {"completed_statuses": list(params.completed_statuses), "until": until}
+    )
+
+
+def _create_summary(
+    con: duckdb.DuckDBPyConnection, params: MetricParams, cut: date, days_ready: bool = False
+) -> None:
+    """The ``summary`` table (the model inputs at ``cut``), from ``days``."""
+    if not days_ready:
+        _create_days(con, params, cut)
+    _execute(con, _SUMMARY_SQL, {"cut": cut})
 
 
 def build_model_summary(lifecycle: Frame, params: MetricParams, cut: date) -> pd.DataFrame:
@@ -466,8 +482,9 @@ def build_churn_risk_monitor(lifecycle: Frame, params: MetricParams) -> Monitor:
     frames, fits, skipped = [], [], []
     try:
         con.register("lifecycle", lifecycle)
+        _create_days(con, params, dates[-1])
         for cut in dates:  # a handful of quarters: one refit each
-            _create_summary(con, params, cut)
+            _create_summary(con, params, cut, days_ready=True)
             repeaters = con.sql("SELECT count(*) FROM summary WHERE frequency > 0").fetchall()[0][0]
             if repeaters < params.prediction_min_repeat_customers:
                 skipped.append(cut)
