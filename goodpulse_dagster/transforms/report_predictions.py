@@ -194,8 +194,11 @@ def backtest_chart(backtest: pd.DataFrame) -> str | None:
     svg = Svg(width, height, "Holdout repeat purchase days: actual vs expected")
     svg.text(_LEFT, 28, "Holdout repeat purchase days: actual vs expected", size=TITLE_SIZE,
              fill=TEXT, bold=True)  # fmt: skip
+    first = b.iloc[0]
+    svg.text(_LEFT, 44, f"fitted up to {_day(first['calibration_end'])}, scored to "
+             f"{_day(first['holdout_end'])}", size=LABEL_SIZE, fill=MUTED)  # fmt: skip
     ticks = nice_ticks(0, max(v for _, v, _ in bars) or 1.0, 6)
-    bottom, top = height - _BOTTOM, _TOP
+    bottom, top = height - _BOTTOM, _TOP + 10
 
     def y(v: float) -> float:
         return bottom - (v - ticks[0]) / ((ticks[-1] - ticks[0]) or 1) * (bottom - top)
@@ -262,8 +265,10 @@ def early_warning_chart(early_warning: pd.DataFrame) -> str | None:
     title = "Early-warning list: Active or Warm customers at High churn risk"
     svg = Svg(width, height, title)
     svg.text(_LEFT, 28, title, size=TITLE_SIZE, fill=TEXT, bold=True)
+    svg.text(_LEFT, 44, "customers per value segment · their predicted 365-day CLV",
+             size=LABEL_SIZE, fill=MUTED)  # fmt: skip
     ticks = nice_ticks(0, float(per["customers"].max()), 6, min_step=1)
-    bottom, top = height - _BOTTOM, _TOP
+    bottom, top = height - _BOTTOM, _TOP + 10
 
     def y(v: float) -> float:
         return bottom - (v - ticks[0]) / ((ticks[-1] - ticks[0]) or 1) * (bottom - top)
