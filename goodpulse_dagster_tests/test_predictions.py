@@ -435,3 +435,26 @@ def test_report_section_dates_read_the_same_from_the_warehouse():
     assert "up to 2018-06-30 and scored on the 180 days to 2018-12-27" in (
         prediction_section_markdown(backtest, monitor, ew)
     )
+
+
+def test_prediction_settings_from_the_environment():
+    from goodpulse_dagster.errors import UserSettingsError
+    from goodpulse_dagster.settings import metric_params_from_env
+
+    params = metric_params_from_env(
+        {"GOODPULSE_CHURN_HIGH_BELOW": "0.2", "GOODPULSE_CHURN_MEDIUM_BELOW": "0.5",
+         "GOODPULSE_BACKTEST_HOLDOUT_DAYS": "90", "GOODPULSE_CHURN_RISE_WARN_SHARE": "0.1",
+         "GOODPULSE_PREDICTION_MIN_REPEAT_CUSTOMERS": "5"}
+    )  # fmt: skip
+    assert (params.churn_high_below, params.churn_medium_below) == (0.2, 0.5)
+    assert (params.backtest_holdout_days, params.churn_rise_warn_share) == (90, 0.1)
+    assert params.prediction_min_repeat_customers == 5
+    with pytest.raises(UserSettingsError, match="GOODPULSE_CHURN_HIGH_BELOW"):
+        metric_params_from_env({"GOODPULSE_CHURN_HIGH_BELOW": "0.7"})  # above Medium's 0.6
+    with pytest.raises(UserSettingsError, match="GOODPULSE_BACKTEST_HOLDOUT_DAYS"):
+        metric_params_from_env({"GOODPULSE_BACKTEST_HOLDOUT_DAYS": "0"})
+
+
+def test_a_backtest_cut_before_every_order_gives_no_rows():
+    params = MetricParams(as_of=date(2018, 8, 31), backtest_holdout_days=1000)
+    assert P.build_prediction_backtest(_lifecycle(), params).table.empty

@@ -163,6 +163,10 @@ def fit_mbg(
     scale = _time_scale(T)
     t_s, T_s = np.asarray(t_x, dtype=float) / scale, T / scale
     total = w.sum()
+    if total <= 0:
+        # No customer before the cut (a backtest cut before the first order): nothing to fit.
+        return FitResult(MbgParams(np.nan, np.nan, np.nan, np.nan), np.nan, False,
+                         "no customer to fit", 0, 0.0, 0)  # fmt: skip
 
     def objective(log_params: np.ndarray) -> tuple[float, np.ndarray]:
         values = np.exp(log_params)
