@@ -4,8 +4,9 @@ the churn-risk monitor, the early-warning list and the holdout backtest (docs/pr
 Pure functions, no Dagster. DuckDB computes every per-customer figure (the model summary, the
 joins, the bands, the aggregates); numpy/scipy (transforms/clv_model.py) fit the models and
 evaluate them on the *distinct* (frequency, recency, age) triples only, which DuckDB joins back to
-the customers: the Python side never holds a per-customer array, so memory is bounded by the
-number of distinct triples (whole days) rather than by customers or orders.
+the customers: the MBG/NBD side never holds a per-customer array, so its memory is bounded by the
+number of distinct triples (whole days) rather than by customers or orders; Gamma-Gamma takes two
+floats per repeat customer.
 
 Definitions (Fader, Hardie and Lee 2005), in days, on completed orders purchased up to a cut date
 (the model's as_of), purchases on the same calendar day counted once (a "purchase day"):
