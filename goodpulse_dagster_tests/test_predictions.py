@@ -475,3 +475,18 @@ def test_gamma_gamma_fit_maximises_the_likelihood():
                 **{**vars(fit.params), name: getattr(fit.params, name) * factor}
             )
             assert gamma_gamma_log_likelihood(moved, x, m).sum() < best, (name, factor)
+
+
+def test_mbg_fit_maximises_the_per_customer_likelihood():
+    # The fit's objective is summed per distinct x; its optimum must be the maximum of the plain
+    # per-customer likelihood: moving any parameter by 1% lowers it.
+    rng = np.random.default_rng(9)
+    ages = rng.integers(0, 400, 20_000).astype(float)
+    x, t_x, _ = simulate_mbg(MbgParams(0.7, 50.0, 1.3, 2.0), ages, 0.0, rng)
+    fit = fit_mbg(x, t_x, ages)
+    best = mbg_log_likelihood(fit.params, x, t_x, ages).sum()
+    assert fit.converged and fit.log_likelihood == pytest.approx(best)
+    for name in ("r", "alpha", "a", "b"):
+        for factor in (0.99, 1.01):
+            moved = MbgParams(**{**vars(fit.params), name: getattr(fit.params, name) * factor})
+            assert mbg_log_likelihood(moved, x, t_x, ages).sum() < best, (name, factor)

@@ -168,14 +168,38 @@ def fit_mbg(
         return FitResult(MbgParams(np.nan, np.nan, np.nan, np.nan), np.nan, False,
                          "no customer to fit", 0, 0.0, 0)  # fmt: skip
 
+    # The gamma and beta functions depend on a customer only through x (a few dozen values):
+    # they are taken per distinct x, weighted by its customers; per evaluation only the logs of
+    # alpha + T and alpha + t_x are per row (mbg_log_likelihood and its gradient, written per
+    # row, are the reference the tests hold this to).
+    ux, inverse = np.unique(x, return_inverse=True)
+    wx = np.bincount(inverse, weights=w)
+
     def objective(log_params: np.ndarray) -> tuple[float, np.ndarray]:
-        values = np.exp(log_params)
-        p = MbgParams(*values)
-        ll = mbg_log_likelihood(p, x, t_s, T_s)
-        # By the chain rule, d/d log(theta) = theta d/d theta.
-        grad = mbg_log_likelihood_gradient(p, x, t_s, T_s) @ w * values
-        # The mean, not the sum: the optimiser's tolerances then do not depend on the size.
-        return -float(np.dot(w, ll)) / total, -grad / total
+        r, alpha, a, b = values = np.exp(log_params)
+        log_T, log_t = np.log(alpha + T_s), np.log(alpha + t_s)
+        rx = r + x
+        tail = np.log(a) - np.log(b + x) + rx * (log_T - log_t)
+        per_x = gammaln(r + ux) - gammaln(r) + betaln(a, b + ux + 1) - betaln(a, b)
+        ll = wx @ per_x + total * r * np.log(alpha) + w @ (np.logaddexp(0.0, tail) - rx * log_T)
+        s = expit(tail)
+        ws = w * s
+        d_r = (
+            wx @ (digamma(r + ux) - digamma(r))
+            + total * np.log(alpha)
+            + w @ (-log_T)
+            + ws @ (log_T - log_t)
+        )
+        inv_T, inv_t = 1 / (alpha + T_s), 1 / (alpha + t_s)
+        d_alpha = total * r / alpha - w @ (rx * inv_T) + ws @ (rx * (inv_T - inv_t))
+        d_a = wx @ (digamma(a + b) - digamma(a + b + ux + 1)) + ws.sum() / a
+        d_b = wx @ (
+            digamma(b + ux + 1) - digamma(a + b + ux + 1) - digamma(b) + digamma(a + b)
+        ) - ws @ (1 / (b + x))
+        # By the chain rule, d/d log(theta) = theta d/d theta. The mean, not the sum: the
+        # optimiser's tolerances then do not depend on the size.
+        grad = np.array([d_r, d_alpha, d_a, d_b]) * values
+        return -float(ll) / total, -grad / total
 
     result = minimize(
         objective,
