@@ -163,6 +163,8 @@ def _columns(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, np.ndarray]:
 
 def _fit(con: duckdb.DuckDBPyConnection, cut: date, mbg: MbgParams | None = None) -> ModelFit:
     """Fit both models on the ``summary`` table of ``con`` (or take ``mbg`` as given)."""
+    # Sorted inputs: the optimiser's float sums then add in the same order on every run, so the
+    # same data gives the same parameters bit for bit.
     triples = _columns(
         con, "SELECT frequency, recency, age, count(*) AS n FROM summary GROUP BY ALL ORDER BY ALL"
     )
@@ -206,6 +208,8 @@ def _spend_params(fit: ModelFit) -> dict[str, object]:
     gg = fit.spend.params
     assert isinstance(gg, GammaGammaParams)
     ok = fit.spend.converged
+    # Without a converged fit the SQL takes mean_value; the gg_* must still be bound, so they get
+    # harmless finite stand-ins (q - 1 > 0) that no row uses.
     return {
         "gg_ok": ok,
         "gg_p": gg.p if ok else 1.0,
