@@ -66,6 +66,7 @@ def build_resources(settings: Settings) -> dict:
         churn_high_below=m.churn_high_below,
         churn_medium_below=m.churn_medium_below,
         backtest_holdout_days=m.backtest_holdout_days,
+        backtest_tie_share=m.backtest_tie_share,
         churn_rise_warn_share=m.churn_rise_warn_share,
         prediction_min_repeat_customers=m.prediction_min_repeat_customers,
     )

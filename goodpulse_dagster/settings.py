@@ -26,6 +26,7 @@
 | GOODPULSE_CHURN_HIGH_BELOW | 0.3 | churn_risk is High when probability_alive is below this (docs/predictions.md) |
 | GOODPULSE_CHURN_MEDIUM_BELOW | 0.6 | ... Medium below this, else Low |
 | GOODPULSE_BACKTEST_HOLDOUT_DAYS | 180 | the prediction backtest fits on orders up to as_of minus this many days |
+| GOODPULSE_BACKTEST_TIE_SHARE | 0.01 | the report calls model and baseline tied on a measure within this share of the baseline's figure |
 | GOODPULSE_CHURN_RISE_WARN_SHARE | 0.25 | the churn monitor WARNs when High-risk revenue of High Value + VIP grows by more than this share between its last two dates |
 | GOODPULSE_PREDICTION_MIN_REPEAT_CUSTOMERS | 20 | a churn-monitor date with fewer repeat customers is left out (too few to fit the model) |
 """
@@ -166,6 +167,9 @@ def prediction_params_from_env(env: dict[str, str] | None = None) -> dict[str, f
         ),
         "backtest_holdout_days": _whole(
             _env("GOODPULSE_BACKTEST_HOLDOUT_DAYS", "180", env), "GOODPULSE_BACKTEST_HOLDOUT_DAYS"
+        ),
+        "backtest_tie_share": _number(
+            _env("GOODPULSE_BACKTEST_TIE_SHARE", "0.01", env), "GOODPULSE_BACKTEST_TIE_SHARE"
         ),
         "churn_rise_warn_share": _number(
             _env("GOODPULSE_CHURN_RISE_WARN_SHARE", "0.25", env), "GOODPULSE_CHURN_RISE_WARN_SHARE"

@@ -271,7 +271,10 @@ def prediction_kpi_tables(
     if len(shown) == len(PREDICTION_KPI_TABLES):
         # The report section's Markdown, as the report will show it (transforms/report_predictions).
         section = prediction_section_markdown(
-            shown["prediction_backtest"], shown["churn_risk_monitor"], shown["early_warning"]
+            shown["prediction_backtest"],
+            shown["churn_risk_monitor"],
+            shown["early_warning"],
+            params.backtest_tie_share,
         )
         for name in extra:
             extra[name]["findings"] = MetadataValue.md(section)

@@ -123,6 +123,7 @@ class AnalyticsSettings(ConfigurableResource):
     churn_high_below: float = 0.3
     churn_medium_below: float = 0.6
     backtest_holdout_days: int = 180
+    backtest_tie_share: float = 0.01
     churn_rise_warn_share: float = 0.25
     prediction_min_repeat_customers: int = 20
 
@@ -141,6 +142,7 @@ class AnalyticsSettings(ConfigurableResource):
             churn_high_below=self.churn_high_below,
             churn_medium_below=self.churn_medium_below,
             backtest_holdout_days=self.backtest_holdout_days,
+            backtest_tie_share=self.backtest_tie_share,
             churn_rise_warn_share=self.churn_rise_warn_share,
             prediction_min_repeat_customers=self.prediction_min_repeat_customers,
         )

@@ -42,6 +42,9 @@ class MetricParams:
     churn_medium_below: float = 0.6
     # The backtest fits on orders up to as_of minus this many days and predicts the rest.
     backtest_holdout_days: int = 180
+    # The report calls the model and the baseline tied on a measure when they differ by at most
+    # this share of the baseline's figure.
+    backtest_tie_share: float = 0.01
     # The churn monitor WARNs when the High-risk revenue of High Value and VIP customers grows by
     # more than this share from one as_of to the next.
     churn_rise_warn_share: float = 0.25
@@ -92,6 +95,11 @@ class MetricParams:
             raise UserSettingsError(
                 "GOODPULSE_BACKTEST_HOLDOUT_DAYS must be at least 1 day, "
                 f"got {self.backtest_holdout_days}"
+            )
+        if not 0 <= self.backtest_tie_share < 1:
+            raise UserSettingsError(
+                "GOODPULSE_BACKTEST_TIE_SHARE must be a share from 0 up to but not including 1, "
+                f"got {self.backtest_tie_share}"
             )
         if not self.churn_rise_warn_share >= 0:
             raise UserSettingsError(

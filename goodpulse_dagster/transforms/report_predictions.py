@@ -32,9 +32,11 @@ from goodpulse_dagster.transforms.charts import (
     money_short,
     nice_ticks,
 )
+from goodpulse_dagster.transforms.params import MetricParams
 from goodpulse_dagster.transforms.predictions import TOP_VALUE_SEGMENTS, high_risk_revenue_series
 
 SECTION_TITLE = "Predictive customer health"
+DEFAULT_TIE_SHARE = MetricParams().backtest_tie_share
 
 
 def _money(x: float) -> str:
@@ -54,7 +56,7 @@ def _floats(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
     return frame.assign(**{c: pd.to_numeric(frame[c].astype(float)) for c in columns})
 
 
-def backtest_findings(backtest: pd.DataFrame) -> list[str]:
+def backtest_findings(backtest: pd.DataFrame, tie_share: float = DEFAULT_TIE_SHARE) -> list[str]:
     """Expected vs actual in the holdout, and the model against the baseline."""
     if backtest.empty:
         return ["No backtest: there were no orders before the calibration cut."]
@@ -72,35 +74,40 @@ def backtest_findings(backtest: pd.DataFrame) -> list[str]:
         f"baseline (everyone repeats at the population's historical rate) "
         f"{naive['expected_repeat_orders']:,.1f} ({_pct(naive['aggregate_error'])})."
     ]
-    better = [
-        name
-        for name, m, n in (
-            ("per-customer MAE", model["mae"], naive["mae"]),
-            ("per-customer RMSE", model["rmse"], naive["rmse"]),
-            (
-                "aggregate error",
-                abs(model["aggregate_error"]),
-                abs(naive["aggregate_error"]),
-            ),
-        )
-        if m < n
-    ]
-    worse = {"per-customer MAE", "per-customer RMSE", "aggregate error"} - set(better)
+    measures = {
+        "per-customer MAE": (model["mae"], naive["mae"]),
+        "per-customer RMSE": (model["rmse"], naive["rmse"]),
+        "aggregate error": (abs(model["aggregate_error"]), abs(naive["aggregate_error"])),
+    }
+    # A difference within tie_share of the baseline's figure is a tie, not a win: on a sample
+    # this small the last digit moves with the optimiser's stopping point (docs/predictions.md).
+    verdict = {
+        name: "tie" if abs(m - n) <= tie_share * abs(n) else ("better" if m < n else "worse")
+        for name, (m, n) in measures.items()
+    }
+    better, worse, ties = (
+        [k for k, v in verdict.items() if v == w] for w in ("better", "worse", "tie")
+    )
     scores = (
         f"MAE {model['mae']:.4f} vs {naive['mae']:.4f}, RMSE {model['rmse']:.4f} vs "
         f"{naive['rmse']:.4f}"
     )
-    if not worse:
-        out.append(f"The model beats the baseline on every measure ({scores}).")
+    tied = f"; tied (within {tie_share:.0%}) on {', '.join(ties)}" if ties else ""
+    if better and not worse:
+        out.append(
+            f"The model beats the baseline on {', '.join(better)}{tied} ({scores})."
+            if ties
+            else f"The model beats the baseline on every measure ({scores})."
+        )
     elif not better:
         out.append(
-            f"The model does **not** beat the naive baseline on this data ({scores}): treat "
-            "its per-customer figures as no better than the average repeat rate."
+            f"The model does **not** beat the naive baseline on this data{tied} ({scores}): "
+            "treat its per-customer figures as no better than the average repeat rate."
         )
     else:
         out.append(
-            f"The model beats the baseline on {', '.join(sorted(better))} but **not** on "
-            f"{', '.join(sorted(worse))} ({scores})."
+            f"The model beats the baseline on {', '.join(better)} but **not** on "
+            f"{', '.join(worse)}{tied} ({scores})."
         )
     return out
 
@@ -157,12 +164,16 @@ def early_warning_findings(early_warning: pd.DataFrame) -> list[str]:
 
 
 def prediction_section_markdown(
-    backtest: pd.DataFrame, monitor: pd.DataFrame, early_warning: pd.DataFrame
+    backtest: pd.DataFrame,
+    monitor: pd.DataFrame,
+    early_warning: pd.DataFrame,
+    tie_share: float = DEFAULT_TIE_SHARE,
 ) -> str:
-    """The section as Markdown: a heading and one paragraph per table's findings."""
+    """The section as Markdown: a heading and one paragraph per table's findings.
+    ``tie_share`` is ``MetricParams.backtest_tie_share`` (GOODPULSE_BACKTEST_TIE_SHARE)."""
     blocks = [
         f"## {SECTION_TITLE}",
-        "**Holdout backtest.** " + " ".join(backtest_findings(backtest)),
+        "**Holdout backtest.** " + " ".join(backtest_findings(backtest, tie_share)),
         "**Churn risk over time.** " + " ".join(monitor_findings(monitor)),
         "**Early warning.** " + " ".join(early_warning_findings(early_warning)),
     ]
