@@ -11,13 +11,17 @@ from goodpulse_dagster_tests.pipeline import lake_settings
 OLIST_SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "olist_sample"
 
 
+# The Dagster runs of the module's pipeline (their events: metadata, check evaluations).
+RUNS: list = []
+
+
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory):
     if not OLIST_SAMPLE.is_dir():
         pytest.skip("../shared/olist_sample is not present")
     home = tmp_path_factory.mktemp("olist_home")
     settings = lake_settings(home, OLIST_SAMPLE)
-    run_pipeline(settings)
+    RUNS.extend(run_pipeline(settings)["results"])
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
     # The silver lifecycle, read straight from the lake's Parquet files.
     con.execute(
@@ -143,3 +147,28 @@ def test_predictions_cover_customer_360_and_feed_the_lists(warehouse):
         "SELECT sum(customers), sum(revenue) FROM kpi.churn_risk_monitor WHERE is_latest",
     )
     assert latest == one(warehouse, "SELECT count(*), sum(lifetime_revenue) FROM gold.customer_360")
+
+
+def test_prediction_assets_show_fit_charts_and_findings_in_the_ui(warehouse):
+    metadata = {
+        m.asset_key.to_user_string(): m.step_materialization_data.materialization.metadata
+        for r in RUNS
+        for m in r.get_asset_materialization_events()
+    }
+    fit = metadata["gold/customer_predictions"]
+    assert fit["mbg_converged"].value is True and fit["mbg_log_likelihood"].value < 0
+    assert all(fit[f"mbg_{p}"].value > 0 for p in ("r", "alpha", "a", "b"))
+    for name in ("prediction_backtest", "churn_risk_monitor", "early_warning"):
+        shown = metadata[f"kpi/{name}"]
+        assert "data:image/svg+xml;base64," in shown["chart"].value, name
+        assert shown["findings"].value.startswith("## Predictive customer health"), name
+    checks = {
+        e.asset_check_key.to_user_string(): e.passed
+        for r in RUNS
+        for e in r.get_asset_check_evaluations()
+        if e.asset_check_key.asset_key.path[-1]
+        in ("customer_predictions", "churn_risk_monitor", "prediction_backtest", "early_warning")
+    }
+    assert checks["gold/customer_predictions:fit_converged"] is True
+    assert checks["kpi/churn_risk_monitor:high_value_risk_not_rising"] is True
+    assert len(checks) == 10 and all(checks.values()), checks
