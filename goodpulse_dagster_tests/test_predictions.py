@@ -499,3 +499,28 @@ def test_mbg_fit_maximises_the_per_customer_likelihood():
         for factor in (0.99, 1.01):
             moved = MbgParams(**{**vars(fit.params), name: getattr(fit.params, name) * factor})
             assert mbg_log_likelihood(moved, x, t_x, ages).sum() < best, (name, factor)
+
+
+def test_expected_purchases_without_2f1_where_scipy_gives_up():
+    from goodpulse_dagster.transforms.clv_model import (
+        _expected_if_alive_by_quadrature,
+        beta_quadrature,
+    )
+
+    # The quadrature is the closed form where both work ...
+    x90 = mbg_expected_purchases(MBG, 90, X, TX, T) / mbg_probability_alive(MBG, X, TX, T)
+    assert _expected_if_alive_by_quadrature(MBG, 90.0, X.astype(float), T) == pytest.approx(
+        x90, rel=1e-10
+    )
+    # ... and its Beta weights have the Beta's mean, even for B in the thousands.
+    p, w = beta_quadrature(0.0189, 1173.06, 64)
+    assert w.sum() == pytest.approx(1.0) and p @ w == pytest.approx(0.0189 / 1173.0789)
+    # A 3-customer population (tests/test_checks' clean tables) fits r ~ 34,000: scipy's 2F1
+    # returns NaN there. The rate barely varies, so 365 days at (r + x) / (alpha + T) per day
+    # with almost no dropout (a / (a + b) = 1.6e-5) is about what the customers expect.
+    extreme = MbgParams(r=33627.175, alpha=11365978.9, a=0.0189033, b=1172.0627)
+    x, t_x, ages = np.array([1.0, 0, 0]), np.array([99.0, 0, 0]), np.array([140.0, 117, 81])
+    expected = mbg_expected_purchases(extreme, 365, x, t_x, ages)
+    rate = (extreme.r + x) / (extreme.alpha + ages) * 365
+    assert np.isfinite(expected).all()
+    assert expected == pytest.approx(rate * mbg_probability_alive(extreme, x, t_x, ages), rel=1e-3)

@@ -48,6 +48,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.linalg import eigh_tridiagonal
 from scipy.optimize import minimize
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
@@ -246,12 +247,59 @@ def mbg_expected_purchases(
     x = np.asarray(x, dtype=float)
     T = np.asarray(T, dtype=float)
     z = t / (alpha + T + t)
-    hyp = hyp2f1(r + x, b + x + 1, a + b + x, z)
-    bracket = 1.0 - hyp * np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t)))
-    # (a + b + x) / (a - 1) and the bracket change sign together at a = 1, so the product is
-    # positive on both sides (a < 1 is common: a heavy-tailed dropout probability).
-    numerator = (a + b + x) / (a - 1.0) * bracket
-    return np.maximum(numerator, 0.0) * mbg_probability_alive(params, x, t_x, T)
+    with np.errstate(all="ignore"):
+        hyp = hyp2f1(r + x, b + x + 1, a + b + x, z)
+        bracket = 1.0 - hyp * np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t)))
+        # (a + b + x) / (a - 1) and the bracket change sign together at a = 1, so the product is
+        # positive on both sides (a < 1 is common: a heavy-tailed dropout probability).
+        alive = (a + b + x) / (a - 1.0) * bracket
+    # scipy's 2F1 gives up (NaN / inf) for extreme parameters, e.g. r in the thousands when a
+    # small population leaves the purchase rates without spread: there, the same expectation
+    # by quadrature over the dropout probability.
+    bad = ~np.isfinite(alive)
+    if bad.any() and np.isfinite([r, alpha, a, b]).all():
+        alive[bad] = _expected_if_alive_by_quadrature(params, t, x[bad], T[bad])
+    return np.maximum(alive, 0.0) * mbg_probability_alive(params, x, t_x, T)
+
+
+QUADRATURE_NODES = 64
+
+
+def _expected_if_alive_by_quadrature(
+    params: MbgParams, t: float, x: np.ndarray, T: np.ndarray
+) -> np.ndarray:
+    """E[purchases in (T, T + t] | alive at T, x, T] without 2F1.
+
+    Alive at T after x repeats, a customer's dropout probability is Beta(a, b + x + 1) and their
+    rate Gamma(r + x, alpha + T); given p and lambda they expect (1 - exp(-lambda p t)) / p more
+    purchases, which over lambda is g(p) = (1 - ((alpha+T) / (alpha+T+p t))^(r+x)) / p (smooth,
+    g(0) finite). The Beta average of g is a Gauss-Jacobi sum, one set of nodes per distinct x.
+    """
+    r, alpha, a, b = params.r, params.alpha, params.a, params.b
+    out = np.empty_like(x, dtype=float)
+    for xv in np.unique(x):  # a handful of distinct frequencies, not rows
+        rows = x == xv
+        p, w = beta_quadrature(a, b + xv + 1, QUADRATURE_NODES)
+        ratio = (alpha + T[rows, None]) / (alpha + T[rows, None] + p * t)
+        g = -np.expm1((r + xv) * np.log(ratio)) / p
+        out[rows] = g @ w
+    return out
+
+
+def beta_quadrature(A: float, B: float, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Jacobi nodes in (0, 1) and weights summing to 1 for the Beta(A, B) distribution
+    (Golub-Welsch on the monic Jacobi recurrence). Written here because scipy's roots_jacobi
+    scales its weights by 2^(A+B-1) B(A, B), which overflows for B in the thousands."""
+    al, be = B - 1.0, A - 1.0  # the weight (1 - u)^al (1 + u)^be on (-1, 1), p = (1 + u) / 2
+    k = np.arange(n, dtype=float)
+    s = 2 * k + al + be
+    diag = np.empty(n)
+    diag[0] = (be - al) / (al + be + 2)
+    diag[1:] = (be**2 - al**2) / (s[1:] * (s[1:] + 2))
+    k1, s1 = k[1:], s[1:]
+    off = np.sqrt(4 * k1 * (k1 + al) * (k1 + be) * (k1 + al + be) / (s1**2 * (s1 + 1) * (s1 - 1)))
+    u, vectors = eigh_tridiagonal(diag, off)
+    return (1 + u) / 2, vectors[0] ** 2
 
 
 # --- Gamma-Gamma -------------------------------------------------------------------------------

@@ -275,7 +275,11 @@ SELECT
     expected_orders_90d,
     expected_orders_365d,
     expected_order_value,
-    (expected_orders_365d * expected_order_value)::DECIMAL(18,2) AS predicted_clv_365d,
+    -- NULL, not a failed cast, if the model ever gave a non-finite value: the
+    -- expectations_non_negative check then names it.
+    CASE WHEN isfinite(expected_orders_365d * expected_order_value)
+         THEN (expected_orders_365d * expected_order_value)::DECIMAL(18,2) END
+        AS predicted_clv_365d,
     {_BAND_SQL.format(p="probability_alive")} AS churn_risk,
     $as_of::DATE AS model_as_of
 FROM scored
