@@ -278,6 +278,10 @@ def test_customer_predictions_follow_the_fit_and_the_bands():
         [df["probability_alive"] < 0.3, df["probability_alive"] < 0.6], ["High", "Medium"], "Low"
     )
     assert df["churn_risk"].tolist() == bands.tolist()
+    # Two repeat customers are too few for Gamma-Gamma (minimum 20): every customer gets the
+    # population's revenue per purchase day, 595.50 over 3 + 1 + 1 + 2 = 7 days.
+    assert not result.fit.spend_fitted
+    assert df["expected_order_value"].tolist() == pytest.approx([595.5 / 7] * 5)
     clv = (df["expected_orders_365d"] * df["expected_order_value"]).round(2)
     assert df["predicted_clv_365d"].astype(float).to_numpy() == pytest.approx(clv.to_numpy())
 

@@ -99,23 +99,26 @@ PREDICTION_RULES: dict[AssetKey, list[Rule]] = {
     name="fit_converged",
     description=(
         "The MBG/NBD and Gamma-Gamma fits converged inside the optimiser's bounds with a finite "
-        "log-likelihood (both, with the parameters, are the materialization's metadata). WARN: "
+        "log-likelihood (both, with the parameters, are the materialization's metadata); "
+        "Gamma-Gamma is not fitted, and spend is the population mean, below "
+        "GOODPULSE_PREDICTION_MIN_REPEAT_CUSTOMERS repeat customers. WARN: "
         "a flat likelihood on a small population does not make the predictions wrong, only "
         "uncertain."
     ),
 )
 def predictions_fit_converged(context: AssetCheckExecutionContext) -> AssetCheckResult:
+    def value(name: str):
+        return latest_metadata_value(context, PREDICTIONS_KEY, name)
+
     names = ("mbg", "gamma_gamma")
-    converged = {
-        n: latest_metadata_value(context, PREDICTIONS_KEY, f"{n}_converged") for n in names
-    }
-    metadata = {
-        f"{n}_{k}": latest_metadata_value(context, PREDICTIONS_KEY, f"{n}_{k}")
-        for n in names
-        for k in ("log_likelihood", "message")
-    }
+    converged = {n: value(f"{n}_converged") for n in names}
+    metadata = {f"{n}_{k}": value(f"{n}_{k}") for n in names for k in ("log_likelihood", "message")}
+    metadata["spend_model"] = value("spend_model")
     metadata = {k: v for k, v in metadata.items() if v is not None}
-    failed = [n for n, ok in converged.items() if ok is not True]
+    # Gamma-Gamma left unfitted (too few repeat customers; the population mean is used, as its
+    # metadata says) is a documented fallback, not a failed fit.
+    required = ["mbg", *(["gamma_gamma"] if value("gamma_gamma_fitted") is not False else [])]
+    failed = [n for n in required if converged[n] is not True]
     return AssetCheckResult(
         passed=not failed,
         severity=AssetCheckSeverity.WARN,

@@ -100,12 +100,14 @@ SUMMARY_COLUMNS = {
 @dataclass(frozen=True)
 class ModelFit:
     """Both models fitted at one cut date. ``spend`` falls back to the population's mean
-    purchase-day value (``mean_value``) when Gamma-Gamma did not converge."""
+    purchase-day value (``mean_value``) when Gamma-Gamma was not fitted (fewer repeat customers
+    than ``prediction_min_repeat_customers``) or did not converge."""
 
     cut: date
     purchases: FitResult
     spend: FitResult
     mean_value: float
+    spend_fitted: bool = True
 
     @property
     def mbg(self) -> MbgParams:
@@ -115,6 +117,8 @@ class ModelFit:
         return {
             **self.purchases.metadata("mbg"),
             **self.spend.metadata("gamma_gamma"),
+            "gamma_gamma_fitted": self.spend_fitted,
+            "spend_model": "Gamma-Gamma" if self.spend.converged else "population mean",
             "mean_purchase_day_value": self.mean_value,
         }
 
@@ -161,7 +165,12 @@ def _columns(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, np.ndarray]:
     return {name: table.column(name).to_numpy() for name in table.column_names}
 
 
-def _fit(con: duckdb.DuckDBPyConnection, cut: date, mbg: MbgParams | None = None) -> ModelFit:
+def _fit(
+    con: duckdb.DuckDBPyConnection,
+    cut: date,
+    params: MetricParams,
+    mbg: MbgParams | None = None,
+) -> ModelFit:
     """Fit both models on the ``summary`` table of ``con`` (or take ``mbg`` as given)."""
     # Sorted inputs: the optimiser's float sums then add in the same order on every run, so the
     # same data gives the same parameters bit for bit.
@@ -175,12 +184,24 @@ def _fit(con: duckdb.DuckDBPyConnection, cut: date, mbg: MbgParams | None = None
     repeaters = _columns(
         con, "SELECT frequency, monetary_value FROM summary WHERE frequency > 0 ORDER BY ALL"
     )
-    spend = fit_gamma_gamma(repeaters["frequency"], repeaters["monetary_value"])
+    # Spend heterogeneity cannot be estimated from a handful of repeat customers: below the
+    # minimum the population mean is used, and said so, rather than a fit on noise.
+    usable = int(np.sum(np.nan_to_num(repeaters["monetary_value"], nan=0.0) > 0))
+    spend_fitted = usable >= params.prediction_min_repeat_customers
+    if spend_fitted:
+        spend = fit_gamma_gamma(repeaters["frequency"], repeaters["monetary_value"])
+    else:
+        message = (
+            f"not fitted: {usable} repeat customers with a value, fewer than "
+            f"GOODPULSE_PREDICTION_MIN_REPEAT_CUSTOMERS={params.prediction_min_repeat_customers}"
+        )
+        nan = float("nan")
+        spend = FitResult(GammaGammaParams(nan, nan, nan), nan, False, message, 0, 0.0, usable)
     # The fallback spend: revenue per purchase day over every customer's every purchase day.
     mean_value = con.sql(
         "SELECT coalesce(sum(revenue)::DOUBLE / nullif(sum(frequency + 1), 0), 0) FROM summary"
     ).fetchall()[0][0]
-    return ModelFit(cut, purchases, spend, float(mean_value))
+    return ModelFit(cut, purchases, spend, float(mean_value), spend_fitted)
 
 
 def _register_scores(
@@ -303,7 +324,7 @@ def build_customer_predictions(
         con.register("lifecycle", lifecycle)
         con.register("customer_360", customer_360)
         _create_summary(con, params, as_of)
-        fit = _fit(con, as_of)
+        fit = _fit(con, as_of, params)
         _register_scores(con, fit, HORIZONS_DAYS)
         sql_params = {**_spend_params(fit), **_band_params(params), "as_of": as_of}
         table = _execute(con, _PREDICTIONS_SQL, sql_params).to_arrow_table()
@@ -383,7 +404,7 @@ def build_prediction_backtest(
     try:
         con.register("lifecycle", lifecycle)
         _create_summary(con, params, cut)
-        fit = _fit(con, cut, mbg)
+        fit = _fit(con, cut, params, mbg)
         _register_scores(con, fit, {"expected_holdout": params.backtest_holdout_days})
         mbg_name, naive_name = schema.PREDICTION_MODELS
         table = _execute(
@@ -498,7 +519,7 @@ def build_churn_risk_monitor(lifecycle: Frame, params: MetricParams) -> Monitor:
             if repeaters < params.prediction_min_repeat_customers:
                 skipped.append(cut)
                 continue
-            fit = _fit(con, cut)
+            fit = _fit(con, cut, params)
             _register_scores(con, fit, {})
             sql_params = {
                 **label_params(),
