@@ -28,7 +28,7 @@
 | GOODPULSE_BACKTEST_HOLDOUT_DAYS | 180 | the prediction backtest fits on orders up to as_of minus this many days |
 | GOODPULSE_BACKTEST_TIE_SHARE | 0.01 | the report calls model and baseline tied on a measure within this share of the baseline's figure |
 | GOODPULSE_CHURN_RISE_WARN_SHARE | 0.25 | the churn monitor WARNs when High-risk revenue of High Value + VIP grows by more than this share between its last two dates |
-| GOODPULSE_PREDICTION_MIN_REPEAT_CUSTOMERS | 20 | a churn-monitor date with fewer repeat customers is left out (too few to fit the model) |
+| GOODPULSE_PREDICTION_MIN_REPEAT_CUSTOMERS | 20 | a churn-monitor date with fewer repeat customers is left out, and below it Gamma-Gamma is not fitted (spend = population mean) |
 """
 
 from __future__ import annotations

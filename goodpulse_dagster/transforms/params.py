@@ -49,7 +49,8 @@ class MetricParams:
     # more than this share from one as_of to the next.
     churn_rise_warn_share: float = 0.25
     # A churn-monitor date is left out when fewer customers had repeated by then: the model's
-    # repeat-purchase and dropout rates cannot be estimated from a handful.
+    # repeat-purchase and dropout rates cannot be estimated from a handful. Below it Gamma-Gamma
+    # is not fitted either (spend heterogeneity from a handful of repeaters is noise).
     prediction_min_repeat_customers: int = 20
 
     def __post_init__(self) -> None:
