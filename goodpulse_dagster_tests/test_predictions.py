@@ -530,13 +530,17 @@ def test_expected_purchases_without_2f1_where_scipy_gives_up():
     assert expected == pytest.approx(rate * mbg_probability_alive(extreme, x, t_x, ages), rel=1e-3)
 
 
-def test_one_monitor_date_has_no_rise_and_passes():
+def test_one_monitor_date_passes_and_a_rise_from_nothing_warns():
     from goodpulse_dagster.checks.predictions import churn_risk_not_rising
 
     frame = _monitor({date(2018, 6, 30): (120.0, 60.0)})
     rise = P.high_risk_revenue_rise(frame)
     assert rise.rise is None and rise.latest == 180.0
     assert churn_risk_not_rising(frame, AnalyticsSettings(churn_rise_warn_share=0.0)).passed
-    # From nothing at risk to something: no share to compare with, no WARN either.
+    # From nothing at risk to something is an unbounded rise: WARN, said in R$.
     grown = _monitor({date(2018, 3, 31): (0.0, 0.0), date(2018, 6, 30): (10.0, 0.0)})
-    assert P.high_risk_revenue_rise(grown).rise is None
+    assert P.high_risk_revenue_rise(grown).rise == float("inf")
+    warned = churn_risk_not_rising(grown, AnalyticsSettings(churn_rise_warn_share=0.25))
+    assert not warned.passed and "from R$ 0 to R$ 10.00" in warned.description
+    quiet = _monitor({date(2018, 3, 31): (0.0, 0.0), date(2018, 6, 30): (0.0, 0.0)})
+    assert P.high_risk_revenue_rise(quiet).rise is None

@@ -4,6 +4,8 @@ Each materialization carries its headline numbers as numeric metadata (so the UI
 runs), a Markdown preview and, where the report has one, the table's chart.
 """
 
+import math
+
 import pandas as pd
 from dagster import (
     AssetExecutionContext,
@@ -222,7 +224,9 @@ def _prediction_headline(name: str, frame: pd.DataFrame) -> dict[str, float]:
     return {
         "dates": float(frame["as_of"].nunique()),
         "top_segments_high_risk_revenue": rise.latest,
-        "top_segments_high_risk_revenue_rise": float("nan") if rise.rise is None else rise.rise,
+        "top_segments_high_risk_revenue_rise": rise.rise
+        if rise.rise is not None and math.isfinite(rise.rise)
+        else float("nan"),
     }
 
 

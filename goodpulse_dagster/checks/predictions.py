@@ -9,6 +9,8 @@ flat (the data do not pin the parameters down), and the predictions are then sho
 caveat rather than withheld. The rising-risk check is the monitoring the reports ask for: a WARN.
 """
 
+import math
+
 import pandas as pd
 from dagster import (
     AssetCheckExecutionContext,
@@ -153,7 +155,9 @@ def churn_risk_not_rising(
     )
     passed = rise.rise is None or rise.rise <= limit
     metadata = {
-        "rise": float("nan") if rise.rise is None else rise.rise,
+        # Metadata floats must be finite: a rise from nothing at risk is said in words.
+        "rise": rise.rise if rise.rise is not None and math.isfinite(rise.rise) else float("nan"),
+        "rise_from_nothing": rise.rise is not None and not math.isfinite(rise.rise),
         "warn_above": limit,
         "previous_high_risk_revenue": rise.previous,
         "latest_high_risk_revenue": rise.latest,
@@ -165,8 +169,13 @@ def churn_risk_not_rising(
         metadata={**metadata, "trend": MetadataValue.md(metadata["trend"])},
         description=None
         if passed
-        else f"High-risk revenue of High Value + VIP rose {rise.rise:.1%} from "
-        f"{rise.previous_date} to {rise.latest_date}, above {limit:.0%}.",
+        else "High-risk revenue of High Value + VIP rose "
+        + (
+            f"{rise.rise:.1%}"
+            if math.isfinite(rise.rise)
+            else f"from R$ 0 to R$ {rise.latest:,.2f}"
+        )
+        + f" from {rise.previous_date} to {rise.latest_date}, above {limit:.0%}.",
     )
 
 

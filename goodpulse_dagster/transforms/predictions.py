@@ -632,9 +632,12 @@ class RiskRise:
 
     @property
     def rise(self) -> float | None:
-        """(latest - previous) / previous; None without two dates or with nothing at risk."""
-        if self.previous_date is None or self.previous <= 0:
+        """(latest - previous) / previous; infinite from nothing at risk to something; None
+        without two dates or with nothing at risk at either."""
+        if self.previous_date is None or (self.previous <= 0 and self.latest <= 0):
             return None
+        if self.previous <= 0:
+            return float("inf")
         return (self.latest - self.previous) / self.previous
 
 
