@@ -181,11 +181,12 @@ def generate(orders: int, out: Path, layout: str, regenerate: bool, work: Path) 
 def layer_of(step_key: str) -> str:
     """bronze / silver / gold / kpi / report / quarantine for an asset's step, 'checks' for an
     asset check's step (``<layer>_<table>_checks``, ``<asset>_<check name>``, ``asset_check_*``).
-    The KPI and quarantine tables, and the two customer-grain gold tables, are each one
-    multi-asset step (``kpi__tables``, ``gold__customer_tables``)."""
+    The KPI and quarantine tables, the prediction KPI tables and the two customer-grain gold
+    tables, are each one multi-asset step (``kpi__tables``, ``kpi__predictions``,
+    ``gold__customer_tables``)."""
     from goodpulse_dagster import schema
     from goodpulse_dagster.assets.gold import CUSTOMER_TABLES_OP
-    from goodpulse_dagster.assets.kpi import KPI_OP
+    from goodpulse_dagster.assets.kpi import KPI_OP, PREDICTION_KPI_OP
     from goodpulse_dagster.assets.quarantine import QUARANTINE_OP
 
     tables = {
@@ -193,8 +194,12 @@ def layer_of(step_key: str) -> str:
         "unified_user_lifecycle",
         *schema.GOLD_TABLES,
         *schema.KPI_TABLES,
+        *schema.PREDICTION_GOLD_TABLES,
         "executive_report",
-        *(op.split("__", 1)[1] for op in (KPI_OP, QUARANTINE_OP, CUSTOMER_TABLES_OP)),
+        *(
+            op.split("__", 1)[1]
+            for op in (KPI_OP, PREDICTION_KPI_OP, QUARANTINE_OP, CUSTOMER_TABLES_OP)
+        ),
     }
     if "__" in step_key:
         prefix, name = step_key.split("__", 1)

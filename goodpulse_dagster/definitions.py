@@ -69,6 +69,12 @@ def build_resources(settings: Settings) -> dict:
         max_line_amount=m.max_line_amount,
         as_of_max_gap_days=m.as_of_max_gap_days,
         as_of_outlier_max_share=m.as_of_outlier_max_share,
+        churn_high_below=m.churn_high_below,
+        churn_medium_below=m.churn_medium_below,
+        backtest_holdout_days=m.backtest_holdout_days,
+        backtest_tie_share=m.backtest_tie_share,
+        churn_rise_warn_share=m.churn_rise_warn_share,
+        prediction_min_repeat_customers=m.prediction_min_repeat_customers,
     )
     return {
         "lake": lake,

@@ -566,6 +566,88 @@ KPI_TABLES: dict[str, dict[str, str]] = {
     },
 }
 
+# --- Predictions (issue 19): gold.customer_predictions and three KPI tables --------------------
+# Kept apart from GOLD_TABLES / KPI_TABLES: those are built by the descriptive multi-assets (and
+# their generic checks); these are fitted models with assets and checks of their own
+# (assets/gold.py, assets/kpi.py, checks/predictions.py; docs/predictions.md).
+
+CUSTOMER_PREDICTIONS_COLUMNS: dict[str, str] = {
+    "customer_unique_id": VARCHAR,
+    "value_segment": VARCHAR,
+    "lifecycle_stage": VARCHAR,
+    # The model's inputs (Fader, Hardie and Lee), in days, completed orders up to model_as_of,
+    # purchases on the same day counted once: repeat purchase days, days from the first to the
+    # last purchase day, days from the first purchase day to model_as_of.
+    "frequency": BIGINT,
+    "recency": BIGINT,
+    "age_days": BIGINT,
+    # Mean revenue of the repeat purchase days (NULL without a repeat purchase).
+    "monetary_value": DOUBLE,
+    "probability_alive": DOUBLE,
+    "expected_orders_90d": DOUBLE,
+    "expected_orders_365d": DOUBLE,
+    # Gamma-Gamma expected revenue of one future purchase day.
+    "expected_order_value": DOUBLE,
+    # expected_orders_365d x expected_order_value (undiscounted, one year).
+    "predicted_clv_365d": MONEY,
+    "churn_risk": VARCHAR,  # CHURN_RISK_BANDS
+    "model_as_of": DATE,
+}
+
+PREDICTION_GOLD_TABLES: dict[str, dict[str, str]] = {
+    "customer_predictions": CUSTOMER_PREDICTIONS_COLUMNS,
+}
+
+PREDICTION_KPI_TABLES: dict[str, dict[str, str]] = {
+    "churn_risk_monitor": {
+        # Each quarter end before the latest as_of, then the as_of (is_latest): the model refitted
+        # on the completed orders up to that date, value segments as of that date.
+        "as_of": DATE,
+        "is_latest": "BOOLEAN",
+        "value_segment": VARCHAR,
+        "customers": BIGINT,
+        "revenue": MONEY,
+        "high_risk_customers": BIGINT,
+        "high_risk_revenue": MONEY,
+        "high_risk_customer_share": DOUBLE,
+        "high_risk_revenue_share": DOUBLE,
+        "fit_converged": "BOOLEAN",
+    },
+    "early_warning": {
+        "rank": BIGINT,
+        "customer_unique_id": VARCHAR,
+        "value_segment": VARCHAR,
+        "lifecycle_stage": VARCHAR,
+        "recency_days": BIGINT,
+        "total_orders": BIGINT,
+        "lifetime_revenue": MONEY,
+        "probability_alive": DOUBLE,
+        "expected_orders_365d": DOUBLE,
+        "predicted_clv_365d": MONEY,
+    },
+    "prediction_backtest": {
+        "model": VARCHAR,  # PREDICTION_MODELS
+        "calibration_end": DATE,
+        "holdout_end": DATE,
+        "holdout_days": BIGINT,
+        # Customers with a completed order up to calibration_end.
+        "customers": BIGINT,
+        # Their completed orders in (calibration_end, holdout_end], and the distinct purchase
+        # days among them (what the model predicts: same-day purchases count once).
+        "actual_orders": BIGINT,
+        "actual_repeat_orders": BIGINT,
+        "expected_repeat_orders": DOUBLE,
+        # (expected - actual) / actual, over all customers.
+        "aggregate_error": DOUBLE,
+        # Per customer, expected vs actual holdout purchase days.
+        "mae": DOUBLE,
+        "rmse": DOUBLE,
+    },
+}
+
+CHURN_RISK_BANDS = ("Low", "Medium", "High")
+PREDICTION_MODELS = ("MBG/NBD", "Naive baseline")
+
 # Category orders used for sorting and charts.
 FREQUENCY_TIERS = ("One-time", "Regular", "Power User")
 VALUE_SEGMENTS = ("Low Value", "Medium Value", "High Value", "VIP")

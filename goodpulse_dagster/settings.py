@@ -44,6 +44,12 @@
 | GOODPULSE_ALERT_EMAIL_FROM | (none) | sender of alert e-mails (required with GOODPULSE_ALERT_SMTP_HOST) |
 | GOODPULSE_ALERT_EMAIL_TO | (none) | comma list of recipients (required with GOODPULSE_ALERT_SMTP_HOST) |
 | GOODPULSE_ALERT_UI_URL | (none) | base URL of the Dagster UI, for a link to the run in each alert |
+| GOODPULSE_CHURN_HIGH_BELOW | 0.3 | churn_risk is High when probability_alive is below this (docs/predictions.md) |
+| GOODPULSE_CHURN_MEDIUM_BELOW | 0.6 | ... Medium below this, else Low |
+| GOODPULSE_BACKTEST_HOLDOUT_DAYS | 180 | the prediction backtest fits on orders up to as_of minus this many days |
+| GOODPULSE_BACKTEST_TIE_SHARE | 0.01 | the report calls model and baseline tied on a measure within this share of the baseline's figure |
+| GOODPULSE_CHURN_RISE_WARN_SHARE | 0.25 | the churn monitor WARNs when High-risk revenue of High Value + VIP grows by more than this share between its last two dates |
+| GOODPULSE_PREDICTION_MIN_REPEAT_CUSTOMERS | 20 | a churn-monitor date with fewer repeat customers is left out, and below it Gamma-Gamma is not fitted (spend = population mean) |
 
 Secrets embedded in URLs (``user:password@`` or a signed query) are masked by ``mask_url_secrets``
 in every message GoodPulse prints, raises or sends.
@@ -339,6 +345,31 @@ def _positive_number(text: str, name: str) -> float:
     return value
 
 
+def prediction_params_from_env(env: dict[str, str] | None = None) -> dict[str, float | int]:
+    """The MetricParams fields of issue 19 (predictions), validated by MetricParams."""
+    return {
+        "churn_high_below": _number(
+            _env("GOODPULSE_CHURN_HIGH_BELOW", "0.3", env), "GOODPULSE_CHURN_HIGH_BELOW"
+        ),
+        "churn_medium_below": _number(
+            _env("GOODPULSE_CHURN_MEDIUM_BELOW", "0.6", env), "GOODPULSE_CHURN_MEDIUM_BELOW"
+        ),
+        "backtest_holdout_days": _whole(
+            _env("GOODPULSE_BACKTEST_HOLDOUT_DAYS", "180", env), "GOODPULSE_BACKTEST_HOLDOUT_DAYS"
+        ),
+        "backtest_tie_share": _number(
+            _env("GOODPULSE_BACKTEST_TIE_SHARE", "0.01", env), "GOODPULSE_BACKTEST_TIE_SHARE"
+        ),
+        "churn_rise_warn_share": _number(
+            _env("GOODPULSE_CHURN_RISE_WARN_SHARE", "0.25", env), "GOODPULSE_CHURN_RISE_WARN_SHARE"
+        ),
+        "prediction_min_repeat_customers": _whole(
+            _env("GOODPULSE_PREDICTION_MIN_REPEAT_CUSTOMERS", "20", env),
+            "GOODPULSE_PREDICTION_MIN_REPEAT_CUSTOMERS",
+        ),
+    }
+
+
 def metric_params_from_env(env: dict[str, str] | None = None) -> MetricParams:
     statuses = _env("GOODPULSE_COMPLETED_STATUSES", "delivered", env)
     as_of = _env("GOODPULSE_AS_OF", None, env)
@@ -358,6 +389,7 @@ def metric_params_from_env(env: dict[str, str] | None = None) -> MetricParams:
         top_n_cities=int(_env("GOODPULSE_TOP_N_CITIES", "7", env)),
         as_of=date.fromisoformat(as_of) if as_of else None,
         **value_rule_params_from_env(env),
+        **prediction_params_from_env(env),
     )
 
 

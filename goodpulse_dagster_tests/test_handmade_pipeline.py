@@ -111,8 +111,12 @@ def test_every_asset_ran_clean(run, warehouse):
             "SELECT table_schema, table_name FROM information_schema.tables"
         ).fetchall()
     }
-    assert {t for s, t in tables if s == "gold"} == set(schema.GOLD_TABLES)
-    assert {t for s, t in tables if s == "kpi"} == set(schema.KPI_TABLES)
+    gold = {*schema.GOLD_TABLES, *schema.PREDICTION_GOLD_TABLES}
+    assert {t for s, t in tables if s == "gold"} == gold
+    assert {t for s, t in tables if s == "kpi"} == {
+        *schema.KPI_TABLES,
+        *schema.PREDICTION_KPI_TABLES,
+    }
     # The raw fixture is clean: bronze and silver set nothing aside.
     for _, table in sorted(t for t in tables if t[0] == "quarantine"):
         (count,) = warehouse.sql(f"SELECT count(*) FROM quarantine.{table}").fetchall()[0]

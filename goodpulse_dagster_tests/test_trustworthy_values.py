@@ -201,7 +201,12 @@ def test_money_is_decimal_in_every_layer_and_reconciles_to_the_cent(baseline):
         )
     )
     for (layer, table, column), ty in types.items():
-        declared = {**schema.GOLD_TABLES, **schema.KPI_TABLES}[table][column]
+        declared = {
+            **schema.GOLD_TABLES,
+            **schema.KPI_TABLES,
+            **schema.PREDICTION_GOLD_TABLES,
+            **schema.PREDICTION_KPI_TABLES,
+        }[table][column]
         if declared == schema.MONEY:
             assert ty == "DECIMAL(18,2)", (layer, table, column)
     # The sum of the source file's payment values (as exact decimals, from the text).

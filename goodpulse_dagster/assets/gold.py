@@ -30,12 +30,22 @@ from goodpulse_dagster.resources.storage import AnalyticsSettings, ReportsResour
 from goodpulse_dagster.resources.warehouse import ARROW_INPUT
 from goodpulse_dagster.retries import STEP_RETRY_POLICY, user_errors_fail_fast
 from goodpulse_dagster.run_trust import guard_upstream_checks
-from goodpulse_dagster.schema import GOLD, GOLD_TABLES, SILVER
+from goodpulse_dagster.schema import (
+    CHURN_RISK_BANDS,
+    GOLD,
+    GOLD_TABLES,
+    PREDICTION_GOLD_TABLES,
+    SILVER,
+)
 from goodpulse_dagster.transforms.gold import (
     SEGMENTATION_INPUT_COLUMNS,
     build_cohort_retention,
     build_customer_segmentation,
     build_customer_tables,
+)
+from goodpulse_dagster.transforms.predictions import (
+    PREDICTIONS_CUSTOMER_360_COLUMNS,
+    build_customer_predictions,
 )
 from goodpulse_dagster.transforms.sql import decimals_to_float
 
@@ -176,8 +186,56 @@ def customer_tables(
             yield _gold_output(getattr(tables, name), output_name=name)
 
 
+PREDICTIONS_DESCRIPTION = (
+    "One row per customer of customer_360: MBG/NBD probability_alive and expected purchase days "
+    "in the next 90 and 365 days, Gamma-Gamma expected order value, predicted_clv_365d "
+    "(expected 365-day orders x expected value, R$, undiscounted), churn_risk (High below "
+    "analytics.churn_high_below of probability_alive, Medium below churn_medium_below, else Low) "
+    "and model_as_of; the models are fitted on the completed orders up to as_of, purchases on "
+    "one day counted once (docs/predictions.md). The fit's parameters and log-likelihood are "
+    "metadata."
+)
+
+
+@asset(
+    name="customer_predictions",
+    ins={
+        "lifecycle": LIFECYCLE,
+        "customer_360": AssetIn(
+            key=CUSTOMER_360_KEY,
+            metadata={**ARROW_INPUT, "columns": list(PREDICTIONS_CUSTOMER_360_COLUMNS)},
+        ),
+    },
+    description=f"Gold `customer_predictions`. Grain: {PREDICTIONS_DESCRIPTION}",
+    code_version=CODE_VERSION,
+    **warehouse_asset_args(GOLD, PREDICTION_GOLD_TABLES["customer_predictions"]),
+)
+def customer_predictions(
+    context: AssetExecutionContext,
+    analytics: AnalyticsSettings,
+    reports: ReportsResource,
+    lifecycle,
+    customer_360: pa.Table,
+) -> Output:
+    guard_upstream_checks(context, reports.directory)
+    predictions = build_customer_predictions(lifecycle, customer_360, analytics.params())
+    output = _gold_output(predictions.table)
+    bands = pc.value_counts(predictions.table.column("churn_risk")).to_pylist()
+    counts = {row["values"]: row["counts"] for row in bands}
+    # The fit (parameters, log-likelihood, convergence; checks/predictions.py reads it) and the
+    # customers per band, plotted across runs in the UI.
+    metadata = {
+        **output.metadata,
+        **predictions.fit.metadata(),
+        **{f"{band.lower()}_risk_customers": counts.get(band, 0) for band in CHURN_RISK_BANDS},
+        "model_as_of": predictions.fit.cut.isoformat(),
+    }
+    return Output(predictions.table, metadata=metadata)
+
+
 gold_assets = [
     customer_tables,
+    customer_predictions,
     _gold_asset(
         "customer_segmentation",
         {

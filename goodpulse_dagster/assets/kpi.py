@@ -4,6 +4,8 @@ Each materialization carries its headline numbers as numeric metadata (so the UI
 runs), a Markdown preview and, where the report has one, the table's chart.
 """
 
+import math
+
 import pandas as pd
 from dagster import (
     AssetExecutionContext,
@@ -21,14 +23,31 @@ from goodpulse_dagster.resources.storage import AnalyticsSettings, ReportsResour
 from goodpulse_dagster.resources.warehouse import ARROW_INPUT
 from goodpulse_dagster.retries import STEP_RETRY_POLICY, user_errors_fail_fast
 from goodpulse_dagster.run_trust import guard_upstream_checks
-from goodpulse_dagster.schema import GOLD, KPI, KPI_TABLES, SILVER
+from goodpulse_dagster.schema import (
+    GOLD,
+    KPI,
+    KPI_TABLES,
+    PREDICTION_KPI_TABLES,
+    SILVER,
+)
 from goodpulse_dagster.transforms.kpi import (
     KPI_CUSTOMER_360_COLUMNS,
     KPI_INPUTS,
     build_kpi,
     headline_metrics,
 )
+from goodpulse_dagster.transforms.predictions import (
+    EARLY_WARNING_CUSTOMER_360_COLUMNS,
+    build_churn_risk_monitor,
+    build_early_warning,
+    build_prediction_backtest,
+    high_risk_revenue_rise,
+)
 from goodpulse_dagster.transforms.report import kpi_chart_markdown
+from goodpulse_dagster.transforms.report_predictions import (
+    prediction_chart_markdown,
+    prediction_section_markdown,
+)
 from goodpulse_dagster.transforms.sql import decimals_to_float
 
 CODE_VERSION = "2"  # 2: is_complete, complete periods only (issue 20)
@@ -150,4 +169,135 @@ def kpi_tables(
         yield _kpi_output(name, frame)
 
 
-kpi_assets = [kpi_tables]
+# --- Predictions (issue 19) ----------------------------------------------------------------------
+
+PREDICTION_KPI_DESCRIPTIONS = {
+    "churn_risk_monitor": "One row per (monitor date, value segment): every quarter end before "
+    "as_of, then as_of (is_latest), with the models refitted on the completed orders up to that "
+    "date only and value segments as of that date: customers, revenue to date, and those at "
+    "High churn risk (count, revenue, shares). A date with fewer repeat customers than "
+    "analytics.prediction_min_repeat_customers is left out.",
+    "early_warning": "One row per customer still Active or Warm (lifecycle stage) whose churn "
+    "risk is High, ranked by predicted 365-day CLV (largest first): the list to act on before "
+    "they turn At Risk.",
+    "prediction_backtest": "Two rows, the MBG/NBD model and a naive baseline (every customer "
+    "repeats at the population's historical repeat rate): fitted on completed orders up to "
+    "as_of minus analytics.backtest_holdout_days, scored on the days after it: actual vs "
+    "expected repeat purchase days, aggregate error, per-customer MAE and RMSE.",
+}
+PREDICTION_INPUTS = {
+    "customer_predictions": AssetIn(
+        key=AssetKey([GOLD, "customer_predictions"]), metadata=ARROW_INPUT
+    ),
+    "customer_360": AssetIn(
+        key=INPUT_ASSETS["customer_360"],
+        metadata={**ARROW_INPUT, "columns": list(EARLY_WARNING_CUSTOMER_360_COLUMNS)},
+    ),
+    "lifecycle": AssetIn(key=INPUT_ASSETS["lifecycle"], metadata=DATASET_INPUT),
+}
+PREDICTION_TABLE_INPUTS = {
+    "churn_risk_monitor": ("lifecycle",),
+    "early_warning": ("customer_predictions", "customer_360"),
+    "prediction_backtest": ("lifecycle",),
+}
+PREDICTION_KPI_OP = "kpi__predictions"
+
+
+def _prediction_out(name: str) -> AssetOut:
+    description = f"KPI `{name}`. Grain: {PREDICTION_KPI_DESCRIPTIONS[name]}"
+    return warehouse_asset_out(KPI, PREDICTION_KPI_TABLES[name], description, CODE_VERSION)
+
+
+def _prediction_headline(name: str, frame: pd.DataFrame) -> dict[str, float]:
+    """Numbers plotted across runs in the UI."""
+    if name == "prediction_backtest":
+        return {
+            f"{row['model'].lower().replace('/', '_').replace(' ', '_')}_{col}": float(row[col])
+            for _, row in frame.iterrows()
+            for col in ("mae", "rmse", "aggregate_error", "expected_repeat_orders")
+        } | {
+            "actual_repeat_orders": float(frame["actual_repeat_orders"].iloc[0])
+            if len(frame)
+            else 0.0
+        }
+    if name == "early_warning":
+        return {
+            "customers": float(len(frame)),
+            "predicted_clv_365d": float(frame["predicted_clv_365d"].sum()),
+        }
+    rise = high_risk_revenue_rise(frame)
+    return {
+        "dates": float(frame["as_of"].nunique()),
+        "top_segments_high_risk_revenue": rise.latest,
+        "top_segments_high_risk_revenue_rise": rise.rise
+        if rise.rise is not None and math.isfinite(rise.rise)
+        else float("nan"),
+    }
+
+
+@multi_asset(
+    name=PREDICTION_KPI_OP,
+    outs={name: _prediction_out(name) for name in PREDICTION_KPI_TABLES},
+    ins=PREDICTION_INPUTS,
+    internal_asset_deps={
+        name: {PREDICTION_INPUTS[arg].key for arg in args}
+        for name, args in PREDICTION_TABLE_INPUTS.items()
+    },
+    # One step for the three tables (they share the lifecycle scan); each is its own asset.
+    can_subset=True,
+    pool=DUCKDB_POOL,
+    group_name=KPI,
+)
+def prediction_kpi_tables(
+    context: AssetExecutionContext,
+    analytics: AnalyticsSettings,
+    reports: ReportsResource,
+    customer_predictions,
+    customer_360,
+    lifecycle,
+):
+    guard_upstream_checks(context, reports.directory)
+    params = analytics.params()
+    selected = {
+        n for n in PREDICTION_KPI_TABLES if AssetKey([KPI, n]) in context.selected_asset_keys
+    }
+    frames: dict[str, pd.DataFrame] = {}
+    extra: dict[str, dict] = {name: {} for name in PREDICTION_KPI_TABLES}
+    if "prediction_backtest" in selected:
+        backtest = build_prediction_backtest(lifecycle, params)
+        frames["prediction_backtest"] = backtest.table
+        extra["prediction_backtest"] = backtest.fit.metadata()
+    if "churn_risk_monitor" in selected:
+        monitor = build_churn_risk_monitor(lifecycle, params)
+        frames["churn_risk_monitor"] = monitor.table
+        extra["churn_risk_monitor"] = {
+            "skipped_dates": ", ".join(map(str, monitor.skipped)) or "none",
+            "fits_converged": sum(f.purchases.converged for f in monitor.fits),
+        }
+    if "early_warning" in selected:
+        frames["early_warning"] = build_early_warning(customer_predictions, customer_360)
+    shown = {name: decimals_to_float(frame) for name, frame in frames.items()}
+    if len(shown) == len(PREDICTION_KPI_TABLES):
+        # The report section's Markdown, as the report will show it (transforms/report_predictions).
+        section = prediction_section_markdown(
+            shown["prediction_backtest"],
+            shown["churn_risk_monitor"],
+            shown["early_warning"],
+            params.backtest_tie_share,
+        )
+        for name in extra:
+            extra[name]["findings"] = MetadataValue.md(section)
+    for name, frame in frames.items():
+        metadata = {
+            k: MetadataValue.float(v) for k, v in _prediction_headline(name, shown[name]).items()
+        }
+        metadata.update(extra[name])
+        metadata["dagster/row_count"] = len(frame)
+        metadata["preview"] = MetadataValue.md(frame_to_markdown(shown[name]))
+        chart = prediction_chart_markdown(name, shown[name])
+        if chart:
+            metadata["chart"] = MetadataValue.md(chart)
+        yield Output(frame, output_name=name, metadata=metadata)
+
+
+kpi_assets = [kpi_tables, prediction_kpi_tables]

@@ -9,6 +9,7 @@ from goodpulse_dagster.checks.bronze import build_bronze_checks
 from goodpulse_dagster.checks.freshness import build_freshness_checks
 from goodpulse_dagster.checks.gold import build_gold_checks
 from goodpulse_dagster.checks.kpi import build_kpi_checks
+from goodpulse_dagster.checks.predictions import build_prediction_checks
 from goodpulse_dagster.checks.silver import build_silver_checks
 
 
@@ -19,4 +20,5 @@ def build_checks() -> list:
         *build_gold_checks(),
         *build_kpi_checks(),
         *build_freshness_checks(),
+        *build_prediction_checks(),
     ]

@@ -140,6 +140,14 @@ class AnalyticsSettings(ConfigurableResource):
     max_line_amount: float = 1_000_000.0
     as_of_max_gap_days: int = 90
     as_of_outlier_max_share: float = 0.001
+    # Issue 19 (settings.py: GOODPULSE_CHURN_*, GOODPULSE_BACKTEST_HOLDOUT_DAYS,
+    # GOODPULSE_PREDICTION_MIN_REPEAT_CUSTOMERS).
+    churn_high_below: float = 0.3
+    churn_medium_below: float = 0.6
+    backtest_holdout_days: int = 180
+    backtest_tie_share: float = 0.01
+    churn_rise_warn_share: float = 0.25
+    prediction_min_repeat_customers: int = 20
 
     def params(self) -> MetricParams:
         return MetricParams(
@@ -153,4 +161,10 @@ class AnalyticsSettings(ConfigurableResource):
             max_line_amount=self.max_line_amount,
             as_of_max_gap_days=self.as_of_max_gap_days,
             as_of_outlier_max_share=self.as_of_outlier_max_share,
+            churn_high_below=self.churn_high_below,
+            churn_medium_below=self.churn_medium_below,
+            backtest_holdout_days=self.backtest_holdout_days,
+            backtest_tie_share=self.backtest_tie_share,
+            churn_rise_warn_share=self.churn_rise_warn_share,
+            prediction_min_repeat_customers=self.prediction_min_repeat_customers,
         )

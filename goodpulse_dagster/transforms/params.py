@@ -36,6 +36,22 @@ class MetricParams:
     # as_of_outlier_max_share of all orders: a mistyped year, not the business (metric_decisions).
     as_of_max_gap_days: int = 90
     as_of_outlier_max_share: float = 0.001
+    # Predictions (issue 19, docs/predictions.md). churn_risk is High when probability_alive is
+    # below churn_high_below, Medium below churn_medium_below, else Low.
+    churn_high_below: float = 0.3
+    churn_medium_below: float = 0.6
+    # The backtest fits on orders up to as_of minus this many days and predicts the rest.
+    backtest_holdout_days: int = 180
+    # The report calls the model and the baseline tied on a measure when they differ by at most
+    # this share of the baseline's figure.
+    backtest_tie_share: float = 0.01
+    # The churn monitor WARNs when the High-risk revenue of High Value and VIP customers grows by
+    # more than this share from one as_of to the next.
+    churn_rise_warn_share: float = 0.25
+    # A churn-monitor date is left out when fewer customers had repeated by then: the model's
+    # repeat-purchase and dropout rates cannot be estimated from a handful. Below it Gamma-Gamma
+    # is not fitted either (spend heterogeneity from a handful of repeaters is noise).
+    prediction_min_repeat_customers: int = 20
 
     def __post_init__(self) -> None:
         if not self.completed_statuses:
@@ -69,4 +85,30 @@ class MetricParams:
             raise UserSettingsError(
                 "as_of_outlier_max_share (GOODPULSE_AS_OF_OUTLIER_MAX_SHARE) must be a share from "
                 f"0 (check off) up to but not including 1, got {self.as_of_outlier_max_share}"
+            )
+        if not 0 < self.churn_high_below <= self.churn_medium_below < 1:
+            raise UserSettingsError(
+                "churn thresholds must satisfy 0 < GOODPULSE_CHURN_HIGH_BELOW <= "
+                f"GOODPULSE_CHURN_MEDIUM_BELOW < 1, got {self.churn_high_below} and "
+                f"{self.churn_medium_below}"
+            )
+        if self.backtest_holdout_days < 1:
+            raise UserSettingsError(
+                "GOODPULSE_BACKTEST_HOLDOUT_DAYS must be at least 1 day, "
+                f"got {self.backtest_holdout_days}"
+            )
+        if not 0 <= self.backtest_tie_share < 1:
+            raise UserSettingsError(
+                "GOODPULSE_BACKTEST_TIE_SHARE must be a share from 0 up to but not including 1, "
+                f"got {self.backtest_tie_share}"
+            )
+        if not self.churn_rise_warn_share >= 0:
+            raise UserSettingsError(
+                "GOODPULSE_CHURN_RISE_WARN_SHARE must be a share of 0 or more, "
+                f"got {self.churn_rise_warn_share}"
+            )
+        if self.prediction_min_repeat_customers < 1:
+            raise UserSettingsError(
+                "GOODPULSE_PREDICTION_MIN_REPEAT_CUSTOMERS must be at least 1, "
+                f"got {self.prediction_min_repeat_customers}"
             )
