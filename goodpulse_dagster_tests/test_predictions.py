@@ -416,6 +416,39 @@ def test_report_section_is_written_from_the_tables():
     assert prediction_chart_markdown("early_warning", ew.iloc[0:0]) is None
 
 
+def test_the_churn_trend_says_so_when_nothing_or_nothing_before_was_at_risk():
+    ew = pd.DataFrame(columns=["customer_unique_id", "value_segment", "predicted_clv_365d",
+                               "lifetime_revenue"])  # fmt: skip
+    none = _monitor({date(2018, 3, 31): (0.0, 0.0), date(2018, 6, 30): (0.0, 0.0)})
+    text = prediction_section_markdown(_backtest(0.05, 0.2, 55.0), none, ew)
+    assert (
+        "No High Value or VIP customer was at High churn risk on any of the 2 monitor dates "
+        "(2018-03-31 to 2018-06-30)."
+    ) in text
+    assert "R$ 0.00" not in text and "n/a" not in text
+    from_zero = _monitor({date(2018, 3, 31): (0.0, 0.0), date(2018, 6, 30): (120.0, 60.0)})
+    text = prediction_section_markdown(_backtest(0.05, 0.2, 55.0), from_zero, ew)
+    assert "from R$ 0.00 on 2018-03-31 to R$ 180.00 on 2018-06-30" in text
+    assert "None of it was at High risk on 2018-03-31." in text and "n/a" not in text
+
+
+def test_the_executive_report_carries_the_prediction_section():
+    from goodpulse_dagster.transforms.report import SECTIONS, build_report
+    from goodpulse_dagster_tests.fixtures.kpi_tables import build_kpi_tables
+
+    report_tables = build_kpi_tables()
+    monitor = _monitor({date(2018, 3, 31): (100.0, 50.0), date(2018, 6, 30): (120.0, 60.0)})
+    tables = {**report_tables, "prediction_backtest": _backtest(0.05, 0.2, 55.0),
+              "churn_risk_monitor": monitor}  # fmt: skip
+    report = build_report(tables)
+    assert report.sections[-2:] == [SECTIONS["predictions"], SECTIONS["appendix"]]
+    section = report.markdown.split(f"## {SECTIONS['predictions']}")[1].split("\n## ")[0]
+    assert "Holdout backtest. Fitted on completed orders up to" in section
+    assert "The model beats the baseline on every measure" in section
+    assert "Since 2018-03-31: +20.0%." in section
+    assert section.count("data:image/svg+xml;base64,") == 2  # no early-warning rows: no chart
+
+
 def test_mbg_gradient_matches_finite_differences():
     from goodpulse_dagster.transforms.clv_model import mbg_log_likelihood_gradient
 

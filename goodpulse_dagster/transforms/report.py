@@ -38,7 +38,7 @@ import pandas as pd
 
 from goodpulse_dagster import schema
 from goodpulse_dagster.settings import ReportMargins
-from goodpulse_dagster.transforms import charts
+from goodpulse_dagster.transforms import charts, report_predictions
 from goodpulse_dagster.transforms.params import MetricParams
 
 # --- names and constants: the one place ---------------------------------------------------------
@@ -53,6 +53,7 @@ CURRENCY = charts.CURRENCY
 GOLD_INPUTS = ("customer_segmentation", "cohort_retention")
 TABLE_COLUMNS: dict[str, dict[str, str]] = {
     **schema.KPI_TABLES,
+    **schema.PREDICTION_KPI_TABLES,
     **{name: schema.GOLD_TABLES[name] for name in GOLD_INPUTS},
 }
 REPORT_TABLES = tuple(TABLE_COLUMNS)
@@ -74,6 +75,7 @@ SECTIONS: dict[str, str] = {
     "kpis": "KPI panels",
     "geography": "City concentration",
     "health": "Customer health by value segment",
+    "predictions": report_predictions.SECTION_TITLE,
     "appendix": "Appendix: metric definitions",
 }
 
@@ -1568,6 +1570,42 @@ def _s_health(t, c, facts) -> _Section:
     )
 
 
+# The prediction tables and their charts, in the order the section shows them.
+PREDICTION_TABLES = ("prediction_backtest", "churn_risk_monitor", "early_warning")
+_SVG_SIZE = re.compile(r'<svg[^>]* width="(\d+)" height="(\d+)"')
+
+
+def _prediction_chart(table: str, df: pd.DataFrame) -> Chart | None:
+    svg = report_predictions.CHARTS[table](df)
+    if svg is None:
+        return None
+    size = _SVG_SIZE.search(svg)
+    width, height = (int(size.group(1)), int(size.group(2))) if size else charts.SIZE
+    return Chart(table, table.replace("_", " ").capitalize(), svg, table, width, height)
+
+
+def _s_predictions(t, params: MetricParams | None) -> _Section:
+    """Predictive customer health (docs/predictions.md): the holdout backtest (and whether the
+    model beats the naive baseline, said either way), the churn-risk trend over quarter ends and
+    the early-warning list, each from its KPI table (transforms/report_predictions.py)."""
+    if all(t[name].empty for name in PREDICTION_TABLES):
+        return _Section(
+            "predictions", SECTIONS["predictions"], [_no_data(", ".join(PREDICTION_TABLES))]
+        )
+    tie_share = (params or MetricParams()).backtest_tie_share
+    backtest, monitor, early = (t[name] for name in PREDICTION_TABLES)
+    paragraphs = (
+        ("Holdout backtest", report_predictions.backtest_findings(backtest, tie_share)),
+        ("Churn risk over time", report_predictions.monitor_findings(monitor)),
+        ("Early warning", report_predictions.early_warning_findings(early)),
+    )
+    blocks: list = []
+    for (label, sentences), table in zip(paragraphs, PREDICTION_TABLES, strict=True):
+        blocks.append(_Text(f"{label}. " + " ".join(sentences)))
+        blocks.append(_Figure(_prediction_chart(table, t[table])))
+    return _Section("predictions", SECTIONS["predictions"], blocks)
+
+
 def _s_appendix(params: MetricParams | None) -> _Section:
     rows = [[term, text] for term, text in metric_definitions(params)]
     return _Section(
@@ -1839,6 +1877,7 @@ def build_report(
     findings, recs, numbers = compute_findings(t, thresholds, margins)
     chart_map = render_charts(t)
     sections = [b(t, chart_map, (findings, recs, numbers, margins)) for b in _SECTION_BUILDERS]
+    sections.append(_s_predictions(t, params))
     sections.append(_s_appendix(params))
     as_of_ts = t["northstar"]["as_of"].dropna()
     as_of = as_of_ts.iloc[0].date() if len(as_of_ts) else None

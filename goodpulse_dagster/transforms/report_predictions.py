@@ -121,6 +121,12 @@ def monitor_findings(monitor: pd.DataFrame) -> list[str]:
     top = m[m["value_segment"].isin(TOP_VALUE_SEGMENTS)].groupby("as_of")
     share = (top["high_risk_revenue"].sum() / top["revenue"].sum()).sort_index()
     first, last = series.iloc[0], series.iloc[-1]
+    if not (series["high_risk_revenue"] > 0).any():
+        # Nothing to trend: "went from R$ 0.00 to R$ 0.00 (0.0% then 0.0%)" reads as a figure.
+        return [
+            f"No High Value or VIP customer was at High churn risk on any of the {len(series)} "
+            f"monitor dates ({_day(first['as_of'])} to {_day(last['as_of'])})."
+        ]
     out = [
         f"High Value and VIP revenue held by High-risk customers went from "
         f"{_money(first['high_risk_revenue'])} on {_day(first['as_of'])} to "
@@ -135,7 +141,11 @@ def monitor_findings(monitor: pd.DataFrame) -> list[str]:
             if prev["high_risk_revenue"] > 0
             else float("nan")
         )
-        out.append(f"Since {_day(prev['as_of'])}: {_pct(rise)}.")
+        if math.isfinite(rise):
+            out.append(f"Since {_day(prev['as_of'])}: {_pct(rise)}.")
+        else:
+            # Up from nothing: a share of zero is no figure.
+            out.append(f"None of it was at High risk on {_day(prev['as_of'])}.")
     if not bool(monitor["fit_converged"].all()):
         bad = sorted(set(monitor.loc[~monitor["fit_converged"].astype(bool), "as_of"]))
         out.append(
