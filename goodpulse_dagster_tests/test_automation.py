@@ -423,8 +423,8 @@ def test_sensor_definitions():
     assert by_name[LANDING_SENSOR].job_name == "lake_job"
     assert by_name[AUTOMATION_SENSOR].default_status.value == "RUNNING"
     # A drop waits at most one tick of each before its runs start (docs/performance.md).
-    assert by_name[LANDING_SENSOR].minimum_interval_seconds == 15
-    assert by_name[AUTOMATION_SENSOR].minimum_interval_seconds == 15
+    assert by_name[LANDING_SENSOR].minimum_interval_seconds == 5
+    assert by_name[AUTOMATION_SENSOR].minimum_interval_seconds == 5
 
 
 # --- declarative automation ------------------------------------------------------------------
