@@ -62,7 +62,17 @@ def report_from_warehouse(warehouse: Path, out_dir: Path) -> dict[str, Path]:
     """``goodpulse report``: the same report, read straight from the warehouse tables."""
     con = connect_warehouse(str(warehouse), read_only=True)
     try:
-        tables = {t: con.sql(f"SELECT * FROM {_layer(t)}.{t}").df() for t in REPORT_TABLES}
+        present = {
+            f"{schema_name}.{name}"
+            for schema_name, name in con.execute(
+                "SELECT table_schema, table_name FROM information_schema.tables"
+            ).fetchall()
+        }
+        tables = {
+            t: con.sql(f"SELECT * FROM {_layer(t)}.{t}").df()
+            for t in REPORT_TABLES
+            if f"{_layer(t)}.{t}" in present
+        }
     finally:
         con.close()
     stale = {
@@ -70,10 +80,14 @@ def report_from_warehouse(warehouse: Path, out_dir: Path) -> dict[str, Path]:
         for t, df in tables.items()
         if (missing := [c for c in TABLE_COLUMNS[t] if c not in df.columns])
     }
-    if stale:
-        # A warehouse written by an earlier release (before is_complete, say): reporting from it
-        # would need numbers it does not hold. A run rebuilds the tables with their new columns.
-        listed = "; ".join(f"{name} lacks {', '.join(cols)}" for name, cols in stale.items())
+    absent = [f"{_layer(t)}.{t}" for t in REPORT_TABLES if t not in tables]
+    if stale or absent:
+        # A warehouse written by an earlier release (before is_complete, or before the prediction
+        # tables): reporting from it would need numbers it does not hold. A run rebuilds it.
+        listed = "; ".join(
+            [f"{name} lacks {', '.join(cols)}" for name, cols in stale.items()]
+            + ([f"no table {', '.join(absent)}"] if absent else [])
+        )
         raise UserError(
             f"The warehouse {warehouse} was written by an earlier release ({listed}). Run "
             "`goodpulse run` to rebuild it, then `goodpulse report`."
