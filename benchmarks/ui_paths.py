@@ -12,7 +12,7 @@ machine):
    the repository's ``dagster.yaml``) and a materialization of every asset launched through the
    UI's own GraphQL call (``launchPartitionBackfill`` over all partitions), until the backfill is
    done and nothing is queued or running;
-3. ``ui_range``: the same, as one run from the UI's launchpad: ``lake_job`` with the tags of a
+3. ``ui_range``: the same as two runs from the UI's launchpad: ``lake_job`` with the tags of a
    single-run backfill over the quarters that hold orders, then the analytics run declarative
    automation starts, until the report is refreshed and nothing is queued or running;
 4. ``sensor``: the same server over a per-quarter landing zone without its last quarter: the
@@ -296,7 +296,8 @@ def ui_range_run(raw: Path, work: Path) -> dict:
     """Everything as one lake run from the UI's launchpad (``lake_job`` with the range tags a
     single-run backfill carries, first..last quarter with orders), then declarative automation's
     analytics run: the UI path that is not bound by the backfill daemon's 30 s loop."""
-    from goodpulse_dagster.cli import _range_tags, orders_by_quarter
+    from goodpulse_dagster.automation.jobs import partition_range_tags
+    from goodpulse_dagster.cli import orders_by_quarter
     from goodpulse_dagster.settings import load_settings
 
     home = work / "ui_range_home"
@@ -311,7 +312,7 @@ def ui_range_run(raw: Path, work: Path) -> dict:
     server = Server(work / "ui_range", env)
     try:
         server.start()
-        tags = _range_tags(quarters[0], quarters[-1])
+        tags = partition_range_tags(quarters[0], quarters[-1])
         params = {
             "selector": {
                 "repositoryLocationName": LOCATION,

@@ -146,14 +146,6 @@ def lake_run_ranges(
     return ranges
 
 
-def _range_tags(first: str, last: str) -> dict[str, str]:
-    # The tags Dagster's single-run backfills put on a run over a range of partitions.
-    return {
-        "dagster/asset_partition_range_start": first,
-        "dagster/asset_partition_range_end": last,
-    }
-
-
 def _selected_keys(defs, job_name: str, asset_selection) -> set:
     """The assets a run of ``job_name`` over ``asset_selection`` (None: the whole job) targets."""
     from dagster import AssetSelection
@@ -235,7 +227,12 @@ def run_pipeline(settings=None) -> dict:
     from dagster import BetaWarning
 
     warnings.filterwarnings("ignore", category=BetaWarning)
-    from goodpulse_dagster.automation.jobs import ANALYTICS_JOB, LAKE_JOB, ORDER_GRAIN_LAKE_KEYS
+    from goodpulse_dagster.automation.jobs import (
+        ANALYTICS_JOB,
+        LAKE_JOB,
+        ORDER_GRAIN_LAKE_KEYS,
+        partition_range_tags,
+    )
     from goodpulse_dagster.definitions import build_definitions
     from goodpulse_dagster.errors import UserError
     from goodpulse_dagster.execution import execute_job_here
@@ -265,7 +262,7 @@ def run_pipeline(settings=None) -> dict:
             defs.resolve_job_def(LAKE_JOB),
             instance=instance,
             run_config=QUIET_LOGGING,
-            tags=_range_tags(first, last),
+            tags=partition_range_tags(first, last),
             asset_selection=selection,
             raise_on_error=False,
         )

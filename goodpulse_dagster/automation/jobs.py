@@ -35,6 +35,15 @@ LAKE_RUN = "lake"
 ANALYTICS_RUN = "analytics"
 # The executor of every run of the code location (Definitions(executor=...)) and of each job.
 RUN_EXECUTOR = in_process_executor
+# The tags Dagster's own single-run backfills put on a run covering a range of partitions.
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+
+def partition_range_tags(first: str, last: str) -> dict[str, str]:
+    """The tags of one run over the quarters ``first`` .. ``last`` (partition keys)."""
+    return {RANGE_START_TAG: first, RANGE_END_TAG: last}
+
 
 # The quarantine tables are loaded by the lake run that set their rows aside, not by a run of
 # their own: a quarantine asset is ready as soon as its table's bronze and silver are, while

@@ -26,6 +26,8 @@ from goodpulse_dagster.assets.silver import TRANSFORMS
 from goodpulse_dagster.automation.jobs import (
     ANALYTICS_RUN,
     ORDER_GRAIN_LAKE_KEYS,
+    RANGE_END_TAG,
+    RANGE_START_TAG,
     RUN_KIND_TAG,
     lake_job,
 )
@@ -46,9 +48,6 @@ LANDING_SENSOR = "landing_zone_sensor"
 AUTOMATION_SENSOR = "analytics_automation_sensor"
 TRIGGER_TAG = "goodpulse/trigger"
 FILES_TAG = "goodpulse/landing_files"
-# The tags Dagster's own single-run backfills put on a run covering a range of partitions.
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
 # Tag values are shown in the UI run list; a full export can name a dozen files.
 _MAX_TAG_CHARS = 500
 # How often each sensor is evaluated: every 5 s, the daemon's own sensor loop, so as often as
