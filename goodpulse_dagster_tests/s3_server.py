@@ -122,20 +122,27 @@ def moto_s3_server(refusals: Refusals | None = None) -> Iterator[str]:
 
 
 @contextmanager
-def dummy_aws_env() -> Iterator[None]:
-    """Set dummy AWS credentials/region (and no profile or endpoint from the host) for a block."""
-    saved = {k: os.environ.get(k) for k in (*DUMMY_AWS_ENV, "AWS_PROFILE", "AWS_ENDPOINT_URL")}
-    os.environ.update(DUMMY_AWS_ENV)
-    os.environ.pop("AWS_PROFILE", None)
-    os.environ.pop("AWS_ENDPOINT_URL", None)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
+def environment(**values: str | None) -> Iterator[None]:
+    """Set (or, for None, remove) environment variables for a block, then put them back."""
+    saved = {k: os.environ.get(k) for k in values}
+
+    def apply(pairs) -> None:
+        for key, value in pairs:
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+    apply(values.items())
+    try:
+        yield
+    finally:
+        apply(saved.items())
+
+
+def dummy_aws_env():
+    """Set dummy AWS credentials/region (and no profile or endpoint from the host) for a block."""
+    return environment(**DUMMY_AWS_ENV, AWS_PROFILE=None, AWS_ENDPOINT_URL=None)
 
 
 def s3_client(endpoint_url: str):

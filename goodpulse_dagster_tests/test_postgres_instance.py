@@ -24,7 +24,7 @@ from goodpulse_dagster.checks import build_checks
 from goodpulse_dagster.checks.freshness import RAW_CHECK, REPORT_CHECK
 from goodpulse_dagster_tests.pg_server import postgres_server
 from goodpulse_dagster_tests.pipeline import lake_settings, materialize_analytics, materialize_lake
-from goodpulse_dagster_tests.s3_server import HOST, free_port
+from goodpulse_dagster_tests.s3_server import HOST, environment, free_port
 from goodpulse_dagster_tests.small_lake import write_small_landing_zone
 
 pytestmark = pytest.mark.slow
@@ -79,20 +79,6 @@ def test_postgres_variants_keep_the_laptop_queue_and_pools():
         "postgres_url": {"env": "GOODPULSE_PG_URL"}
     }
     # No credential is in the repository's files: each connection value is an `env:` reference.
-
-
-@contextmanager
-def environment(**values: str):
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 @pytest.fixture(scope="module")
