@@ -1589,9 +1589,11 @@ def _s_predictions(t, params: MetricParams | None) -> _Section:
     model beats the naive baseline, said either way), the churn-risk trend over quarter ends and
     the early-warning list, each from its KPI table (transforms/report_predictions.py)."""
     if all(t[name].empty for name in PREDICTION_TABLES):
-        return _Section(
-            "predictions", SECTIONS["predictions"], [_no_data(", ".join(PREDICTION_TABLES))]
+        empty = _Text(
+            f"{NO_DATA}: the prediction tables ({', '.join(PREDICTION_TABLES)}) are empty.",
+            css="nodata",
         )
+        return _Section("predictions", SECTIONS["predictions"], [empty])
     tie_share = (params or MetricParams()).backtest_tie_share
     backtest, monitor, early = (t[name] for name in PREDICTION_TABLES)
     paragraphs = (
