@@ -393,7 +393,7 @@ def write_report(settings) -> Path:
 
 
 def cmd_generate(args: argparse.Namespace) -> None:
-    from goodpulse_dagster.sources.generator import generate
+    from goodpulse_dagster.sample_data import generate
 
     report = generate(
         args.out, orders=args.orders, seed=args.seed, messy=args.messy, layout=args.layout
@@ -463,7 +463,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
         from goodpulse_dagster.errors import UserSettingsError
 
         raise UserSettingsError("`goodpulse demo` uses local storage; use `goodpulse run` for S3.")
-    from goodpulse_dagster.sources.generator import generate
+    from goodpulse_dagster.sample_data import generate
 
     started = time.perf_counter()
     report = generate(settings.raw_dir, orders=args.orders, seed=args.seed)

@@ -258,7 +258,7 @@ def _blocking_failures(*results) -> dict:
 
 @pytest.mark.slow
 def test_messy_generated_export_quarantines_exactly_what_was_injected(tmp_path):
-    from goodpulse_dagster.sources.generator import REPORT_FILE_NAME, generate
+    from goodpulse_dagster.sample_data import REPORT_FILE_NAME, generate
 
     raw = tmp_path / "raw"
     generate(raw, orders=3000, seed=11, messy=True)

@@ -14,8 +14,15 @@ import duckdb
 import pytest
 
 from goodpulse_dagster import schema
-from goodpulse_dagster.sources import generator, reference_data
-from goodpulse_dagster.sources.generator import GenerationReport, generate
+from goodpulse_dagster.sample_data import (
+    REPORT_FILE_NAME,
+    GenerationReport,
+    dimensions,
+    formats,
+    generate,
+    reference_data,
+)
+from goodpulse_dagster.sample_data.messy import INJECTION_KINDS
 
 # The real Olist sample sits beside the repository (read-only, never copied into it).
 OLIST_SAMPLE_DIR = Path(__file__).resolve().parents[2] / "shared" / "olist_sample"
@@ -120,7 +127,7 @@ def test_headers_are_the_kaggle_headers(tmp_path: Path, is_messy: bool) -> None:
         header, _ = read_rows(tmp_path / table.file_name)
         assert header == list(table.columns), name
         raw_first_line = (tmp_path / table.file_name).read_bytes().split(b"\n", 1)[0]
-        quoted = is_messy and name in generator.QUOTED_STYLE_TABLES
+        quoted = is_messy and name in formats.QUOTED_STYLE_TABLES
         assert raw_first_line.removeprefix(BOM).startswith(b'"') == quoted, name
     # The translation file starts with a UTF-8 BOM in every mode, as the real one does.
     assert (tmp_path / schema.CATEGORY_TRANSLATION.file_name).read_bytes().startswith(BOM)
@@ -315,7 +322,7 @@ def test_geography(story_db: duckdb.DuckDBPyConnection) -> None:
     assert points_per_prefix[0] >= 1 and points_per_prefix[1] >= 5
     assert (
         scalar(story_db, "SELECT count(*) FROM geolocation WHERE geolocation_lat::DOUBLE > 6")
-        >= generator.MIN_FAR_AWAY_ROWS - 1
+        >= dimensions.MIN_FAR_AWAY_ROWS - 1
     )
     seller_sp = scalar(story_db, "SELECT avg((seller_state = 'SP')::INT) FROM sellers")
     assert seller_sp > 0.5
@@ -368,7 +375,7 @@ def test_funnel_dates_and_codes(story: tuple[Path, GenerationReport]) -> None:
 def test_messy_counts_match_the_files(messy: tuple[Path, GenerationReport]) -> None:
     out, report = messy
     injected = report.injected
-    assert set(injected) == set(generator.INJECTION_KINDS)
+    assert set(injected) == set(INJECTION_KINDS)
     for kind, tables in injected.items():
         assert all(count > 0 for count in tables.values()), (kind, tables)
 
@@ -525,7 +532,7 @@ def test_quarterly_layout_is_the_full_layout_split_by_quarter(tmp_path: Path) ->
 def test_report_file_and_rerun_cleanup(tmp_path: Path) -> None:
     generate(tmp_path, orders=500, seed=1, layout="quarterly")
     report = generate(tmp_path, orders=800, seed=1, messy=True)
-    written = json.loads((tmp_path / generator.REPORT_FILE_NAME).read_text())
+    written = json.loads((tmp_path / REPORT_FILE_NAME).read_text())
     assert written == report.to_dict()
     assert (report.orders, report.seed, report.messy, report.layout) == (800, 1, True, "full")
     # The earlier quarterly drops are gone: the directory holds this run only.

@@ -31,9 +31,9 @@ from goodpulse_dagster.definitions import build_definitions
 from goodpulse_dagster.execution import execute_job_here
 from goodpulse_dagster.resources.storage import LandingZoneResource
 from goodpulse_dagster.resources.warehouse import DuckDBArrowTypeHandler, WarehouseIOManager
+from goodpulse_dagster.sample_data import generate
 from goodpulse_dagster.settings import load_settings
 from goodpulse_dagster.sources import staging as staging_source
-from goodpulse_dagster.sources.generator import generate
 from goodpulse_dagster.sources.staging import build_bronze, order_quarters
 from goodpulse_dagster.transforms import bronze
 from goodpulse_dagster_tests.fixtures.handmade_expected import C360, C360_ROWS, KPI_ROWS

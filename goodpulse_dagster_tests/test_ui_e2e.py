@@ -367,8 +367,8 @@ def test_the_landing_sensor_plans_one_run_per_load_and_none_for_the_same_bytes(t
         TRIGGER_TAG,
         dimension_asset_keys,
     )
+    from goodpulse_dagster.sample_data import generate
     from goodpulse_dagster.schema import SOURCE_TABLES
-    from goodpulse_dagster.sources.generator import generate
 
     raw = tmp_path / "raw"
     generate(raw, orders=400, seed=7, layout="quarterly")

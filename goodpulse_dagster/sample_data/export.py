@@ -1,0 +1,146 @@
+"""One :func:`generate` call: draw the world, then the tables chunk by chunk, encode and write them."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from goodpulse_dagster.sample_data.dimensions import (
+    category_translation_frame,
+    geolocation_frame,
+    product_frame,
+    seller_frame,
+)
+from goodpulse_dagster.sample_data.frames import ALIGN_ORDERS, Frame
+from goodpulse_dagster.sample_data.funnel import funnel_frames
+from goodpulse_dagster.sample_data.messy import Injected, duplicate_products, inject_order_problems
+from goodpulse_dagster.sample_data.orders import order_chunk
+from goodpulse_dagster.sample_data.world import World
+from goodpulse_dagster.sample_data.writer import (
+    LAYOUTS,
+    REPORT_FILE_NAME,
+    Sink,
+    remove_previous_output,
+)
+
+# Worker threads that turn frames into CSV text (this machine class has 2 cores).
+ENCODE_THREADS = 2
+# Upper bound for a chunk: keeps each chunk's text under Arrow's 2 GiB string-array limit.
+MAX_CHUNK_ORDERS = 1_000_000
+
+
+@dataclass
+class GenerationReport:
+    """What one :func:`generate` call wrote. JSON-serialisable via :meth:`to_dict`."""
+
+    orders: int
+    seed: int
+    messy: bool
+    layout: str
+    # Data rows written per table name (schema.SOURCE_TABLES keys), injected rows included.
+    rows: dict[str, int]
+    # kind -> table -> count of injected problems; empty when not messy (see messy.INJECTION_KINDS).
+    injected: dict[str, dict[str, int]]
+    # Paths written, relative to out_dir.
+    files: list[str]
+    seconds: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def generate(
+    out_dir: str | Path,
+    orders: int = 100_000,
+    seed: int = 42,
+    messy: bool = False,
+    layout: str = "full",
+    chunk_orders: int = 200_000,
+) -> GenerationReport:
+    """Write an Olist-shaped export of ``orders`` orders to ``out_dir`` and report what was written.
+
+    ``layout="full"`` writes one Kaggle file per table; ``"quarterly"`` writes the order-grain tables
+    as per-quarter drops ``<table>/<YYYY>-Q<n>.csv`` (every quarter of the purchase window, header
+    only when empty) and the dimension tables as full files. Files this generator wrote earlier in
+    ``out_dir`` (either layout) are removed first, so a directory never mixes two runs.
+    The same (orders, seed, messy, layout) always gives byte-identical files.
+    """
+    if orders < 1:
+        raise ValueError(f"orders must be at least 1, got {orders}")
+    if seed < 0:
+        raise ValueError(f"seed must be non-negative, got {seed}")
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
+    if chunk_orders < 1:
+        raise ValueError(f"chunk_orders must be at least 1, got {chunk_orders}")
+    started = time.perf_counter()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    remove_previous_output(out)
+
+    world = World(orders, seed, messy)
+    injected = Injected(messy)
+    chunk = min(
+        MAX_CHUNK_ORDERS, max(ALIGN_ORDERS, -(-chunk_orders // ALIGN_ORDERS) * ALIGN_ORDERS)
+    )
+    batches = itertools.chain(
+        [_dimension_frames(world, injected)],
+        (
+            _order_frames(world, start, min(orders, start + chunk), injected)
+            for start in range(0, orders, chunk)
+        ),
+    )
+    # Text encoding (numpy and Arrow kernels, which release the GIL) runs on worker threads while
+    # the main thread draws the next chunk and writes the previous one, in order: the output is the
+    # same as a sequential run, and at most two chunks are in memory.
+    with (
+        Sink(out, layout, messy, world.quarters) as sink,
+        ThreadPoolExecutor(ENCODE_THREADS) as pool,
+    ):
+        pending: list[Future] = []
+        for frames in batches:
+            submitted = [pool.submit(sink.encode, frame, world.rand) for frame in frames]
+            for future in pending:
+                sink.write(*future.result())
+            pending = submitted
+        for future in pending:
+            sink.write(*future.result())
+
+    report = GenerationReport(
+        orders=orders,
+        seed=seed,
+        messy=messy,
+        layout=layout,
+        rows=dict(sink.rows),
+        injected=injected.as_dict(),
+        files=list(sink.files),
+        seconds=round(time.perf_counter() - started, 3),
+    )
+    (out / REPORT_FILE_NAME).write_text(json.dumps(report.to_dict(), indent=2) + "\n")
+    return report
+
+
+def _dimension_frames(world: World, injected: Injected) -> list[Frame]:
+    """The dimension tables (written once, first), messy problems included."""
+    products = product_frame(world)
+    if world.messy:
+        products = duplicate_products(world, products, injected)
+    return [
+        products,
+        seller_frame(world),
+        geolocation_frame(world),
+        category_translation_frame(),
+        *funnel_frames(world),
+    ]
+
+
+def _order_frames(world: World, start: int, stop: int, injected: Injected) -> list[Frame]:
+    """The order-grain tables of orders [start, stop), messy problems included."""
+    chunk = order_chunk(world, start, stop)
+    if world.messy:
+        chunk = inject_order_problems(world, chunk, injected)
+    return list(chunk.frames())
