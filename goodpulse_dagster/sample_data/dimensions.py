@@ -56,6 +56,7 @@ def product_frame(world: World) -> Frame:
 
 
 def seller_frame(world: World) -> Frame:
+    """Every seller of the world, with the city and zip prefix drawn for it."""
     seller_keys = np.arange(world.n_sellers, dtype=np.uint64)
     return Frame(
         "sellers",
