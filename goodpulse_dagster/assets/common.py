@@ -11,14 +11,19 @@ import pyarrow as pa
 from dagster import (
     AssetExecutionContext,
     AssetOut,
+    AssetSpec,
     BetaWarning,
     MetadataValue,
     TableColumn,
     TableSchema,
+    map_asset_specs,
 )
 
+from goodpulse_dagster import schema
 from goodpulse_dagster.retries import STEP_RETRY_POLICY
+from goodpulse_dagster.schema.docs import asset_description
 from goodpulse_dagster.settings import STORAGE_S3, load_settings
+from goodpulse_dagster.transforms.params import MetricParams
 
 OWNERS = ["team:goodpulse-data"]
 # The storage kind shown in the UI follows the environment (as hooli does): parquet locally, s3 in
@@ -43,7 +48,7 @@ def single_run_backfills_allowed():
         yield
 
 
-def warehouse_asset_args(layer: str, columns: Mapping[str, str]) -> dict:
+def warehouse_asset_args(layer: str) -> dict:
     """The ``@asset`` arguments every gold and KPI table shares: a DuckDB table in schema
     ``layer`` (its group and key prefix), written in the ``duckdb`` pool, refreshed by the
     analytics automation condition."""
@@ -57,7 +62,6 @@ def warehouse_asset_args(layer: str, columns: Mapping[str, str]) -> dict:
         "io_manager_key": WAREHOUSE_IO_MANAGER,
         "kinds": {"duckdb", "pandas"},
         "owners": OWNERS,
-        "metadata": column_schema_metadata(columns),
         "pool": DUCKDB_POOL,
         "automation_condition": analytics_automation_condition(),
         "tags": {"layer": layer},
@@ -66,17 +70,15 @@ def warehouse_asset_args(layer: str, columns: Mapping[str, str]) -> dict:
     }
 
 
-def warehouse_asset_out(
-    layer: str, columns: Mapping[str, str], description: str, code_version: str
-) -> AssetOut:
+def warehouse_asset_out(layer: str, code_version: str) -> AssetOut:
     """``warehouse_asset_args`` as an ``AssetOut`` of a subsettable multi-asset (one step that
     computes several tables): the pool belongs to the op, and a subset run yields only the
     selected tables."""
-    args = warehouse_asset_args(layer, columns)
+    args = warehouse_asset_args(layer)
     # The pool and the retry policy belong to the op.
     args.pop("pool")
     args.pop("retry_policy")
-    return AssetOut(description=description, code_version=code_version, is_required=False, **args)
+    return AssetOut(code_version=code_version, is_required=False, **args)
 
 
 def table_schema(columns: Mapping[str, str], descriptions: Mapping[str, str] | None = None):
@@ -90,6 +92,32 @@ def table_schema(columns: Mapping[str, str], descriptions: Mapping[str, str] | N
 
 def column_schema_metadata(columns: Mapping[str, str]) -> dict:
     return {"dagster/column_schema": table_schema(columns)}
+
+
+def spec_column_schema(table: schema.TableSpec, values: Mapping[str, str]) -> TableSchema:
+    """The column schema of a table spec: names, types and meanings."""
+    return TableSchema(
+        columns=[
+            TableColumn(name=c.name, type=c.type, description=c.describe(values))
+            for c in table.columns
+        ]
+    )
+
+
+def document_table_assets(assets: list, params: MetricParams) -> list:
+    """Every table asset with the description and column schema of its table spec (schema/),
+    the settings in force filled into the prose (a changed threshold shows in the UI)."""
+    values = schema.setting_values(params)
+
+    def document(spec: AssetSpec) -> AssetSpec:
+        table = schema.TABLE_SPECS.get(tuple(spec.key.path))
+        if table is None:  # raw files and the report are not tables
+            return spec
+        return spec.replace_attributes(
+            description=asset_description(table, values)
+        ).merge_attributes(metadata={"dagster/column_schema": spec_column_schema(table, values)})
+
+    return map_asset_specs(document, assets)
 
 
 def arrow_column_types(table: pa.Table) -> dict[str, str]:
