@@ -133,3 +133,13 @@ def test_column_types_of_the_specs_are_the_declared_mappings():
     assert schema.table_spec("silver", "order_items").primary_key == ("order_id", "order_item_id")
     with pytest.raises(KeyError, match="no table spec for gold.nope"):
         schema.table_spec("gold", "nope")
+
+
+def test_keys_and_references_name_columns_that_exist():
+    for table in schema.TABLE_SPECS.values():
+        assert set(table.primary_key) <= set(table.column_types), table.qualified_name
+        for reference in table.references:
+            parent = schema.table_spec(table.layer, reference.parent)
+            assert reference.column in table.column_types, table.qualified_name
+            # A reference points at the parent's key, by the same column name.
+            assert parent.primary_key == (reference.column,), table.qualified_name
