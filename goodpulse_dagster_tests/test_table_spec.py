@@ -56,12 +56,15 @@ def test_silver_reference_checks_are_the_specs_foreign_keys(asset_graph):
         "order_payments": {("order_id", "orders")},
         "order_reviews": {("order_id", "orders")},
     }
-    from goodpulse_dagster.assets.silver import silver_references
-
     # Silver quarantines the orphans of the references bronze cannot (bronze routes order-grain
     # rows by their order, so it sets aside those of unknown orders).
-    assert silver_references("order_items") == {"product_id": "products", "seller_id": "sellers"}
-    assert silver_references("order_reviews") == {}
+    assert schema.silver_references("order_items") == {
+        "product_id": "products",
+        "seller_id": "sellers",
+    }
+    assert schema.silver_references("order_reviews") == {}
+    assert schema.silver_inputs("products") == ("category_translation",)
+    assert schema.silver_inputs("order_items") == ("products", "sellers")
 
 
 def test_asset_descriptions_and_column_schemas_follow_the_settings_in_force(asset_graph):
@@ -143,3 +146,12 @@ def test_keys_and_references_name_columns_that_exist():
             assert reference.column in table.column_types, table.qualified_name
             # A reference points at the parent's key, by the same column name.
             assert parent.primary_key == (reference.column,), table.qualified_name
+
+
+def test_lake_column_meanings_name_no_setting():
+    # Bronze and silver materializations describe their columns with the defaults
+    # (assets/common.profile_metadata): no lake column may depend on a setting.
+    for table in schema.TABLE_SPECS.values():
+        if table.layer in (schema.BRONZE, schema.SILVER, schema.QUARANTINE):
+            for column in table.columns:
+                assert "{" not in (column.description or schema.GLOSSARY.get(column.name, ""))

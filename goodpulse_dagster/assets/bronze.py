@@ -19,6 +19,8 @@ from goodpulse_dagster.assets.common import (
     LAKE_IO_MANAGER,
     LAKE_KIND,
     OWNERS,
+    UNRECOGNISED_COUNT,
+    UNRECOGNISED_FILES,
     partition_window,
     profile_metadata,
     single_run_backfills_allowed,
@@ -29,17 +31,14 @@ from goodpulse_dagster.retries import STEP_RETRY_POLICY, user_errors_fail_fast
 from goodpulse_dagster.schema import (
     BRONZE,
     ORDERS,
+    RAW,
     SOURCE_TABLES,
     SourceTable,
 )
 from goodpulse_dagster.sources.landing import unrecognised_entries
 from goodpulse_dagster.sources.staging import build_bronze
 
-RAW = "raw"
 CODE_VERSION = "2"
-# Metadata of every bronze materialization: the landing-zone files no table reads.
-UNRECOGNISED_FILES = "unrecognised_files"
-UNRECOGNISED_COUNT = "unrecognised_file_count"
 
 
 def raw_spec(table: SourceTable) -> AssetSpec:
@@ -91,7 +90,7 @@ def build_bronze_asset(table: SourceTable):
         quarantine_uri = lake.write_quarantine(table.name, BRONZE, build.quarantine)
         # Every bronze asset reports the files no table reads (checks/bronze.py checks it).
         unrecognised = unrecognised_entries(zone)
-        metadata = profile_metadata(build.table)
+        metadata = profile_metadata(build.table, context.asset_key)
         metadata.update(
             {
                 "source_files": MetadataValue.md(

@@ -10,6 +10,7 @@ from datetime import date
 import pyarrow as pa
 from dagster import (
     AssetExecutionContext,
+    AssetKey,
     AssetOut,
     AssetSpec,
     BetaWarning,
@@ -34,6 +35,10 @@ WAREHOUSE_IO_MANAGER = "warehouse_io_manager"
 # DuckDB allows one writer process per file: every asset that writes the warehouse runs in this
 # concurrency pool, whose limit (1) is set in dagster.yaml / the instance.
 DUCKDB_POOL = "duckdb"
+# Metadata of every bronze materialization, read back by its check: the landing-zone files no
+# table reads.
+UNRECOGNISED_FILES = "unrecognised_files"
+UNRECOGNISED_COUNT = "unrecognised_file_count"
 
 
 @contextmanager
@@ -124,13 +129,21 @@ def arrow_column_types(table: pa.Table) -> dict[str, str]:
     return {f.name: str(f.type) for f in table.schema}
 
 
-def profile_metadata(table: pa.Table) -> dict:
-    """Row count, null count per column and the column schema of a materialized table."""
+def profile_metadata(table: pa.Table, key: AssetKey) -> dict:
+    """Row count, null count per column and the column schema of a materialized table.
+
+    The schema is the stored one (the bronze column_schema_change check compares it between
+    runs: an export may add a column), each column with its meaning from the table spec: the UI
+    shows the latest materialization's schema in place of the definition's. Lake columns name no
+    setting (test_table_spec.py), so the defaults fill nothing in."""
     nulls = {name: table.column(name).null_count for name in table.column_names}
     rows = "\n".join(f"| {name} | {n:,} |" for name, n in nulls.items())
+    spec = schema.TABLE_SPECS.get(tuple(key.path))
+    values = schema.setting_values()
+    meanings = {c.name: c.describe(values) for c in spec.columns} if spec else {}
     return {
         "dagster/row_count": table.num_rows,
-        "dagster/column_schema": table_schema(arrow_column_types(table)),
+        "dagster/column_schema": table_schema(arrow_column_types(table), meanings),
         "null_counts": MetadataValue.md("| column | nulls |\n|---|---|\n" + rows),
         "null_cells": sum(nulls.values()),
     }

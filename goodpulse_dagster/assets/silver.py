@@ -32,8 +32,9 @@ from goodpulse_dagster.retries import STEP_RETRY_POLICY, user_errors_fail_fast
 from goodpulse_dagster.schema import (
     BRONZE,
     SILVER,
-    SILVER_SPECS,
     SOURCE_TABLES,
+    silver_inputs,
+    silver_references,
 )
 from goodpulse_dagster.transforms.params import MetricParams
 from goodpulse_dagster.transforms.silver import (
@@ -50,15 +51,6 @@ CODE_VERSION = "1"
 Transform = Callable[[pa.Table, dict[str, pa.Table], datetime, MetricParams], CleanResult]
 
 
-def silver_references(table_name: str) -> dict[str, str]:
-    """column -> parent table of the references silver quarantines (the table spec's)."""
-    return {
-        r.column: r.parent
-        for r in SILVER_SPECS[table_name].references
-        if r.quarantined_by == SILVER
-    }
-
-
 def _generic(table_name: str) -> Transform:
     def transform(bronze_rows, parents, now, params):
         refs = {
@@ -70,14 +62,13 @@ def _generic(table_name: str) -> Transform:
 
 
 TRANSFORMS: dict[str, tuple[Transform, tuple[str, ...]]] = {
-    name: (_generic(name), tuple(dict.fromkeys(silver_references(name).values())))
-    for name in SOURCE_TABLES
+    name: (_generic(name), silver_inputs(name)) for name in SOURCE_TABLES
 }
 TRANSFORMS["order_reviews"] = (lambda b, _p, now, _params: clean_order_reviews(b, now), ())
 TRANSFORMS["geolocation"] = (lambda b, _p, now, _params: clean_geolocation(b, now), ())
 TRANSFORMS["products"] = (
     lambda b, p, now, params: clean_products(b, p["category_translation"], now, params),
-    ("category_translation",),
+    silver_inputs("products"),
 )
 
 
@@ -131,7 +122,7 @@ def build_silver_asset(table_name: str):
         with user_errors_fail_fast():
             result = transform(bronze_rows, inputs, now, analytics.params())
         quarantine_uri = write_silver_quarantine(context, lake, table_name, result.quarantine)
-        metadata = profile_metadata(result.table)
+        metadata = profile_metadata(result.table, context.asset_key)
         metadata.update({f"rows_{k}": int(v) for k, v in result.counts.items()})
         metadata["quarantine_uri"] = quarantine_uri
         return Output(result.table, metadata=metadata)
@@ -170,9 +161,11 @@ def build_unified_user_lifecycle_asset():
         retry_policy=STEP_RETRY_POLICY,
     )
     # Not annotated pa.Table: the inputs are pyarrow datasets on local storage, tables on S3.
-    def unified_user_lifecycle(orders, customers, items, payments, reviews, products):
+    def unified_user_lifecycle(
+        context: AssetExecutionContext, orders, customers, items, payments, reviews, products
+    ):
         table = build_unified_user_lifecycle(orders, customers, items, payments, reviews, products)
-        return Output(table, metadata=profile_metadata(table))
+        return Output(table, metadata=profile_metadata(table, context.asset_key))
 
     return unified_user_lifecycle
 

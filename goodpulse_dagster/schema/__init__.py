@@ -13,11 +13,17 @@ Everything is re-exported here, so ``from goodpulse_dagster import schema`` reac
 from __future__ import annotations
 
 from goodpulse_dagster.schema.bronze import BRONZE_SPECS, QUARANTINE_COLUMNS, QUARANTINE_SPECS
+from goodpulse_dagster.schema.glossary import GLOSSARY
 from goodpulse_dagster.schema.gold import *  # noqa: F403
 from goodpulse_dagster.schema.gold import GOLD_SPECS, PREDICTION_GOLD_SPECS
 from goodpulse_dagster.schema.kpi import *  # noqa: F403
 from goodpulse_dagster.schema.kpi import KPI_SPECS, PREDICTION_KPI_SPECS
-from goodpulse_dagster.schema.silver import LIFECYCLE, SILVER_SPECS
+from goodpulse_dagster.schema.silver import (
+    LIFECYCLE,
+    SILVER_SPECS,
+    silver_inputs,
+    silver_references,
+)
 from goodpulse_dagster.schema.sources import *  # noqa: F403
 from goodpulse_dagster.schema.spec import Column, Reference, TableSpec, setting_values
 from goodpulse_dagster.schema.types import *  # noqa: F403
@@ -49,6 +55,7 @@ def table_spec(layer: str, name: str) -> TableSpec:
 __all__ = [
     "BRONZE_SPECS",
     "Column",
+    "GLOSSARY",
     "GOLD_SPECS",
     "KPI_SPECS",
     "LIFECYCLE",
@@ -61,5 +68,7 @@ __all__ = [
     "TABLE_SPECS",
     "TableSpec",
     "setting_values",
+    "silver_inputs",
+    "silver_references",
     "table_spec",
 ]

@@ -14,8 +14,8 @@ GLOSSARY: dict[str, str] = {
     "customer_id": "Id of the order's customer record (one per order; customer_unique_id is the "
     "person).",
     "customer_unique_id": "Id of the person who ordered: the customer of every customer metric.",
-    "order_status": "Status of the order (delivered, shipped, canceled, ...); completed orders "
-    "are those with a status in ({completed_statuses}).",
+    "order_status": "Status of the order (delivered, shipped, canceled, ...); the completed "
+    "statuses are a setting (GOODPULSE_COMPLETED_STATUSES).",
     "order_purchase_timestamp": "When the order was placed: its month and quarter.",
     "order_approved_at": "When the payment was approved.",
     "order_delivered_carrier_date": "When the order was handed to the carrier.",

@@ -115,6 +115,21 @@ UNIFIED_USER_LIFECYCLE = TableSpec(
     checks=("primary_key", "rows_reconcile"),
 )
 
+# Silver tables a cleaned source looks values up in (besides the parents of its references).
+_LOOKUPS: dict[str, tuple[str, ...]] = {PRODUCTS.name: ("category_translation",)}
+
+
+def silver_references(name: str) -> dict[str, str]:
+    """column -> parent table of the references whose orphans silver quarantines."""
+    return {r.column: r.parent for r in _REFERENCES.get(name, ()) if r.quarantined_by == SILVER}
+
+
+def silver_inputs(name: str) -> tuple[str, ...]:
+    """The other silver tables the silver table of source ``name`` is built from, in order:
+    its referenced parents, then its lookups (so a sensor knows what a changed file refreshes)."""
+    return tuple(dict.fromkeys((*silver_references(name).values(), *_LOOKUPS.get(name, ()))))
+
+
 SILVER_SPECS: dict[str, TableSpec] = {
     **{name: _cleaned_source(name) for name in SOURCE_TABLES},
     LIFECYCLE: UNIFIED_USER_LIFECYCLE,

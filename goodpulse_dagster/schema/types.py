@@ -8,13 +8,16 @@ rejected in bronze.
 
 from __future__ import annotations
 
-# Layers, also the asset key prefixes and group names.
+# Layers, also the asset key prefixes and group names. RAW: the landing-zone files.
+RAW = "raw"
 BRONZE = "bronze"
 SILVER = "silver"
 GOLD = "gold"
 KPI = "kpi"
 REPORT = "report"
 QUARANTINE = "quarantine"
+# The one asset of the report layer.
+EXECUTIVE_REPORT = "executive_report"
 
 # Column added to every order-grain bronze/silver table: the first day of the purchase quarter of
 # the row's order (DATE). It is the partition key of the row, kept so that reading several
