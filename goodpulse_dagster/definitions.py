@@ -10,7 +10,11 @@ from __future__ import annotations
 from dagster import Definitions
 
 from goodpulse_dagster.assets.bronze import bronze_assets, raw_assets
-from goodpulse_dagster.assets.common import LAKE_IO_MANAGER, WAREHOUSE_IO_MANAGER
+from goodpulse_dagster.assets.common import (
+    LAKE_IO_MANAGER,
+    WAREHOUSE_IO_MANAGER,
+    document_table_assets,
+)
 from goodpulse_dagster.assets.gold import gold_assets
 from goodpulse_dagster.assets.kpi import kpi_assets
 from goodpulse_dagster.assets.quarantine import quarantine_assets
@@ -95,15 +99,19 @@ def build_resources(settings: Settings) -> dict:
 def build_definitions(settings: Settings | None = None) -> Definitions:
     settings = settings or load_settings()
     return Definitions(
-        assets=[
-            *raw_assets,
-            *bronze_assets,
-            *silver_assets,
-            *gold_assets,
-            *kpi_assets,
-            *report_assets,
-            *quarantine_assets,
-        ],
+        # In data-flow order; descriptions and column schemas come from the table specs.
+        assets=document_table_assets(
+            [
+                *raw_assets,
+                *bronze_assets,
+                *silver_assets,
+                *gold_assets,
+                *kpi_assets,
+                *report_assets,
+                *quarantine_assets,
+            ],
+            settings.metrics,
+        ),
         asset_checks=build_checks(),
         # The freshness job and sensor import the checks, which import the assets: registered
         # here rather than in automation/__init__.py, which the assets import.

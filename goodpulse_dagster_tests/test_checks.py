@@ -36,7 +36,6 @@ from dagster import (
 from goodpulse_dagster import schema
 from goodpulse_dagster.checks import build_checks
 from goodpulse_dagster.checks.freshness import FRESHNESS_CHECK_KEYS
-from goodpulse_dagster.checks.gold import GOLD_KEYS
 from goodpulse_dagster.definitions import build_definitions
 from goodpulse_dagster.schema import BRONZE, GOLD, KPI, QUARANTINE, SILVER, SOURCE_TABLES
 from goodpulse_dagster.settings import Settings, load_settings
@@ -742,7 +741,6 @@ def test_every_share_and_rate_column_of_the_schema_is_checked():
     assert quality.unit_interval_columns(schema.KPI_TABLES["period1_retention"]) == [
         "period1_retention"
     ]
-    assert all(set(k) <= set(schema.GOLD_TABLES[t]) for t, k in GOLD_KEYS.items())
 
 
 def test_retention_and_revenue_rules():

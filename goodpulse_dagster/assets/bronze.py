@@ -19,7 +19,8 @@ from goodpulse_dagster.assets.common import (
     LAKE_IO_MANAGER,
     LAKE_KIND,
     OWNERS,
-    column_schema_metadata,
+    UNRECOGNISED_COUNT,
+    UNRECOGNISED_FILES,
     partition_window,
     profile_metadata,
     single_run_backfills_allowed,
@@ -30,18 +31,14 @@ from goodpulse_dagster.retries import STEP_RETRY_POLICY, user_errors_fail_fast
 from goodpulse_dagster.schema import (
     BRONZE,
     ORDERS,
+    RAW,
     SOURCE_TABLES,
     SourceTable,
-    bronze_table_columns,
 )
 from goodpulse_dagster.sources.landing import unrecognised_entries
 from goodpulse_dagster.sources.staging import build_bronze
 
-RAW = "raw"
 CODE_VERSION = "2"
-# Metadata of every bronze materialization: the landing-zone files no table reads.
-UNRECOGNISED_FILES = "unrecognised_files"
-UNRECOGNISED_COUNT = "unrecognised_file_count"
 
 
 def raw_spec(table: SourceTable) -> AssetSpec:
@@ -65,27 +62,11 @@ def _raw_deps(table: SourceTable) -> list[AssetKey]:
     return deps
 
 
-def _description(table: SourceTable) -> str:
-    grain = table.description
-    part = (
-        " Partitioned by the calendar quarter of the order's purchase time (`_partition`)."
-        if table.partitioned
-        else " Unpartitioned."
-    )
-    return (
-        f"Bronze `{table.name}`: typed as-is copy of `{table.file_name}`. Grain: {grain}{part} "
-        "Adds `_source_file` and `_ingested_at`. Rows that cannot be read (wrong field count, "
-        "unparseable value, no quarter, unknown order) go to `quarantine/"
-        f"{table.name}/bronze.parquet` with file, line and reason."
-    )
-
-
 def build_bronze_asset(table: SourceTable):
     @asset(
         name=table.name,
         key_prefix=[BRONZE],
         group_name=BRONZE,
-        description=_description(table),
         partitions_def=quarterly_partitions if table.partitioned else None,
         # One run can cover many quarters: each raw file is parsed once for all of them.
         backfill_policy=BackfillPolicy.single_run() if table.partitioned else None,
@@ -94,7 +75,6 @@ def build_bronze_asset(table: SourceTable):
         kinds={"duckdb", LAKE_KIND},
         owners=OWNERS,
         code_version=CODE_VERSION,
-        metadata=column_schema_metadata(bronze_table_columns(table.name)),
         tags={"layer": BRONZE},
         # It reads the landing zone and writes the lake: transient S3 errors are retried.
         retry_policy=STEP_RETRY_POLICY,
@@ -110,7 +90,7 @@ def build_bronze_asset(table: SourceTable):
         quarantine_uri = lake.write_quarantine(table.name, BRONZE, build.quarantine)
         # Every bronze asset reports the files no table reads (checks/bronze.py checks it).
         unrecognised = unrecognised_entries(zone)
-        metadata = profile_metadata(build.table)
+        metadata = profile_metadata(build.table, context.asset_key)
         metadata.update(
             {
                 "source_files": MetadataValue.md(

@@ -10,15 +10,21 @@ from datetime import date
 import pyarrow as pa
 from dagster import (
     AssetExecutionContext,
+    AssetKey,
     AssetOut,
+    AssetSpec,
     BetaWarning,
     MetadataValue,
     TableColumn,
     TableSchema,
+    map_asset_specs,
 )
 
+from goodpulse_dagster import schema
 from goodpulse_dagster.retries import STEP_RETRY_POLICY
+from goodpulse_dagster.schema.docs import asset_description
 from goodpulse_dagster.settings import STORAGE_S3, load_settings
+from goodpulse_dagster.transforms.params import MetricParams
 
 OWNERS = ["team:goodpulse-data"]
 # The storage kind shown in the UI follows the environment (as hooli does): parquet locally, s3 in
@@ -29,6 +35,10 @@ WAREHOUSE_IO_MANAGER = "warehouse_io_manager"
 # DuckDB allows one writer process per file: every asset that writes the warehouse runs in this
 # concurrency pool, whose limit (1) is set in dagster.yaml / the instance.
 DUCKDB_POOL = "duckdb"
+# Metadata of every bronze materialization, read back by its check: the landing-zone files no
+# table reads.
+UNRECOGNISED_FILES = "unrecognised_files"
+UNRECOGNISED_COUNT = "unrecognised_file_count"
 
 
 @contextmanager
@@ -43,7 +53,7 @@ def single_run_backfills_allowed():
         yield
 
 
-def warehouse_asset_args(layer: str, columns: Mapping[str, str]) -> dict:
+def warehouse_asset_args(layer: str) -> dict:
     """The ``@asset`` arguments every gold and KPI table shares: a DuckDB table in schema
     ``layer`` (its group and key prefix), written in the ``duckdb`` pool, refreshed by the
     analytics automation condition."""
@@ -57,7 +67,6 @@ def warehouse_asset_args(layer: str, columns: Mapping[str, str]) -> dict:
         "io_manager_key": WAREHOUSE_IO_MANAGER,
         "kinds": {"duckdb", "pandas"},
         "owners": OWNERS,
-        "metadata": column_schema_metadata(columns),
         "pool": DUCKDB_POOL,
         "automation_condition": analytics_automation_condition(),
         "tags": {"layer": layer},
@@ -66,17 +75,15 @@ def warehouse_asset_args(layer: str, columns: Mapping[str, str]) -> dict:
     }
 
 
-def warehouse_asset_out(
-    layer: str, columns: Mapping[str, str], description: str, code_version: str
-) -> AssetOut:
+def warehouse_asset_out(layer: str, code_version: str) -> AssetOut:
     """``warehouse_asset_args`` as an ``AssetOut`` of a subsettable multi-asset (one step that
     computes several tables): the pool belongs to the op, and a subset run yields only the
     selected tables."""
-    args = warehouse_asset_args(layer, columns)
+    args = warehouse_asset_args(layer)
     # The pool and the retry policy belong to the op.
     args.pop("pool")
     args.pop("retry_policy")
-    return AssetOut(description=description, code_version=code_version, is_required=False, **args)
+    return AssetOut(code_version=code_version, is_required=False, **args)
 
 
 def table_schema(columns: Mapping[str, str], descriptions: Mapping[str, str] | None = None):
@@ -92,17 +99,51 @@ def column_schema_metadata(columns: Mapping[str, str]) -> dict:
     return {"dagster/column_schema": table_schema(columns)}
 
 
+def spec_column_schema(table: schema.TableSpec, values: Mapping[str, str]) -> TableSchema:
+    """The column schema of a table spec: names, types and meanings."""
+    return TableSchema(
+        columns=[
+            TableColumn(name=c.name, type=c.type, description=c.describe(values))
+            for c in table.columns
+        ]
+    )
+
+
+def document_table_assets(assets: list, params: MetricParams) -> list:
+    """Every table asset with the description and column schema of its table spec (schema/),
+    the settings in force filled into the prose (a changed threshold shows in the UI)."""
+    values = schema.setting_values(params)
+
+    def document(spec: AssetSpec) -> AssetSpec:
+        table = schema.TABLE_SPECS.get(tuple(spec.key.path))
+        if table is None:  # raw files and the report are not tables
+            return spec
+        return spec.replace_attributes(
+            description=asset_description(table, values)
+        ).merge_attributes(metadata={"dagster/column_schema": spec_column_schema(table, values)})
+
+    return map_asset_specs(document, assets)
+
+
 def arrow_column_types(table: pa.Table) -> dict[str, str]:
     return {f.name: str(f.type) for f in table.schema}
 
 
-def profile_metadata(table: pa.Table) -> dict:
-    """Row count, null count per column and the column schema of a materialized table."""
+def profile_metadata(table: pa.Table, key: AssetKey) -> dict:
+    """Row count, null count per column and the column schema of a materialized table.
+
+    The schema is the stored one (the bronze column_schema_change check compares it between
+    runs: an export may add a column), each column with its meaning from the table spec: the UI
+    shows the latest materialization's schema in place of the definition's. Lake columns name no
+    setting (test_table_spec.py), so the defaults fill nothing in."""
     nulls = {name: table.column(name).null_count for name in table.column_names}
     rows = "\n".join(f"| {name} | {n:,} |" for name, n in nulls.items())
+    spec = schema.TABLE_SPECS.get(tuple(key.path))
+    values = schema.setting_values()
+    meanings = {c.name: c.describe(values) for c in spec.columns} if spec else {}
     return {
         "dagster/row_count": table.num_rows,
-        "dagster/column_schema": table_schema(arrow_column_types(table)),
+        "dagster/column_schema": table_schema(arrow_column_types(table), meanings),
         "null_counts": MetadataValue.md("| column | nulls |\n|---|---|\n" + rows),
         "null_cells": sum(nulls.values()),
     }

@@ -33,8 +33,6 @@ from goodpulse_dagster.run_trust import guard_upstream_checks
 from goodpulse_dagster.schema import (
     CHURN_RISK_BANDS,
     GOLD,
-    GOLD_TABLES,
-    PREDICTION_GOLD_TABLES,
     SILVER,
 )
 from goodpulse_dagster.transforms.gold import (
@@ -55,35 +53,6 @@ CODE_VERSION = "2"  # 2: cohort_retention.is_complete (issue 20)
 LIFECYCLE = AssetIn(key=AssetKey([SILVER, "unified_user_lifecycle"]), metadata=DATASET_INPUT)
 CUSTOMER_360_KEY = AssetKey([GOLD, "customer_360"])
 
-GOLD_DESCRIPTIONS = {
-    "customer_360": (
-        "One row per customer (customer_unique_id) with at least one completed order: order, "
-        "revenue, basket, recency, tenure, review and delivery facts, city/state of the latest "
-        "completed order, acquisition channel (origin of the funnel lead that became the seller "
-        "of item 1 of the first completed order; 'unknown' for an empty origin, 'unattributed' "
-        "for a seller not from the funnel), frequency tier (One-time 1, Regular 2-4, Power User "
-        "5+), value segment (p20/p80/p95 of lifetime revenue), lifecycle stage (Active <= 90 < "
-        "Warm <= 180 < At Risk <= 365 < Dormant recency days), RFM scores and segment, and the "
-        "segment label. Thresholds are the `analytics` resource settings."
-    ),
-    "customer_segmentation": (
-        "One row per segment_label (lifecycle | value | frequency): customers, revenue, "
-        "revenue_share, revenue_per_customer and the label's three parts."
-    ),
-    "cohort_retention": (
-        "One row per (grain, cohort, period_index), grains quarter and month: cohort = period of "
-        "a customer's first completed order; active_customers = cohort customers with a "
-        "completed order in period cohort + index; retention_rate = active / cohort_size. Every "
-        "index from 0 to the last period in the data is present, zeros included; is_complete "
-        "says the period lies within the data span (first to last completed purchase date, cut "
-        "at as_of), the one definition of a complete period (gold.period_is_complete_sql)."
-    ),
-    "customer_unified_lifecycle": (
-        "One row per customer: customer_360 with the customer's quarter and month cohort and "
-        "first-order context (first order id, category, payment type, seller state)."
-    ),
-}
-
 
 def _gold_output(table: pd.DataFrame | pa.Table, output_name: str = "result") -> Output:
     # The preview is presentation: money as floats (the stored table keeps exact decimals).
@@ -102,9 +71,8 @@ def _gold_asset(name: str, ins: dict[str, AssetIn], build):
     @asset(
         name=name,
         ins=ins,
-        description=f"Gold `{name}`. Grain: {GOLD_DESCRIPTIONS[name]}",
         code_version=CODE_VERSION,
-        **warehouse_asset_args(GOLD, GOLD_TABLES[name]),
+        **warehouse_asset_args(GOLD),
     )
     def _gold(
         context: AssetExecutionContext,
@@ -141,8 +109,7 @@ CUSTOMER_TABLE_INPUTS = {
 
 
 def _customer_table_out(name: str) -> AssetOut:
-    description = f"Gold `{name}`. Grain: {GOLD_DESCRIPTIONS[name]}"
-    return warehouse_asset_out(GOLD, GOLD_TABLES[name], description, CODE_VERSION)
+    return warehouse_asset_out(GOLD, CODE_VERSION)
 
 
 @multi_asset(
@@ -186,17 +153,6 @@ def customer_tables(
             yield _gold_output(getattr(tables, name), output_name=name)
 
 
-PREDICTIONS_DESCRIPTION = (
-    "One row per customer of customer_360: MBG/NBD probability_alive and expected purchase days "
-    "in the next 90 and 365 days, Gamma-Gamma expected order value, predicted_clv_365d "
-    "(expected 365-day orders x expected value, R$, undiscounted), churn_risk (High below "
-    "analytics.churn_high_below of probability_alive, Medium below churn_medium_below, else Low) "
-    "and model_as_of; the models are fitted on the completed orders up to as_of, purchases on "
-    "one day counted once (docs/predictions.md). The fit's parameters and log-likelihood are "
-    "metadata."
-)
-
-
 @asset(
     name="customer_predictions",
     ins={
@@ -206,9 +162,8 @@ PREDICTIONS_DESCRIPTION = (
             metadata={**ARROW_INPUT, "columns": list(PREDICTIONS_CUSTOMER_360_COLUMNS)},
         ),
     },
-    description=f"Gold `customer_predictions`. Grain: {PREDICTIONS_DESCRIPTION}",
     code_version=CODE_VERSION,
-    **warehouse_asset_args(GOLD, PREDICTION_GOLD_TABLES["customer_predictions"]),
+    **warehouse_asset_args(GOLD),
 )
 def customer_predictions(
     context: AssetExecutionContext,

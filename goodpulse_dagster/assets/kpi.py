@@ -67,47 +67,12 @@ INPUT_METADATA = {
     "cohort_retention": ARROW_INPUT,
 }
 
-KPI_DESCRIPTIONS = {
-    "northstar": "One row: total_customers, total_orders, total_revenue, aov (revenue / orders), "
-    "repeat_rate (customers with 2+ completed orders / customers), power_users, avg_review_score "
-    "(completed orders with a review), avg_delivery_days, on_time_rate (delivered on or before the "
-    "estimate, over delivered orders with both dates), cancellation_rate (canceled / all orders), "
-    "as_of.",
-    "frequency_distribution": "One row per frequency tier (One-time, Regular, Power User): "
-    "customers, revenue, revenue_share, revenue_per_customer, customer_share.",
-    "value_concentration": "One row per value segment (KPI 4): customers, revenue, "
-    "revenue_share, revenue_per_customer, customer_share.",
-    "recency_value_pivot": "One row per (value_segment, lifecycle_stage): customers, revenue.",
-    "lifecycle_revenue": "One row per lifecycle stage (KPI 3): customers, revenue, revenue_share; "
-    "the Active revenue share is the headline.",
-    "repeat_funnel": "One row (KPI 2): customers with 1+, 2+ and 5+ completed orders; conversion "
-    "1 -> 2+ and 2+ -> 5+.",
-    "period1_retention": "KPI 1: one row per (grain, cohort) with index-1 retention and "
-    "is_complete (the cohort's period 1 lies within the data span), and one headline row per "
-    "grain (is_headline): sum of index-1 active / sum of cohort sizes over the cohorts whose "
-    "period 1 is complete.",
-    "monthly_revenue": "One row per purchase month: orders, customers, revenue, aov, is_complete "
-    "(the data covers the whole month: the partial first and last months are flagged); "
-    "mean_monthly_revenue, the mean over the complete months, repeats on every row.",
-    "delivery_vs_review": "One row per delivery-days bucket (0-3, 4-7, 8-14, 15-21, 22-30, 31+): "
-    "orders, avg_review_score; correlation (order-level Pearson, delivery days vs score) repeats "
-    "on every row.",
-    "channel_revenue": "One row per acquisition channel (value_segment NULL) and per channel x "
-    "value segment: customers, revenue, shares, revenue_per_customer.",
-    "city_concentration": "One row per (customer_city, customer_state): customers, revenue, "
-    "revenue_share, rank; top_n_revenue_share (N = analytics.top_n_cities, default 7) repeats "
-    "on every row.",
-    "health_by_value": "One row per (value_segment, lifecycle_stage): customers and their share "
-    "within the value segment.",
-}
-
 
 KPI_OP = "kpi__tables"
 
 
 def _kpi_out(name: str) -> AssetOut:
-    description = f"KPI `{name}`. Grain: {KPI_DESCRIPTIONS[name]}"
-    return warehouse_asset_out(KPI, KPI_TABLES[name], description, CODE_VERSION)
+    return warehouse_asset_out(KPI, CODE_VERSION)
 
 
 def _kpi_output(name: str, frame: pd.DataFrame) -> Output:
@@ -171,20 +136,6 @@ def kpi_tables(
 
 # --- Predictions (issue 19) ----------------------------------------------------------------------
 
-PREDICTION_KPI_DESCRIPTIONS = {
-    "churn_risk_monitor": "One row per (monitor date, value segment): every quarter end before "
-    "as_of, then as_of (is_latest), with the models refitted on the completed orders up to that "
-    "date only and value segments as of that date: customers, revenue to date, and those at "
-    "High churn risk (count, revenue, shares). A date with fewer repeat customers than "
-    "analytics.prediction_min_repeat_customers is left out.",
-    "early_warning": "One row per customer still Active or Warm (lifecycle stage) whose churn "
-    "risk is High, ranked by predicted 365-day CLV (largest first): the list to act on before "
-    "they turn At Risk.",
-    "prediction_backtest": "Two rows, the MBG/NBD model and a naive baseline (every customer "
-    "repeats at the population's historical repeat rate): fitted on completed orders up to "
-    "as_of minus analytics.backtest_holdout_days, scored on the days after it: actual vs "
-    "expected repeat purchase days, aggregate error, per-customer MAE and RMSE.",
-}
 PREDICTION_INPUTS = {
     "customer_predictions": AssetIn(
         key=AssetKey([GOLD, "customer_predictions"]), metadata=ARROW_INPUT
@@ -204,8 +155,7 @@ PREDICTION_KPI_OP = "kpi__predictions"
 
 
 def _prediction_out(name: str) -> AssetOut:
-    description = f"KPI `{name}`. Grain: {PREDICTION_KPI_DESCRIPTIONS[name]}"
-    return warehouse_asset_out(KPI, PREDICTION_KPI_TABLES[name], description, CODE_VERSION)
+    return warehouse_asset_out(KPI, CODE_VERSION)
 
 
 def _prediction_headline(name: str, frame: pd.DataFrame) -> dict[str, float]:

@@ -31,7 +31,6 @@ from goodpulse_dagster.assets.common import (
     DUCKDB_POOL,
     OWNERS,
     WAREHOUSE_IO_MANAGER,
-    column_schema_metadata,
 )
 from goodpulse_dagster.resources.lake import LakeStore
 from goodpulse_dagster.resources.storage import LakeResource
@@ -74,18 +73,11 @@ QUARANTINE_OP = "quarantine__tables"
 def _quarantine_out(table: SourceTable) -> AssetOut:
     return AssetOut(
         key_prefix=[QUARANTINE],
-        description=(
-            f"Quarantined rows of `{table.name}`: one row per record bronze could not read or "
-            "route (malformed, unparseable, unroutable, orphan) or silver set aside (null or "
-            "duplicate key, orphan, negative value, out of range), with layer, rule, source "
-            "file, line and reason. Replaced on every run from the lake's quarantine objects."
-        ),
         io_manager_key=WAREHOUSE_IO_MANAGER,
         is_required=False,  # a subset run yields only the selected tables
         kinds={"duckdb"},
         owners=OWNERS,
         code_version=CODE_VERSION,
-        metadata=column_schema_metadata(QUARANTINE_COLUMNS),
         # No automation condition: the lake run that sets rows aside loads them
         # (automation/jobs.py, lake_selection).
         tags={"layer": QUARANTINE},

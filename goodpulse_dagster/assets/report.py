@@ -28,7 +28,7 @@ from goodpulse_dagster.run_trust import (
     record_good_run,
     stale_notice,
 )
-from goodpulse_dagster.schema import GOLD, KPI, REPORT
+from goodpulse_dagster.schema import EXECUTIVE_REPORT, GOLD, KPI, REPORT
 from goodpulse_dagster.settings import report_margins_from_env
 from goodpulse_dagster.transforms.report import (
     GOLD_INPUTS,
@@ -40,7 +40,6 @@ from goodpulse_dagster.transforms.report import (
 )
 
 CODE_VERSION = "2"  # 2: complete periods only, margins on recommendations (issue 20)
-REPORT_ASSET = "executive_report"
 
 
 def _layer(table: str) -> str:
@@ -99,7 +98,7 @@ def report_from_warehouse(warehouse: Path, out_dir: Path) -> dict[str, Path]:
 
 
 @asset(
-    name=REPORT_ASSET,
+    name=EXECUTIVE_REPORT,
     key_prefix=[REPORT],
     group_name=REPORT,
     ins={t: AssetIn(key=AssetKey([_layer(t), t])) for t in REPORT_TABLES},

@@ -22,7 +22,6 @@ from goodpulse_dagster.assets.common import (
     LAKE_IO_MANAGER,
     LAKE_KIND,
     OWNERS,
-    column_schema_metadata,
     profile_metadata,
     single_run_backfills_allowed,
 )
@@ -34,7 +33,8 @@ from goodpulse_dagster.schema import (
     BRONZE,
     SILVER,
     SOURCE_TABLES,
-    silver_table_columns,
+    silver_inputs,
+    silver_references,
 )
 from goodpulse_dagster.transforms.params import MetricParams
 from goodpulse_dagster.transforms.silver import (
@@ -48,34 +48,13 @@ from goodpulse_dagster.transforms.silver import (
 
 CODE_VERSION = "1"
 
-# Referential rules checked in silver: column -> parent silver table holding that key.
-REFERENCES: dict[str, dict[str, str]] = {
-    "orders": {"customer_id": "customers"},
-    "order_items": {"product_id": "products", "seller_id": "sellers"},
-}
-
-SILVER_DESCRIPTIONS = {
-    "orders": "One row per order (all statuses); customer_id must exist in customers.",
-    "customers": "One row per customer_id; zip prefix as 5 characters, city lower, state upper.",
-    "order_items": "One row per (order_id, order_item_id); product and seller must exist.",
-    "order_payments": "One row per (order_id, payment_sequential).",
-    "order_reviews": "One row per order: its latest review by answer time (ties: higher score).",
-    "products": "One row per product_id; misspelt *_lenght columns renamed; English category.",
-    "sellers": "One row per seller_id.",
-    "geolocation": "One row per zip prefix: median lat/lng and modal city/state of its in-Brazil "
-    "points; geolocation_points counts them.",
-    "category_translation": "One row per Portuguese category name with its English name.",
-    "marketing_qualified_leads": "One row per marketing-qualified lead (mql_id); origin lower case.",
-    "closed_deals": "One row per closed deal (mql_id) with the seller it became.",
-}
-
 Transform = Callable[[pa.Table, dict[str, pa.Table], datetime, MetricParams], CleanResult]
 
 
 def _generic(table_name: str) -> Transform:
     def transform(bronze_rows, parents, now, params):
         refs = {
-            col: (parent, parents[parent]) for col, parent in REFERENCES.get(table_name, {}).items()
+            col: (parent, parents[parent]) for col, parent in silver_references(table_name).items()
         }
         return clean_source(table_name, bronze_rows, now, refs, params)
 
@@ -83,14 +62,13 @@ def _generic(table_name: str) -> Transform:
 
 
 TRANSFORMS: dict[str, tuple[Transform, tuple[str, ...]]] = {
-    name: (_generic(name), tuple(dict.fromkeys(REFERENCES.get(name, {}).values())))
-    for name in SOURCE_TABLES
+    name: (_generic(name), silver_inputs(name)) for name in SOURCE_TABLES
 }
 TRANSFORMS["order_reviews"] = (lambda b, _p, now, _params: clean_order_reviews(b, now), ())
 TRANSFORMS["geolocation"] = (lambda b, _p, now, _params: clean_geolocation(b, now), ())
 TRANSFORMS["products"] = (
     lambda b, p, now, params: clean_products(b, p["category_translation"], now, params),
-    ("category_translation",),
+    silver_inputs("products"),
 )
 
 
@@ -123,19 +101,12 @@ def build_silver_asset(table_name: str):
         key_prefix=[SILVER],
         group_name=SILVER,
         ins=ins,
-        description=(
-            f"Silver `{table_name}`. Grain: {SILVER_DESCRIPTIONS[table_name]} Exact duplicates "
-            "dropped; conflicting duplicate keys, empty keys and orphans quarantined in "
-            f"`quarantine/{table_name}/silver`."
-            + (" Partitioned by purchase quarter." if table.partitioned else "")
-        ),
         partitions_def=quarterly_partitions if table.partitioned else None,
         backfill_policy=BackfillPolicy.single_run() if table.partitioned else None,
         io_manager_key=LAKE_IO_MANAGER,
         kinds={"duckdb", LAKE_KIND},
         owners=OWNERS,
         code_version=CODE_VERSION,
-        metadata=column_schema_metadata(silver_table_columns(table_name)),
         tags={"layer": SILVER},
         # It reads and writes the lake: transient S3 errors are retried.
         retry_policy=STEP_RETRY_POLICY,
@@ -151,7 +122,7 @@ def build_silver_asset(table_name: str):
         with user_errors_fail_fast():
             result = transform(bronze_rows, inputs, now, analytics.params())
         quarantine_uri = write_silver_quarantine(context, lake, table_name, result.quarantine)
-        metadata = profile_metadata(result.table)
+        metadata = profile_metadata(result.table, context.asset_key)
         metadata.update({f"rows_{k}": int(v) for k, v in result.counts.items()})
         metadata["quarantine_uri"] = quarantine_uri
         return Output(result.table, metadata=metadata)
@@ -180,28 +151,21 @@ def build_unified_user_lifecycle_asset():
             arg: AssetIn(key=AssetKey([SILVER, t]), metadata=DATASET_INPUT)
             for arg, t in LIFECYCLE_INPUTS.items()
         },
-        description=(
-            "Silver `unified_user_lifecycle`. Grain: one row per order of every status, with the "
-            "customer's unique id and city/state at that order, order revenue (sum of payments; "
-            "price + freight when the order has no payment rows), item lines, merchandise and freight "
-            "value, the payment type of its largest payment, the review score of its latest review, "
-            "delivery days (fractional, NULL when not delivered) and an on-time flag. Partitioned by "
-            "purchase quarter."
-        ),
         partitions_def=quarterly_partitions,
         backfill_policy=BackfillPolicy.single_run(),
         io_manager_key=LAKE_IO_MANAGER,
         kinds={"duckdb", LAKE_KIND},
         owners=OWNERS,
         code_version=CODE_VERSION,
-        metadata=column_schema_metadata(silver_table_columns("unified_user_lifecycle")),
         tags={"layer": SILVER},
         retry_policy=STEP_RETRY_POLICY,
     )
     # Not annotated pa.Table: the inputs are pyarrow datasets on local storage, tables on S3.
-    def unified_user_lifecycle(orders, customers, items, payments, reviews, products):
+    def unified_user_lifecycle(
+        context: AssetExecutionContext, orders, customers, items, payments, reviews, products
+    ):
         table = build_unified_user_lifecycle(orders, customers, items, payments, reviews, products)
-        return Output(table, metadata=profile_metadata(table))
+        return Output(table, metadata=profile_metadata(table, context.asset_key))
 
     return unified_user_lifecycle
 

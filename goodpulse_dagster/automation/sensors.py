@@ -22,7 +22,6 @@ from dagster import (
     sensor,
 )
 
-from goodpulse_dagster.assets.silver import TRANSFORMS
 from goodpulse_dagster.automation.jobs import (
     ANALYTICS_RUN,
     ORDER_GRAIN_LAKE_KEYS,
@@ -40,7 +39,14 @@ from goodpulse_dagster.automation.landing_logic import (
 )
 from goodpulse_dagster.partitions import quarterly_partitions
 from goodpulse_dagster.resources.storage import LandingZoneResource
-from goodpulse_dagster.schema import BRONZE, ORDERS, QUARANTINE, SILVER, SOURCE_TABLES
+from goodpulse_dagster.schema import (
+    BRONZE,
+    ORDERS,
+    QUARANTINE,
+    SILVER,
+    SOURCE_TABLES,
+    silver_inputs,
+)
 from goodpulse_dagster.sources.landing import LandingZone, LocalLandingZone, RawObject
 from goodpulse_dagster.sources.staging import file_content_hash
 
@@ -94,8 +100,8 @@ def dimension_asset_keys(tables: tuple[str, ...]) -> list[AssetKey]:
     """Bronze and silver of each dimension table, plus the silver dimensions built from it
     (category_translation -> products), and the quarantine tables of all of them."""
     names = set(tables)
-    for name, (_transform, parents) in TRANSFORMS.items():
-        if not SOURCE_TABLES[name].partitioned and names & set(parents):
+    for name, source in SOURCE_TABLES.items():
+        if not source.partitioned and names & set(silver_inputs(name)):
             names.add(name)
     keys = [AssetKey([BRONZE, t]) for t in sorted(set(tables))]
     keys += [AssetKey([SILVER, t]) for t in sorted(names)]

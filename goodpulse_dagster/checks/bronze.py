@@ -10,7 +10,7 @@ import warnings
 
 from dagster import AssetKey, BetaWarning, build_column_schema_change_checks
 
-from goodpulse_dagster.assets.bronze import UNRECOGNISED_COUNT, UNRECOGNISED_FILES
+from goodpulse_dagster.assets.common import UNRECOGNISED_COUNT, UNRECOGNISED_FILES
 from goodpulse_dagster.checks.common import (
     LakeCheckInputs,
     Outcome,

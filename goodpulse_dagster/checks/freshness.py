@@ -52,11 +52,11 @@ from dagster import (
     asset_check,
 )
 
-from goodpulse_dagster.assets.bronze import RAW
-from goodpulse_dagster.assets.report import REPORT_ASSET
 from goodpulse_dagster.resources.storage import LandingZoneResource
 from goodpulse_dagster.schema import (
+    EXECUTIVE_REPORT,
     PARTITIONED_TABLES,
+    RAW,
     REPORT,
     SILVER,
     SILVER_TABLES,
@@ -68,7 +68,7 @@ FRESHNESS_RESOURCE = "freshness"
 RAW_CHECK = "files_arrived"
 SILVER_CHECK = "up_to_date_with_landing"
 REPORT_CHECK = "up_to_date_with_silver"
-REPORT_KEY = AssetKey([REPORT, REPORT_ASSET])
+REPORT_KEY = AssetKey([REPORT, EXECUTIVE_REPORT])
 RAW_TABLES = PARTITIONED_TABLES
 # unified_user_lifecycle is built from other silver tables, not from files: the report's check
 # covers it.

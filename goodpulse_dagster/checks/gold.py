@@ -18,19 +18,12 @@ from goodpulse_dagster.checks.common import (
 )
 from goodpulse_dagster.resources.parquet_io import DATASET_INPUT
 from goodpulse_dagster.resources.storage import AnalyticsSettings
-from goodpulse_dagster.schema import GOLD, GOLD_TABLES, SILVER
+from goodpulse_dagster.schema import GOLD, GOLD_SPECS, GOLD_TABLES, SILVER
 from goodpulse_dagster.transforms.quality import (
     retention_violations,
     revenue_reconciliation,
 )
 
-# The grain of each gold table (METRICS.md "Gold tables").
-GOLD_KEYS: dict[str, tuple[str, ...]] = {
-    "customer_360": ("customer_unique_id",),
-    "customer_segmentation": ("segment_label",),
-    "cohort_retention": ("grain", "cohort", "period_index"),
-    "customer_unified_lifecycle": ("customer_unique_id",),
-}
 LIFECYCLE_KEY = AssetKey([SILVER, "unified_user_lifecycle"])
 CUSTOMER_360_KEY = AssetKey([GOLD, "customer_360"])
 
@@ -41,7 +34,7 @@ RECONCILES_DESCRIPTION = (
 
 
 def gold_rules(table: str) -> list[Rule]:
-    rules = [key_rule(GOLD_KEYS[table])]
+    rules = [key_rule(GOLD_SPECS[table].primary_key)]
     if table == "cohort_retention":
         # Its one rate, retention_rate, gets the stricter cohort rule (index 0 is 1) and it has
         # no share column.

@@ -19,7 +19,6 @@ from datetime import datetime
 
 from dagster import AssetKey, MetadataValue
 
-from goodpulse_dagster.assets.silver import REFERENCES
 from goodpulse_dagster.checks.common import (
     LakeCheckInputs,
     MissingLakeObjectError,
@@ -36,9 +35,9 @@ from goodpulse_dagster.schema import (
     ORDER_REVIEWS,
     ORDER_STATUSES,
     ORDERS,
-    PARTITIONED_TABLES,
     SILVER,
     SILVER_PARTITIONED_TABLES,
+    SILVER_SPECS,
     SILVER_TABLES,
     SOURCE_TABLES,
 )
@@ -216,10 +215,9 @@ def silver_rules(table: str) -> list[Rule]:
             blocking=True,
         )
     ]
-    parents = dict(REFERENCES.get(table, {}))
-    if table in PARTITIONED_TABLES and table != ORDERS.name:
-        parents["order_id"] = ORDERS.name
-    for column, parent in parents.items():
+    # Every foreign key of the table spec, whichever layer quarantines its orphans.
+    for reference in SILVER_SPECS[table].references:
+        column, parent = reference.column, reference.parent
         rules.append(
             Rule(
                 f"references_{parent}",
