@@ -59,7 +59,9 @@ deals AS (
 ),
 seller_states AS (
     -- Sellers are unique in silver; the DISTINCT ON keeps this join 1:1 even if they were not.
-    SELECT DISTINCT ON (seller_id) seller_id, seller_state FROM sellers ORDER BY seller_id, seller_state
+    SELECT DISTINCT ON (seller_id) seller_id, seller_state
+    FROM sellers
+    ORDER BY seller_id, seller_state
 ),
 first_order_context AS (
     -- The funnel is seller-side: attribute a customer to the lead that became the seller of item

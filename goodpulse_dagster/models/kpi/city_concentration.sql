@@ -14,7 +14,8 @@ ranked AS (
     SELECT
         *,
         row_number() OVER (
-            ORDER BY revenue DESC, customers DESC, customer_city NULLS LAST, customer_state NULLS LAST
+            ORDER BY
+                revenue DESC, customers DESC, customer_city NULLS LAST, customer_state NULLS LAST
         ) AS rank,
         (sum(revenue) OVER ())::DOUBLE AS all_revenue
     FROM cities

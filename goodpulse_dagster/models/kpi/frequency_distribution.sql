@@ -13,7 +13,13 @@ labelled AS (
 ),
 -- include: category_revenue
 final AS (
-    SELECT category AS frequency_tier, customers, revenue, revenue_share, revenue_per_customer, customer_share
+    SELECT
+        category AS frequency_tier,
+        customers,
+        revenue,
+        revenue_share,
+        revenue_per_customer,
+        customer_share
     FROM measured
 )
 SELECT * FROM final

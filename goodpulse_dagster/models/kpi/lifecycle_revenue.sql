@@ -13,7 +13,12 @@ labelled AS (
 ),
 -- include: category_revenue
 final AS (
-    SELECT category AS lifecycle_stage, customers, revenue, revenue_share, customer_share
+    SELECT
+        category AS lifecycle_stage,
+        customers,
+        revenue,
+        revenue_share,
+        customer_share
     FROM measured
 )
 SELECT * FROM final
