@@ -2,7 +2,9 @@
 
 One ``build_<table>`` per table of ``schema.KPI_TABLES``, each taking only the inputs it needs
 (``customer_360``, the silver ``lifecycle``, ``cohort_retention``, ``params``) and returning a
-pandas DataFrame with exactly the spec's columns, in order, typed as described in ``gold``.
+pandas DataFrame with exactly the spec's columns, in order, typed as described in ``gold``. The
+SQL of each table is its model file, ``models/kpi/<table>.sql``; a builder binds the parameters
+and runs it.
 
 Conventions shared by every table:
 
@@ -25,16 +27,13 @@ from collections.abc import Callable
 import pandas as pd
 
 from goodpulse_dagster import schema
-from goodpulse_dagster.transforms.gold import (
-    COMPLETED_CTE,
-    DATA_SPAN_CTE,
+from goodpulse_dagster.engine import Input as Frame
+from goodpulse_dagster.engine import run_model, to_pandas
+from goodpulse_dagster.transforms.as_of import compute_as_of
+from goodpulse_dagster.transforms.metric_params import (
     UNATTRIBUTED_CHANNEL,
-    Frame,
-    compute_as_of,
     label_params,
     metric_sql_params,
-    period_is_complete_sql,
-    run_query,
     span_sql_params,
 )
 from goodpulse_dagster.transforms.params import MetricParams
@@ -48,497 +47,87 @@ def _delivery_bucket_lows() -> list[int]:
     return [int(label.split("-")[0].rstrip("+")) for label in schema.DELIVERY_BUCKETS]
 
 
-# --- Category revenue tables ---------------------------------------------------------------------
+# --- The builders: bind the parameters, run the table's model (models/kpi/<table>.sql) ----------
 
 
-def _category_revenue(customer_360: Frame, key: str, categories: str, table: str) -> pd.DataFrame:
-    """Customers and revenue per category of ``key``; selects the columns ``table`` asks for.
-
-    ``categories`` names the label_params() list giving every category and its order.
-    """
-    columns = schema.KPI_TABLES[table]
-    sql = f"""
-WITH categories AS (
-    SELECT unnest(${categories}) AS {key}
-),
-per_category AS (
-    SELECT {key}, count(*) AS customers, sum(lifetime_revenue)::DECIMAL(18,2) AS revenue
-    FROM customer_360
-    GROUP BY {key}
-),
-filled AS (
-    -- Every category appears, an empty one with zeros; a label outside the list is kept too.
-    SELECT {key}, coalesce(p.customers, 0) AS customers,
-           coalesce(p.revenue, 0)::DECIMAL(18,2) AS revenue
-    FROM categories
-    FULL JOIN per_category p USING ({key})
-),
-measured AS (
-    SELECT
-        f.*,
-        f.revenue::DOUBLE / nullif(sum(f.revenue) OVER (), 0)::DOUBLE AS revenue_share,
-        f.revenue::DOUBLE / nullif(f.customers, 0) AS revenue_per_customer,
-        f.customers / nullif(sum(f.customers) OVER (), 0) AS customer_share
-    FROM filled f
-)
-SELECT {", ".join(columns)}
-FROM measured
-ORDER BY list_position(${categories}, {key}) NULLS LAST, {key}
-"""
-    return run_query(sql, {"customer_360": customer_360}, label_params(), columns)
+def _run(table: str, inputs: dict[str, Frame], params: dict[str, object]) -> pd.DataFrame:
+    """Run ``models/kpi/<table>.sql`` over ``inputs``, shaped as the table's declared columns."""
+    return to_pandas(run_model(f"kpi/{table}", inputs, params, schema.KPI_TABLES[table]))
 
 
 def build_frequency_distribution(customer_360: Frame) -> pd.DataFrame:
     """``kpi.frequency_distribution``: per frequency_tier."""
-    return _category_revenue(
-        customer_360, "frequency_tier", "frequency_tiers", "frequency_distribution"
-    )
+    return _run("frequency_distribution", {"customer_360": customer_360}, label_params())
 
 
 def build_value_concentration(customer_360: Frame) -> pd.DataFrame:
     """``kpi.value_concentration`` (KPI 4, monetization): per value_segment."""
-    return _category_revenue(customer_360, "value_segment", "value_segments", "value_concentration")
+    return _run("value_concentration", {"customer_360": customer_360}, label_params())
 
 
 def build_lifecycle_revenue(customer_360: Frame) -> pd.DataFrame:
     """``kpi.lifecycle_revenue`` (KPI 3): per lifecycle_stage; the Active share is the headline."""
-    return _category_revenue(
-        customer_360, "lifecycle_stage", "lifecycle_stages", "lifecycle_revenue"
-    )
-
-
-# --- value_segment x lifecycle_stage grids -------------------------------------------------------
-
-_VALUE_STAGE_GRID_SQL = """
-WITH grid AS (
-    SELECT v.value_segment, s.lifecycle_stage
-    FROM (SELECT unnest($value_segments) AS value_segment) v
-    CROSS JOIN (SELECT unnest($lifecycle_stages) AS lifecycle_stage) s
-),
-cells AS (
-    SELECT value_segment, lifecycle_stage, count(*) AS customers,
-           sum(lifetime_revenue)::DECIMAL(18,2) AS revenue
-    FROM customer_360
-    GROUP BY ALL
-),
-filled AS (
-    -- The full 4 x 4 grid: an empty cell is a 0, not a missing row.
-    SELECT
-        value_segment,
-        lifecycle_stage,
-        coalesce(c.customers, 0) AS customers,
-        coalesce(c.revenue, 0)::DECIMAL(18,2) AS revenue
-    FROM grid
-    FULL JOIN cells c USING (value_segment, lifecycle_stage)
-)
-SELECT {columns}
-FROM (
-    SELECT
-        *,
-        customers / nullif(sum(customers) OVER (PARTITION BY value_segment), 0)
-            AS share_within_segment
-    FROM filled
-)
-ORDER BY
-    list_position($value_segments, value_segment) NULLS LAST,
-    list_position($lifecycle_stages, lifecycle_stage) NULLS LAST,
-    value_segment,
-    lifecycle_stage
-"""
-
-
-def _value_stage_grid(customer_360: Frame, table: str) -> pd.DataFrame:
-    columns = schema.KPI_TABLES[table]
-    sql = _VALUE_STAGE_GRID_SQL.format(columns=", ".join(columns))
-    return run_query(sql, {"customer_360": customer_360}, label_params(), columns)
+    return _run("lifecycle_revenue", {"customer_360": customer_360}, label_params())
 
 
 def build_recency_value_pivot(customer_360: Frame) -> pd.DataFrame:
     """``kpi.recency_value_pivot``: customers and revenue per (value_segment, lifecycle_stage)."""
-    return _value_stage_grid(customer_360, "recency_value_pivot")
+    return _run("recency_value_pivot", {"customer_360": customer_360}, label_params())
 
 
 def build_health_by_value(customer_360: Frame) -> pd.DataFrame:
     """``kpi.health_by_value``: customers per (value_segment, lifecycle_stage) and their share
     within the value segment (NULL for an empty segment)."""
-    return _value_stage_grid(customer_360, "health_by_value")
-
-
-# --- northstar and repeat funnel -----------------------------------------------------------------
-
-_NORTHSTAR_SQL = """
-WITH customers AS (
-    SELECT
-        count(*) AS total_customers,
-        coalesce(sum(total_orders), 0)::BIGINT AS total_orders,
-        coalesce(sum(lifetime_revenue), 0)::DECIMAL(18,2) AS total_revenue,
-        count(*) FILTER (WHERE is_repeat) AS repeat_customers,
-        count(*) FILTER (WHERE frequency_tier = $power_user) AS power_users
-    FROM customer_360
-),
-orders AS (
-    SELECT
-        -- Order-level averages over completed orders; avg() skips orders without the value.
-        avg(review_score) FILTER (WHERE is_completed) AS avg_review_score,
-        -- From an exact sum (whole microseconds): the same on every run, as in customer_360.
-        sum(round(delivery_days * 86400000000)::HUGEINT) FILTER (WHERE is_completed)::DOUBLE
-            / nullif(count(delivery_days) FILTER (WHERE is_completed), 0) / 86400000000
-            AS avg_delivery_days,
-        -- is_on_time is NULL unless both the delivery and the estimated date are known.
-        avg(is_on_time::INTEGER) FILTER (WHERE is_completed) AS on_time_rate,
-        -- The one figure over ALL orders: canceled / every order of any status.
-        count(*) FILTER (WHERE order_status = $canceled_status) / nullif(count(*), 0)
-            AS cancellation_rate
-    FROM (
-        SELECT *, list_contains($completed_statuses, order_status) AS is_completed
-        FROM lifecycle
-    )
-)
-SELECT
-    c.total_customers,
-    c.total_orders,
-    c.total_revenue,
-    c.total_revenue::DOUBLE / nullif(c.total_orders, 0) AS aov,
-    c.repeat_customers / nullif(c.total_customers, 0) AS repeat_rate,
-    c.power_users,
-    o.avg_review_score,
-    o.avg_delivery_days,
-    o.on_time_rate,
-    o.cancellation_rate,
-    $as_of::DATE AS as_of
-FROM customers c
-CROSS JOIN orders o
-"""
+    return _run("health_by_value", {"customer_360": customer_360}, label_params())
 
 
 def build_northstar(customer_360: Frame, lifecycle: Frame, params: MetricParams) -> pd.DataFrame:
     """``kpi.northstar``: the one-row headline."""
-    sql_params = metric_sql_params(params)
-    sql_params["as_of"] = compute_as_of(lifecycle, params)
-    sql_params["canceled_status"] = CANCELED_STATUS
-    return run_query(
-        _NORTHSTAR_SQL,
-        {"customer_360": customer_360, "lifecycle": lifecycle},
-        sql_params,
-        schema.KPI_TABLES["northstar"],
-    )
-
-
-_REPEAT_FUNNEL_SQL = """
-WITH funnel AS (
-    -- '2+' and '5+' are the Regular and Power User thresholds of MetricParams.
-    SELECT
-        count(*) AS customers_1_plus,
-        count(*) FILTER (WHERE total_orders >= $regular_min_orders) AS customers_2_plus,
-        count(*) FILTER (WHERE total_orders >= $power_user_min_orders) AS customers_5_plus
-    FROM customer_360
-)
-SELECT
-    customers_1_plus,
-    customers_2_plus,
-    customers_5_plus,
-    customers_2_plus / nullif(customers_1_plus, 0) AS conversion_1_to_2_plus,
-    customers_5_plus / nullif(customers_2_plus, 0) AS conversion_2_plus_to_5_plus
-FROM funnel
-"""
+    sql_params = {
+        **metric_sql_params(params),
+        "as_of": compute_as_of(lifecycle, params),
+        "canceled_status": CANCELED_STATUS,
+    }
+    return _run("northstar", {"customer_360": customer_360, "lifecycle": lifecycle}, sql_params)
 
 
 def build_repeat_funnel(customer_360: Frame, params: MetricParams) -> pd.DataFrame:
     """``kpi.repeat_funnel`` (KPI 2): one row."""
-    return run_query(
-        _REPEAT_FUNNEL_SQL,
-        {"customer_360": customer_360},
-        metric_sql_params(params),
-        schema.KPI_TABLES["repeat_funnel"],
-    )
-
-
-# --- period-1 retention ----------------------------------------------------------------------
-
-_PERIOD1_RETENTION_SQL = """
-WITH period1 AS (
-    -- Only cohorts that have an index 1 (the last period's cohort has none yet). is_complete is
-    -- cohort_retention's: the cohort's next period is fully covered by the data.
-    SELECT grain, cohort::DATE AS cohort, cohort_size, active_customers AS period1_active,
-           is_complete
-    FROM cohort_retention
-    WHERE period_index = 1
-),
-headline AS (
-    -- Pooled over the cohorts whose period 1 is complete: sum of index-1 actives / sum of their
-    -- sizes (a cohort whose next period holds 10 days of data would pull it down); one row per
-    -- grain always.
-    SELECT
-        g.grain,
-        NULL::DATE AS cohort,
-        TRUE AS is_headline,
-        coalesce(sum(p.cohort_size) FILTER (WHERE p.is_complete), 0) AS cohort_size,
-        coalesce(sum(p.period1_active) FILTER (WHERE p.is_complete), 0) AS period1_active,
-        sum(p.period1_active) FILTER (WHERE p.is_complete)
-            / nullif(sum(p.cohort_size) FILTER (WHERE p.is_complete), 0) AS period1_retention,
-        coalesce(bool_or(p.is_complete), FALSE) AS is_complete
-    FROM (SELECT unnest($grain_names) AS grain) g
-    LEFT JOIN period1 p USING (grain)
-    GROUP BY g.grain
-),
-per_cohort AS (
-    SELECT
-        grain,
-        cohort,
-        FALSE AS is_headline,
-        cohort_size,
-        period1_active,
-        period1_active / cohort_size AS period1_retention,
-        is_complete
-    FROM period1
-)
-SELECT * FROM (SELECT * FROM headline UNION ALL SELECT * FROM per_cohort)
--- Per grain: the headline row first, then cohorts in date order.
-ORDER BY list_position($grain_names, grain) NULLS LAST, grain, is_headline DESC, cohort
-"""
+    return _run("repeat_funnel", {"customer_360": customer_360}, metric_sql_params(params))
 
 
 def build_period1_retention(cohort_retention: Frame) -> pd.DataFrame:
     """``kpi.period1_retention`` (KPI 1): per-cohort index-1 retention plus a headline per grain
     pooled over the cohorts whose period 1 is complete."""
-    return run_query(
-        _PERIOD1_RETENTION_SQL,
-        {"cohort_retention": cohort_retention},
-        label_params(),
-        schema.KPI_TABLES["period1_retention"],
-    )
-
-
-# --- order-level tables ------------------------------------------------------------------------
-
-_MONTHLY_REVENUE_SQL = f"""
-WITH {COMPLETED_CTE},
-{DATA_SPAN_CTE},
-months AS (
-    SELECT
-        date_trunc('month', order_purchase_timestamp)::DATE AS month,
-        count(*) AS orders,
-        count(DISTINCT customer_unique_id) AS customers,
-        coalesce(sum(order_revenue), 0)::DECIMAL(18,2) AS revenue
-    FROM completed
-    GROUP BY 1
-),
-flagged AS (
-    SELECT m.*, {period_is_complete_sql("m.month", "1")} AS is_complete
-    FROM months m
-    CROSS JOIN data_span
-)
-SELECT
-    month,
-    orders,
-    customers,
-    revenue,
-    revenue::DOUBLE / orders AS aov,
-    -- Mean over the complete months present (months with a completed order; gaps are not
-    -- zero-filled): a partial first or last month would drag it down. The mean of the exact
-    -- sums, as a DOUBLE: the same on every run.
-    (sum(revenue) FILTER (WHERE is_complete) OVER ())::DOUBLE
-        / nullif(count(*) FILTER (WHERE is_complete) OVER (), 0) AS mean_monthly_revenue,
-    is_complete
-FROM flagged
-ORDER BY month
-"""
+    return _run("period1_retention", {"cohort_retention": cohort_retention}, label_params())
 
 
 def build_monthly_revenue(lifecycle: Frame, params: MetricParams) -> pd.DataFrame:
     """``kpi.monthly_revenue``: completed orders per purchase month, ``is_complete`` when the data
     covers the whole month; ``mean_monthly_revenue`` averages the complete months."""
-    return run_query(
-        _MONTHLY_REVENUE_SQL,
-        {"lifecycle": lifecycle},
-        {**metric_sql_params(params), **span_sql_params(params)},
-        schema.KPI_TABLES["monthly_revenue"],
-    )
-
-
-_DELIVERY_VS_REVIEW_SQL = f"""
-WITH {COMPLETED_CTE},
-buckets AS (
-    SELECT
-        unnest($bucket_labels) AS delivery_bucket,
-        unnest($bucket_orders) AS bucket_order,
-        unnest($bucket_lows) AS low
-),
-bounds AS (
-    SELECT *, lead(low) OVER (ORDER BY bucket_order) AS next_low FROM buckets
-),
-delivered AS (
-    SELECT delivery_days, review_score FROM completed WHERE delivery_days IS NOT NULL
-),
-binned AS (
-    -- Bucket by whole days elapsed (floor): 3.9 days is '0-3'. A negative duration (bad clock)
-    -- falls in the first bucket rather than nowhere.
-    SELECT b.bucket_order, d.review_score
-    FROM delivered d
-    JOIN bounds b
-      ON (floor(d.delivery_days) >= b.low OR b.bucket_order = 1)
-     AND (floor(d.delivery_days) < b.next_low OR b.next_low IS NULL)
-),
-per_bucket AS (
-    -- orders: every delivered order in the bucket; the average skips orders without a review.
-    SELECT bucket_order, count(*) AS orders, avg(review_score) AS avg_review_score
-    FROM binned
-    GROUP BY bucket_order
-),
-pairs AS (
-    -- x in whole milliseconds, so every sum below is an exact HUGEINT (DuckDB's corr() adds
-    -- DOUBLEs in thread order: the last digits moved between runs of the same input).
-    SELECT round(delivery_days * 86400000)::HUGEINT AS x, review_score::HUGEINT AS y
-    FROM delivered WHERE review_score IS NOT NULL
-),
-sums AS (
-    SELECT count(*)::HUGEINT AS n, sum(x) AS sx, sum(y) AS sy,
-           sum(x * y) AS sxy, sum(x * x) AS sxx, sum(y * y) AS syy
-    FROM pairs
-),
-moments AS (
-    -- n^2 times the covariance and the variances, exactly (no cancellation error; a variance of
-    -- 0 is exactly 0). Milliseconds keep n * sum(x * x) within HUGEINT at millions of orders.
-    SELECT n * sxy - sx * sy AS cov, n * sxx - sx * sx AS vx, n * syy - sy * sy AS vy FROM sums
-),
-correlation AS (
-    -- Pearson over orders with both values, on fractional days (the unit cancels out);
-    -- undefined (fewer than two orders, no variance) -> NULL.
-    SELECT cov::DOUBLE / nullif(sqrt(vx::DOUBLE * vy::DOUBLE), 0) AS r FROM moments
-)
-SELECT
-    b.delivery_bucket,
-    b.bucket_order,
-    coalesce(p.orders, 0) AS orders,
-    p.avg_review_score,
-    CASE WHEN isnan(c.r) THEN NULL ELSE c.r END AS correlation
-FROM bounds b
-LEFT JOIN per_bucket p USING (bucket_order)
-CROSS JOIN correlation c
-ORDER BY b.bucket_order
-"""
+    sql_params = {**metric_sql_params(params), **span_sql_params(params)}
+    return _run("monthly_revenue", {"lifecycle": lifecycle}, sql_params)
 
 
 def build_delivery_vs_review(lifecycle: Frame, params: MetricParams) -> pd.DataFrame:
     """``kpi.delivery_vs_review``: completed, delivered orders per delivery-days bucket."""
-    sql_params = metric_sql_params(params)
-    sql_params["bucket_labels"] = list(schema.DELIVERY_BUCKETS)
-    sql_params["bucket_orders"] = list(range(1, len(schema.DELIVERY_BUCKETS) + 1))
-    sql_params["bucket_lows"] = _delivery_bucket_lows()
-    return run_query(
-        _DELIVERY_VS_REVIEW_SQL,
-        {"lifecycle": lifecycle},
-        sql_params,
-        schema.KPI_TABLES["delivery_vs_review"],
-    )
-
-
-# --- channel and city --------------------------------------------------------------------------
-
-_CHANNEL_REVENUE_SQL = """
-WITH channels AS (
-    SELECT acquisition_channel, count(*) AS customers,
-           sum(lifetime_revenue)::DECIMAL(18,2) AS revenue
-    FROM customer_360
-    GROUP BY acquisition_channel
-),
-grid AS (
-    -- Every value segment under every channel present.
-    SELECT c.acquisition_channel, v.value_segment
-    FROM channels c
-    CROSS JOIN (SELECT unnest($value_segments) AS value_segment) v
-),
-cells AS (
-    SELECT acquisition_channel, value_segment, count(*) AS customers,
-           sum(lifetime_revenue)::DECIMAL(18,2) AS revenue
-    FROM customer_360
-    GROUP BY ALL
-),
-all_rows AS (
-    -- value_segment NULL: the channel total.
-    SELECT acquisition_channel, NULL::VARCHAR AS value_segment, customers, revenue FROM channels
-    UNION ALL
-    SELECT
-        acquisition_channel,
-        value_segment,
-        coalesce(c.customers, 0) AS customers,
-        coalesce(c.revenue, 0)::DECIMAL(18,2) AS revenue
-    FROM grid
-    FULL JOIN cells c USING (acquisition_channel, value_segment)
-),
-totals AS (
-    SELECT count(*) AS all_customers, sum(lifetime_revenue)::DOUBLE AS all_revenue
-    FROM customer_360
-)
-SELECT
-    r.acquisition_channel,
-    r.value_segment,
-    r.customers,
-    r.revenue,
-    -- Shares of the grand total on both row kinds, so a channel's cells add up to its total.
-    r.customers / nullif(t.all_customers, 0) AS customer_share,
-    r.revenue::DOUBLE / nullif(t.all_revenue, 0) AS revenue_share,
-    r.revenue::DOUBLE / nullif(r.customers, 0) AS revenue_per_customer
-FROM all_rows r
-CROSS JOIN totals t
-ORDER BY
-    r.acquisition_channel NULLS LAST,
-    r.value_segment IS NOT NULL,
-    list_position($value_segments, r.value_segment) NULLS LAST,
-    r.value_segment
-"""
+    sql_params = {
+        **metric_sql_params(params),
+        "bucket_labels": list(schema.DELIVERY_BUCKETS),
+        "bucket_orders": list(range(1, len(schema.DELIVERY_BUCKETS) + 1)),
+        "bucket_lows": _delivery_bucket_lows(),
+    }
+    return _run("delivery_vs_review", {"lifecycle": lifecycle}, sql_params)
 
 
 def build_channel_revenue(customer_360: Frame) -> pd.DataFrame:
     """``kpi.channel_revenue``: per acquisition_channel, and per channel x value_segment."""
-    return run_query(
-        _CHANNEL_REVENUE_SQL,
-        {"customer_360": customer_360},
-        label_params(),
-        schema.KPI_TABLES["channel_revenue"],
-    )
-
-
-_CITY_CONCENTRATION_SQL = """
-WITH cities AS (
-    SELECT customer_city, customer_state, count(*) AS customers,
-           sum(lifetime_revenue)::DECIMAL(18,2) AS revenue
-    FROM customer_360
-    GROUP BY ALL
-),
-ranked AS (
-    -- A unique rank: revenue, then customers, then name, so the top N is always N cities.
-    SELECT
-        *,
-        row_number() OVER (
-            ORDER BY revenue DESC, customers DESC, customer_city NULLS LAST, customer_state NULLS LAST
-        ) AS rank,
-        (sum(revenue) OVER ())::DOUBLE AS all_revenue
-    FROM cities
-)
-SELECT
-    customer_city,
-    customer_state,
-    customers,
-    revenue,
-    revenue::DOUBLE / nullif(all_revenue, 0) AS revenue_share,
-    rank,
-    rank <= $top_n_cities AS is_top_n,
-    (sum(revenue) FILTER (WHERE rank <= $top_n_cities) OVER ())::DOUBLE / nullif(all_revenue, 0)
-        AS top_n_revenue_share
-FROM ranked
-ORDER BY rank
-"""
+    return _run("channel_revenue", {"customer_360": customer_360}, label_params())
 
 
 def build_city_concentration(customer_360: Frame, params: MetricParams) -> pd.DataFrame:
     """``kpi.city_concentration``: per (customer_city, customer_state), ranked by revenue."""
-    return run_query(
-        _CITY_CONCENTRATION_SQL,
-        {"customer_360": customer_360},
-        metric_sql_params(params),
-        schema.KPI_TABLES["city_concentration"],
-    )
+    return _run("city_concentration", {"customer_360": customer_360}, metric_sql_params(params))
 
 
 # --- Wiring conveniences -----------------------------------------------------------------------

@@ -1,41 +1,39 @@
-"""Small helpers shared by the transforms: DuckDB <-> Arrow types, quoting, running SQL on tables."""
+"""Small helpers shared by the transforms: quoting, empty and concatenated tables, presentation.
+
+The DuckDB connection, the DuckDB -> Arrow types and running SQL belong to the engine
+(goodpulse_dagster/engine.py); they are re-exported here under their old names for the modules
+that import them from here.
+"""
 
 from __future__ import annotations
 
-import os
-import re
-import threading
-from collections.abc import Mapping
+from collections.abc import Sequence
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 
-_ARROW_TYPES: dict[str, pa.DataType] = {
-    "VARCHAR": pa.string(),
-    "DOUBLE": pa.float64(),
-    "INTEGER": pa.int32(),
-    "BIGINT": pa.int64(),
-    "BOOLEAN": pa.bool_(),
-    "DATE": pa.date32(),
-    "TIMESTAMP": pa.timestamp("us"),
-}
+from goodpulse_dagster import engine
+from goodpulse_dagster.engine import arrow_schema, arrow_type, conform, connect
+
+__all__ = [
+    "arrow_schema",
+    "arrow_type",
+    "concat",
+    "conform",
+    "connect",
+    "decimals_to_float",
+    "empty_table",
+    "quote_ident",
+    "quote_literal",
+    "run_sql",
+    "sql_list",
+]
 
 
-_DECIMAL = re.compile(r"DECIMAL\s*\(\s*(\d+)\s*,\s*(\d+)\s*\)")
-
-
-def arrow_type(duckdb_type: str) -> pa.DataType:
-    """The Arrow type of a DuckDB type name; ``DECIMAL(p,s)`` (money) is ``decimal128(p, s)``."""
-    name = duckdb_type.upper()
-    decimal = _DECIMAL.fullmatch(name.strip())
-    if decimal:
-        return pa.decimal128(int(decimal.group(1)), int(decimal.group(2)))
-    return _ARROW_TYPES[name]
-
-
-def arrow_schema(columns: Mapping[str, str]) -> pa.Schema:
-    return pa.schema([(name, arrow_type(t)) for name, t in columns.items()])
+def run_sql(query: str, params: Sequence[Any] | None = None, **tables: Any) -> pa.Table:
+    """Run one query over named Arrow tables / DataFrames (keyword arguments) with positional
+    ``?`` parameters and return an Arrow table (``engine.run_sql`` with this older signature)."""
+    return engine.run_sql(query, tables, params)
 
 
 def empty_table(schema: pa.Schema) -> pa.Table:
@@ -53,41 +51,6 @@ def quote_literal(value: str) -> str:
 def sql_list(values: list[str] | tuple[str, ...]) -> str:
     """A SQL list literal of strings: ('a', 'b')."""
     return "(" + ", ".join(quote_literal(v) for v in values) + ")"
-
-
-_DATABASE: tuple[int, duckdb.DuckDBPyConnection] | None = None
-_DATABASE_LOCK = threading.Lock()
-
-
-def connect() -> duckdb.DuckDBPyConnection:
-    """A fresh connection (a cursor) to this process's one in-memory DuckDB database.
-
-    Opening a new in-memory database (``duckdb.connect()``) costs 40-60 ms here, a cursor on an
-    open one ~10 us: the transforms run hundreds of small queries per run. A cursor has its own
-    registered tables and temporary tables, dropped when it is closed, so callers stay isolated
-    (threads included). The database is re-opened in a forked child (keyed by process id).
-    """
-    global _DATABASE
-    with _DATABASE_LOCK:
-        if _DATABASE is None or _DATABASE[0] != os.getpid():
-            _DATABASE = (os.getpid(), duckdb.connect(":memory:"))
-        return _DATABASE[1].cursor()
-
-
-def run_sql(query: str, params: list[Any] | None = None, **tables: Any) -> pa.Table:
-    """Run one query over named Arrow tables / DataFrames and return an Arrow table."""
-    con = connect()
-    try:
-        for name, table in tables.items():
-            con.register(name, table)
-        return con.sql(query, params=params or None).to_arrow_table()
-    finally:
-        con.close()
-
-
-def conform(table: pa.Table, columns: Mapping[str, str]) -> pa.Table:
-    """Select and cast ``table`` to exactly ``columns`` (order and types): the declared schema."""
-    return table.select(list(columns)).cast(arrow_schema(columns))
 
 
 def decimals_to_float(table: Any) -> Any:

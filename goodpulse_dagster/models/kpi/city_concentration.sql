@@ -1,0 +1,34 @@
+-- kpi.city_concentration: customers and revenue per (customer_city, customer_state), ranked by
+-- revenue, and the revenue share of the top N.
+-- Grain: one row per (customer_city, customer_state), by rank (revenue, customers, name: unique).
+-- Inputs: customer_360.
+-- Parameters: $top_n_cities.
+WITH cities AS (
+    SELECT customer_city, customer_state, count(*) AS customers,
+           sum(lifetime_revenue)::DECIMAL(18,2) AS revenue
+    FROM customer_360
+    GROUP BY ALL
+),
+ranked AS (
+    -- A unique rank: revenue, then customers, then name, so the top N is always N cities.
+    SELECT
+        *,
+        row_number() OVER (
+            ORDER BY
+                revenue DESC, customers DESC, customer_city NULLS LAST, customer_state NULLS LAST
+        ) AS rank,
+        (sum(revenue) OVER ())::DOUBLE AS all_revenue
+    FROM cities
+)
+SELECT
+    customer_city,
+    customer_state,
+    customers,
+    revenue,
+    revenue::DOUBLE / nullif(all_revenue, 0) AS revenue_share,
+    rank,
+    rank <= $top_n_cities AS is_top_n,
+    (sum(revenue) FILTER (WHERE rank <= $top_n_cities) OVER ())::DOUBLE / nullif(all_revenue, 0)
+        AS top_n_revenue_share
+FROM ranked
+ORDER BY rank

@@ -1,0 +1,56 @@
+-- kpi.prediction_backtest: the purchase model fitted on completed orders up to a calibration
+-- end (as_of minus the holdout), against a naive baseline, scored on the holdout days after it.
+-- Grain: one row per model of schema.PREDICTION_MODELS, in that order.
+-- Inputs: lifecycle (silver.unified_user_lifecycle), summary (step
+--   gold/customer_predictions__summary at the calibration end), scores (frequency, recency, age
+--   -> expected_holdout, from the fitted model).
+-- Parameters: $completed_statuses, $cut (calibration end), $holdout_end, $holdout_days,
+--   $mbg_name, $naive_name (the model labels).
+WITH holdout AS (
+    SELECT
+        customer_unique_id,
+        count(DISTINCT order_purchase_timestamp::DATE) AS purchase_days,
+        count(*) AS orders
+    FROM lifecycle
+    WHERE list_contains($completed_statuses, order_status)
+      AND order_purchase_timestamp::DATE > $cut::DATE
+      AND order_purchase_timestamp::DATE <= $holdout_end::DATE
+    GROUP BY customer_unique_id
+),
+baseline AS (
+    -- The population's historical repeat rate: repeat purchase days per customer-day observed.
+    SELECT sum(frequency)::DOUBLE / nullif(sum(age), 0) AS rate FROM summary
+),
+per_customer AS (
+    -- Calibration customers only: a customer new in the holdout is no prediction's miss.
+    SELECT
+        coalesce(h.purchase_days, 0) AS actual,
+        coalesce(h.orders, 0) AS actual_orders,
+        sc.expected_holdout AS model,
+        b.rate * $holdout_days AS naive
+    FROM summary s
+    JOIN scores sc USING (frequency, recency, age)
+    LEFT JOIN holdout h USING (customer_unique_id)
+    CROSS JOIN baseline b
+),
+scored AS (
+    SELECT $mbg_name AS model, 1 AS model_order, actual, actual_orders, model AS expected
+    FROM per_customer
+    UNION ALL
+    SELECT $naive_name, 2, actual, actual_orders, naive FROM per_customer
+)
+SELECT
+    model,
+    $cut::DATE AS calibration_end,
+    $holdout_end::DATE AS holdout_end,
+    $holdout_days::BIGINT AS holdout_days,
+    count(*) AS customers,
+    sum(actual_orders)::BIGINT AS actual_orders,
+    sum(actual)::BIGINT AS actual_repeat_orders,
+    sum(expected) AS expected_repeat_orders,
+    (sum(expected) - sum(actual)) / nullif(sum(actual), 0) AS aggregate_error,
+    avg(abs(expected - actual)) AS mae,
+    sqrt(avg((expected - actual) * (expected - actual))) AS rmse
+FROM scored
+GROUP BY model, model_order
+ORDER BY model_order
