@@ -67,8 +67,8 @@ COHORT_RETENTION_COLUMNS: dict[str, str] = {
     "cohort_size": BIGINT,
     "active_customers": BIGINT,
     "retention_rate": DOUBLE,
-    # The data covers the whole period (first to last day): transforms/gold.py
-    # period_is_complete_sql, the one definition of a complete period.
+    # The data covers the whole period (first to last day): the period_is_complete macro
+    # (models/_shared/macros.sql), the one definition of a complete period.
     "is_complete": BOOLEAN,
 }
 CUSTOMER_UNIFIED_LIFECYCLE_COLUMNS: dict[str, str] = {

@@ -91,7 +91,7 @@ KPI_COLUMNS: dict[str, dict[str, str]] = {
         # The same value on every row: mean monthly revenue over the complete months present
         # (NULL when no month is complete).
         "mean_monthly_revenue": DOUBLE,
-        # The data covers the whole month (gold.period_is_complete_sql); the partial first and
+        # The data covers the whole month (the period_is_complete macro); the partial first and
         # last months are drawn but left out of means and trends.
         "is_complete": BOOLEAN,
     },
