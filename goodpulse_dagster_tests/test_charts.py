@@ -18,7 +18,9 @@ import pytest
 from goodpulse_dagster import schema
 from goodpulse_dagster.transforms import charts
 from goodpulse_dagster.transforms.report import CHART_SPECS, normalise_table
+from goodpulse_dagster.transforms.report_predictions import CHARTS as PREDICTION_CHARTS
 from goodpulse_dagster_tests.fixtures.kpi_tables import build_kpi_tables
+from goodpulse_dagster_tests.golden import CHARTS_DIR, check_golden, golden_tables
 
 NS = "{http://www.w3.org/2000/svg}"
 
@@ -574,3 +576,25 @@ def test_one_to_three_rows(tables):
     q = q[q["cohort"] == q.loc[q["period_index"] == 0, "cohort"].min()].head(2)
     root = parse(charts.cohort_quarter_chart(q))
     assert len(rects(root, "cells")) == 2 and texts(root, "cell-labels")[0] == "100%"
+
+
+# --- golden files: the exact bytes of each chart from the hand-made input ----------------------
+
+
+@pytest.fixture(scope="module")
+def golden_input() -> dict[str, pd.DataFrame]:
+    return {name: normalise_table(name, df) for name, df in golden_tables().items()}
+
+
+GOLDEN_CHARTS = {
+    **{key: (spec.table, spec.render) for key, spec in CHART_SPECS.items()},
+    **{table: (table, render) for table, render in PREDICTION_CHARTS.items()},
+}
+
+
+@pytest.mark.parametrize("key", sorted(GOLDEN_CHARTS))
+def test_chart_matches_its_golden_file(golden_input, key):
+    table, render = GOLDEN_CHARTS[key]
+    svg = render(golden_input[table])
+    assert svg is not None, key  # the hand-made input has rows for every chart
+    check_golden(CHARTS_DIR / f"{key}.svg", svg)

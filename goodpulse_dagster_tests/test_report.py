@@ -36,6 +36,8 @@ from goodpulse_dagster_tests.browser import (
     requires_chromium,
 )
 from goodpulse_dagster_tests.fixtures.kpi_tables import build_kpi_tables, empty_kpi_tables
+from goodpulse_dagster_tests.golden import GOLDEN_DIR, check_golden, golden_tables
+from goodpulse_dagster_tests.golden import GENERATED_AT as GOLDEN_GENERATED_AT
 
 GENERATED_AT = datetime(2024, 1, 2, 3, 4, tzinfo=UTC)
 # Variant B changes revenues, customer counts, repeat behaviour and N of "top N cities".
@@ -865,3 +867,19 @@ def test_national_channels_under_the_concentration_threshold(tables_a):
         "Favour national channels over city campaigns: the top 1 cities generate only 25.0% of "
         "revenue, and their customers spend 0.62x the average customer."
     ]
+
+
+# --- golden files: the exact bytes of the report from the hand-made input ----------------------
+
+
+@pytest.fixture(scope="module")
+def golden_report():
+    return build_report(golden_tables(), generated_at=GOLDEN_GENERATED_AT)
+
+
+def test_html_report_matches_its_golden_file(golden_report):
+    check_golden(GOLDEN_DIR / "report.html", golden_report.html)
+
+
+def test_markdown_report_matches_its_golden_file(golden_report):
+    check_golden(GOLDEN_DIR / "report.md", golden_report.markdown)
