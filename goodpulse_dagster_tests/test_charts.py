@@ -1,4 +1,4 @@
-"""The SVG charts (goodpulse_dagster/transforms/charts.py), drawn from the fixture KPI tables.
+"""The SVG charts (goodpulse_dagster/charts), drawn from the fixture KPI tables.
 
 Each chart is parsed as XML and read back: its bars, cells, labels and texts are compared with
 values computed here from the fixture tables. The drawing blocks name their groups (``<g
@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 
 from goodpulse_dagster import schema
-from goodpulse_dagster.transforms import charts
-from goodpulse_dagster.transforms.report import CHART_SPECS, normalise_table
-from goodpulse_dagster.transforms.report_predictions import CHARTS as PREDICTION_CHARTS
+from goodpulse_dagster import charts
+from goodpulse_dagster.charts import PREDICTION_CHARTS
+from goodpulse_dagster.report import CHART_SPECS, normalise_table
 from goodpulse_dagster_tests.fixtures.kpi_tables import build_kpi_tables
 from goodpulse_dagster_tests.golden import CHARTS_DIR, check_golden, golden_tables
 
@@ -481,7 +481,7 @@ def test_heat_colors_follow_matplotlibs_blues():
     # The bottom of the scale is Blues at HEATMAP_FLOOR, the top its darkest colour; darker with t.
     assert charts.heat_color(0.0) == "#E3EEF9"
     assert charts.heat_color(1.0) == "#08306B"
-    lightness = [sum(charts._rgb(charts.heat_color(t / 20))) for t in range(21)]  # noqa: SLF001
+    lightness = [sum(charts.rgb(charts.heat_color(t / 20))) for t in range(21)]  # noqa: SLF001
     assert all(a > b for a, b in zip(lightness, lightness[1:], strict=False))
     assert charts.heat_color(-1) == charts.heat_color(0) and charts.heat_color(2) == "#08306B"
 

@@ -34,7 +34,7 @@ from goodpulse_dagster.transforms.clv_model import (
     simulate_mbg,
 )
 from goodpulse_dagster.transforms.params import MetricParams
-from goodpulse_dagster.transforms.report_predictions import (
+from goodpulse_dagster.report import (
     prediction_chart_markdown,
     prediction_section_markdown,
 )
@@ -433,7 +433,7 @@ def test_the_churn_trend_says_so_when_nothing_or_nothing_before_was_at_risk():
 
 
 def test_the_executive_report_carries_the_prediction_section():
-    from goodpulse_dagster.transforms.report import SECTIONS, build_report
+    from goodpulse_dagster.report import SECTIONS, build_report
     from goodpulse_dagster_tests.fixtures.kpi_tables import build_kpi_tables
 
     report_tables = build_kpi_tables()

@@ -1,4 +1,4 @@
-"""The executive report (goodpulse_dagster/transforms/report.py) on the fixture KPI tables.
+"""The executive report (goodpulse_dagster/report) on the fixture KPI tables.
 
 Expected numbers are computed here directly from the fixture DataFrames (mostly from their raw
 counts and revenues, not from the share columns the report reads), then compared with the numbers
@@ -21,7 +21,7 @@ import pytest
 from goodpulse_dagster import schema
 from goodpulse_dagster.errors import UserSettingsError
 from goodpulse_dagster.settings import ReportMargins, report_margins_from_env
-from goodpulse_dagster.transforms.report import (
+from goodpulse_dagster.report import (
     HTML_FILE,
     MARKDOWN_FILE,
     SECTIONS,

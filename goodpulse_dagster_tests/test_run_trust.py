@@ -52,7 +52,7 @@ from goodpulse_dagster.run_trust import (
     user_error_message,
 )
 from goodpulse_dagster.schema import GOLD, KPI, SOURCE_TABLES
-from goodpulse_dagster.transforms.report import HTML_FILE, MARKDOWN_FILE, with_stale_banner
+from goodpulse_dagster.report import HTML_FILE, MARKDOWN_FILE, with_stale_banner
 from goodpulse_dagster_tests.test_checks import clean_tables, settings_for, write_zone
 
 warnings.filterwarnings("ignore", category=BetaWarning)

@@ -43,8 +43,8 @@ from goodpulse_dagster.transforms.predictions import (
     build_prediction_backtest,
     high_risk_revenue_rise,
 )
-from goodpulse_dagster.transforms.report import kpi_chart_markdown
-from goodpulse_dagster.transforms.report_predictions import (
+from goodpulse_dagster.report import (
+    kpi_chart_markdown,
     prediction_chart_markdown,
     prediction_section_markdown,
 )

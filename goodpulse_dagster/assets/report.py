@@ -30,7 +30,7 @@ from goodpulse_dagster.run_trust import (
 )
 from goodpulse_dagster.schema import GOLD, KPI, REPORT
 from goodpulse_dagster.settings import report_margins_from_env
-from goodpulse_dagster.transforms.report import (
+from goodpulse_dagster.report import (
     GOLD_INPUTS,
     REPORT_TABLES,
     TABLE_COLUMNS,
