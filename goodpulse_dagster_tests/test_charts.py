@@ -15,8 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from goodpulse_dagster import schema
-from goodpulse_dagster import charts
+from goodpulse_dagster import charts, schema
 from goodpulse_dagster.charts import PREDICTION_CHARTS
 from goodpulse_dagster.report import CHART_SPECS, normalise_table
 from goodpulse_dagster_tests.fixtures.kpi_tables import build_kpi_tables

@@ -20,7 +20,6 @@ import pytest
 
 from goodpulse_dagster import schema
 from goodpulse_dagster.errors import UserSettingsError
-from goodpulse_dagster.settings import ReportMargins, report_margins_from_env
 from goodpulse_dagster.report import (
     HTML_FILE,
     MARKDOWN_FILE,
@@ -30,14 +29,15 @@ from goodpulse_dagster.report import (
     kpi_chart_markdown,
     write_report,
 )
+from goodpulse_dagster.settings import ReportMargins, report_margins_from_env
 from goodpulse_dagster_tests.browser import (
     block_external_requests,
     chromium_browser,
     requires_chromium,
 )
 from goodpulse_dagster_tests.fixtures.kpi_tables import build_kpi_tables, empty_kpi_tables
-from goodpulse_dagster_tests.golden import GOLDEN_DIR, check_golden, golden_tables
 from goodpulse_dagster_tests.golden import GENERATED_AT as GOLDEN_GENERATED_AT
+from goodpulse_dagster_tests.golden import GOLDEN_DIR, check_golden, golden_tables
 
 GENERATED_AT = datetime(2024, 1, 2, 3, 4, tzinfo=UTC)
 # Variant B changes revenues, customer counts, repeat behaviour and N of "top N cities".
