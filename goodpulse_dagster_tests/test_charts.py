@@ -19,7 +19,7 @@ from goodpulse_dagster import charts, schema
 from goodpulse_dagster.charts import PREDICTION_CHARTS
 from goodpulse_dagster.report import CHART_SPECS, normalise_table
 from goodpulse_dagster_tests.fixtures.kpi_tables import build_kpi_tables
-from goodpulse_dagster_tests.golden import CHARTS_DIR, check_golden, golden_tables
+from goodpulse_dagster_tests.golden import CHARTS_DIR, UPDATE_ENV, check_golden, golden_tables
 
 NS = "{http://www.w3.org/2000/svg}"
 
@@ -597,3 +597,15 @@ def test_chart_matches_its_golden_file(golden_input, key):
     svg = render(golden_input[table])
     assert svg is not None, key  # the hand-made input has rows for every chart
     check_golden(CHARTS_DIR / f"{key}.svg", svg)
+
+
+def test_regenerating_a_golden_file_writes_it_and_fails(tmp_path, monkeypatch):
+    target = tmp_path / "chart.svg"
+    monkeypatch.setenv(UPDATE_ENV, "1")
+    with pytest.raises(pytest.fail.Exception, match="wrote chart.svg"):
+        check_golden(target, "<svg/>\n")
+    assert target.read_bytes() == b"<svg/>\n"
+    monkeypatch.delenv(UPDATE_ENV)
+    check_golden(target, "<svg/>\n")  # now it compares, and passes
+    with pytest.raises(AssertionError, match="differs from its golden file"):
+        check_golden(target, "<svg></svg>\n")

@@ -16,9 +16,7 @@ from goodpulse_dagster.transforms.params import MetricParams
 
 
 def predictions_section(t, params: MetricParams | None) -> Section:
-    """Predictive customer health (docs/predictions.md): the holdout backtest (and whether the
-    model beats the naive baseline, said either way), the churn-risk trend over quarter ends and
-    the early-warning list, each from its KPI table (findings_predictions.py)."""
+    """The section; "No data" when all three prediction tables are empty."""
     if all(t[name].empty for name in PREDICTION_TABLES):
         empty = Text(
             f"{NO_DATA}: the prediction tables ({', '.join(PREDICTION_TABLES)}) are empty.",
