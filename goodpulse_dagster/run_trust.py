@@ -105,7 +105,7 @@ def record_failures(home: Path, failures: Iterable[Failure]) -> None:
             known.add((entry["what"], entry["cause"], entry["run_id"]))
             state["failures_since"].append(entry)
     _write_state(home, state)
-    from goodpulse_dagster.transforms.report import mark_report_stale
+    from goodpulse_dagster.report import mark_report_stale
 
     mark_report_stale(Path(home) / "reports", stale_notice(state))
 

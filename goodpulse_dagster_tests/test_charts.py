@@ -1,4 +1,4 @@
-"""The SVG charts (goodpulse_dagster/transforms/charts.py), drawn from the fixture KPI tables.
+"""The SVG charts (goodpulse_dagster/charts), drawn from the fixture KPI tables.
 
 Each chart is parsed as XML and read back: its bars, cells, labels and texts are compared with
 values computed here from the fixture tables. The drawing blocks name their groups (``<g
@@ -15,10 +15,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from goodpulse_dagster import schema
-from goodpulse_dagster.transforms import charts
-from goodpulse_dagster.transforms.report import CHART_SPECS, normalise_table
+from goodpulse_dagster import charts, schema
+from goodpulse_dagster.charts import PREDICTION_CHARTS
+from goodpulse_dagster.report import CHART_SPECS, normalise_table
 from goodpulse_dagster_tests.fixtures.kpi_tables import build_kpi_tables
+from goodpulse_dagster_tests.golden import CHARTS_DIR, UPDATE_ENV, check_golden, golden_tables
 
 NS = "{http://www.w3.org/2000/svg}"
 
@@ -479,7 +480,7 @@ def test_heat_colors_follow_matplotlibs_blues():
     # The bottom of the scale is Blues at HEATMAP_FLOOR, the top its darkest colour; darker with t.
     assert charts.heat_color(0.0) == "#E3EEF9"
     assert charts.heat_color(1.0) == "#08306B"
-    lightness = [sum(charts._rgb(charts.heat_color(t / 20))) for t in range(21)]  # noqa: SLF001
+    lightness = [sum(charts.rgb(charts.heat_color(t / 20))) for t in range(21)]  # noqa: SLF001
     assert all(a > b for a, b in zip(lightness, lightness[1:], strict=False))
     assert charts.heat_color(-1) == charts.heat_color(0) and charts.heat_color(2) == "#08306B"
 
@@ -574,3 +575,37 @@ def test_one_to_three_rows(tables):
     q = q[q["cohort"] == q.loc[q["period_index"] == 0, "cohort"].min()].head(2)
     root = parse(charts.cohort_quarter_chart(q))
     assert len(rects(root, "cells")) == 2 and texts(root, "cell-labels")[0] == "100%"
+
+
+# --- golden files: the exact bytes of each chart from the hand-made input ----------------------
+
+
+@pytest.fixture(scope="module")
+def golden_input() -> dict[str, pd.DataFrame]:
+    return {name: normalise_table(name, df) for name, df in golden_tables().items()}
+
+
+GOLDEN_CHARTS = {
+    **{key: (spec.table, spec.render) for key, spec in CHART_SPECS.items()},
+    **{table: (table, render) for table, render in PREDICTION_CHARTS.items()},
+}
+
+
+@pytest.mark.parametrize("key", sorted(GOLDEN_CHARTS))
+def test_chart_matches_its_golden_file(golden_input, key):
+    table, render = GOLDEN_CHARTS[key]
+    svg = render(golden_input[table])
+    assert svg is not None, key  # the hand-made input has rows for every chart
+    check_golden(CHARTS_DIR / f"{key}.svg", svg)
+
+
+def test_regenerating_a_golden_file_writes_it_and_fails(tmp_path, monkeypatch):
+    target = tmp_path / "chart.svg"
+    monkeypatch.setenv(UPDATE_ENV, "1")
+    with pytest.raises(pytest.fail.Exception, match="wrote chart.svg"):
+        check_golden(target, "<svg/>\n")
+    assert target.read_bytes() == b"<svg/>\n"
+    monkeypatch.delenv(UPDATE_ENV)
+    check_golden(target, "<svg/>\n")  # now it compares, and passes
+    with pytest.raises(AssertionError, match="differs from its golden file"):
+        check_golden(target, "<svg></svg>\n")

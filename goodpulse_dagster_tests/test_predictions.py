@@ -19,6 +19,10 @@ import pyarrow as pa
 import pytest
 
 from goodpulse_dagster import schema
+from goodpulse_dagster.report import (
+    prediction_chart_markdown,
+    prediction_section_markdown,
+)
 from goodpulse_dagster.resources.storage import AnalyticsSettings
 from goodpulse_dagster.transforms import predictions as P
 from goodpulse_dagster.transforms.clv_model import (
@@ -34,10 +38,6 @@ from goodpulse_dagster.transforms.clv_model import (
     simulate_mbg,
 )
 from goodpulse_dagster.transforms.params import MetricParams
-from goodpulse_dagster.transforms.report_predictions import (
-    prediction_chart_markdown,
-    prediction_section_markdown,
-)
 
 # --- a hand-made lifecycle ---------------------------------------------------------------------
 # cut 2018-06-30. A: two orders on 2018-01-01 (one purchase day, 150), 02-15 (30), 03-17 (70.50),
@@ -433,7 +433,7 @@ def test_the_churn_trend_says_so_when_nothing_or_nothing_before_was_at_risk():
 
 
 def test_the_executive_report_carries_the_prediction_section():
-    from goodpulse_dagster.transforms.report import SECTIONS, build_report
+    from goodpulse_dagster.report import SECTIONS, build_report
     from goodpulse_dagster_tests.fixtures.kpi_tables import build_kpi_tables
 
     report_tables = build_kpi_tables()

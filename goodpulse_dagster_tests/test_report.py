@@ -1,4 +1,4 @@
-"""The executive report (goodpulse_dagster/transforms/report.py) on the fixture KPI tables.
+"""The executive report (goodpulse_dagster/report) on the fixture KPI tables.
 
 Expected numbers are computed here directly from the fixture DataFrames (mostly from their raw
 counts and revenues, not from the share columns the report reads), then compared with the numbers
@@ -20,8 +20,7 @@ import pytest
 
 from goodpulse_dagster import schema
 from goodpulse_dagster.errors import UserSettingsError
-from goodpulse_dagster.settings import ReportMargins, report_margins_from_env
-from goodpulse_dagster.transforms.report import (
+from goodpulse_dagster.report import (
     HTML_FILE,
     MARKDOWN_FILE,
     SECTIONS,
@@ -30,12 +29,15 @@ from goodpulse_dagster.transforms.report import (
     kpi_chart_markdown,
     write_report,
 )
+from goodpulse_dagster.settings import ReportMargins, report_margins_from_env
 from goodpulse_dagster_tests.browser import (
     block_external_requests,
     chromium_browser,
     requires_chromium,
 )
 from goodpulse_dagster_tests.fixtures.kpi_tables import build_kpi_tables, empty_kpi_tables
+from goodpulse_dagster_tests.golden import GENERATED_AT as GOLDEN_GENERATED_AT
+from goodpulse_dagster_tests.golden import GOLDEN_DIR, check_golden, golden_tables
 
 GENERATED_AT = datetime(2024, 1, 2, 3, 4, tzinfo=UTC)
 # Variant B changes revenues, customer counts, repeat behaviour and N of "top N cities".
@@ -865,3 +867,67 @@ def test_national_channels_under_the_concentration_threshold(tables_a):
         "Favour national channels over city campaigns: the top 1 cities generate only 25.0% of "
         "revenue, and their customers spend 0.62x the average customer."
     ]
+
+
+# --- golden files: the exact bytes of the report from the hand-made input ----------------------
+
+
+@pytest.fixture(scope="module")
+def golden_report():
+    return build_report(golden_tables(), generated_at=GOLDEN_GENERATED_AT)
+
+
+def test_html_report_matches_its_golden_file(golden_report):
+    check_golden(GOLDEN_DIR / "report.html", golden_report.html)
+
+
+def test_markdown_report_matches_its_golden_file(golden_report):
+    check_golden(GOLDEN_DIR / "report.md", golden_report.markdown)
+
+
+# --- templates: escaping and packaging -----------------------------------------------------------
+
+
+def test_text_from_the_data_is_escaped_in_the_html(tables_a):
+    # An acquisition channel whose name is markup: it must show as text, never as a tag.
+    name = """<b onclick="x()">Tom & Jerry's</b>"""
+    channels = tables_a["channel_revenue"].copy()
+    channels["acquisition_channel"] = channels["acquisition_channel"].replace("email", name)
+    report = build_report(_with(tables_a, channel_revenue=channels), generated_at=GENERATED_AT)
+    assert "<b onclick" not in report.html
+    escaped = "&lt;b onclick=&quot;x()&quot;&gt;Tom &amp; Jerry&#x27;s&lt;/b&gt;"
+    section = report.html.split('id="channels"')[1].split("</section>")[0]
+    assert f"<td>{escaped}</td>" in section  # the channel table's first column
+
+
+def test_an_unknown_block_is_an_error():
+    from goodpulse_dagster.report.render_html import template_of
+
+    with pytest.raises(TypeError, match="unknown block str"):
+        template_of("not a block")
+
+
+def test_templates_and_stylesheet_are_package_data():
+    """Every file of the report package that is not Python matches a package-data pattern of
+    pyproject.toml, so it ships in the wheel (the templates are read at render time)."""
+    import fnmatch
+    import tomllib
+    from pathlib import Path
+
+    import goodpulse_dagster
+
+    root = Path(goodpulse_dagster.__file__).parent
+    config = tomllib.loads((root.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = config["tool"]["setuptools"]["package-data"]["goodpulse_dagster"]
+    data = [
+        p.relative_to(root).as_posix()
+        for p in (root / "report").rglob("*")
+        if p.is_file() and p.suffix not in (".py", ".pyc")
+    ]
+    assert "report/report.css" in data and "report/templates/page.html.j2" in data
+    for path in data:
+        # "**/" also matches no folder at all (setuptools' glob does).
+        assert any(
+            fnmatch.fnmatch(path, p) or fnmatch.fnmatch(path, p.removeprefix("**/"))
+            for p in patterns
+        ), path

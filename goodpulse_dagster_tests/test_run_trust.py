@@ -45,6 +45,7 @@ from goodpulse_dagster.automation.sensors import LANDING_SENSOR, TRIGGER_TAG
 from goodpulse_dagster.definitions import build_definitions
 from goodpulse_dagster.execution import execute_job_here
 from goodpulse_dagster.partitions import quarterly_partitions
+from goodpulse_dagster.report import HTML_FILE, MARKDOWN_FILE, with_stale_banner
 from goodpulse_dagster.run_trust import (
     read_state,
     record_failures,
@@ -52,7 +53,6 @@ from goodpulse_dagster.run_trust import (
     user_error_message,
 )
 from goodpulse_dagster.schema import GOLD, KPI, SOURCE_TABLES
-from goodpulse_dagster.transforms.report import HTML_FILE, MARKDOWN_FILE, with_stale_banner
 from goodpulse_dagster_tests.test_checks import clean_tables, settings_for, write_zone
 
 warnings.filterwarnings("ignore", category=BetaWarning)

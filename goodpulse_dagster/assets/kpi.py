@@ -18,6 +18,11 @@ from dagster import (
 )
 
 from goodpulse_dagster.assets.common import DUCKDB_POOL, frame_to_markdown, warehouse_asset_out
+from goodpulse_dagster.report import (
+    kpi_chart_markdown,
+    prediction_chart_markdown,
+    prediction_section_markdown,
+)
 from goodpulse_dagster.resources.parquet_io import DATASET_INPUT
 from goodpulse_dagster.resources.storage import AnalyticsSettings, ReportsResource
 from goodpulse_dagster.resources.warehouse import ARROW_INPUT
@@ -42,11 +47,6 @@ from goodpulse_dagster.transforms.predictions import (
     build_early_warning,
     build_prediction_backtest,
     high_risk_revenue_rise,
-)
-from goodpulse_dagster.transforms.report import kpi_chart_markdown
-from goodpulse_dagster.transforms.report_predictions import (
-    prediction_chart_markdown,
-    prediction_section_markdown,
 )
 from goodpulse_dagster.transforms.sql import decimals_to_float
 

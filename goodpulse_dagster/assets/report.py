@@ -18,6 +18,14 @@ from dagster import (
 from goodpulse_dagster.assets.common import DUCKDB_POOL, OWNERS
 from goodpulse_dagster.automation.conditions import analytics_automation_condition
 from goodpulse_dagster.errors import UserError
+from goodpulse_dagster.report import (
+    GOLD_INPUTS,
+    REPORT_TABLES,
+    TABLE_COLUMNS,
+    build_report,
+    mark_report_stale,
+    write_report,
+)
 from goodpulse_dagster.resources.storage import AnalyticsSettings, ReportsResource
 from goodpulse_dagster.resources.warehouse import connect_warehouse
 from goodpulse_dagster.retries import STEP_RETRY_POLICY, user_errors_fail_fast
@@ -30,14 +38,6 @@ from goodpulse_dagster.run_trust import (
 )
 from goodpulse_dagster.schema import EXECUTIVE_REPORT, GOLD, KPI, REPORT
 from goodpulse_dagster.settings import report_margins_from_env
-from goodpulse_dagster.transforms.report import (
-    GOLD_INPUTS,
-    REPORT_TABLES,
-    TABLE_COLUMNS,
-    build_report,
-    mark_report_stale,
-    write_report,
-)
 
 CODE_VERSION = "2"  # 2: complete periods only, margins on recommendations (issue 20)
 
