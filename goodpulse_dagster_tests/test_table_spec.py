@@ -155,3 +155,23 @@ def test_lake_column_meanings_name_no_setting():
         if table.layer in (schema.BRONZE, schema.SILVER, schema.QUARANTINE):
             for column in table.columns:
                 assert "{" not in (column.description or schema.GLOSSARY.get(column.name, ""))
+
+
+def test_the_report_appendix_says_what_the_specs_say_with_the_settings_in_force():
+    from goodpulse_dagster.report.metric_definitions import SPEC_TERMS, metric_definitions
+    from goodpulse_dagster.transforms.params import MetricParams
+
+    params = MetricParams(
+        regular_min_orders=3, power_user_min_orders=7, lifecycle_days=(30, 60, 120)
+    )
+    appendix = dict(metric_definitions(params))
+    values = schema.setting_values(params)
+    for term, (layer, table, column) in SPEC_TERMS.items():
+        assert appendix[term] == schema.table_spec(layer, table).column(column).describe(values)
+    assert appendix["Frequency tier"] == (
+        "One-time: 1 completed order; Regular: 3 to 6; Power User: 7 or more."
+    )
+    assert appendix["Lifecycle stage"] == (
+        "By days since the last completed order: Active <= 30 < Warm <= 60 < At Risk <= 120 "
+        "< Dormant."
+    )

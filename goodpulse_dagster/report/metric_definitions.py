@@ -1,15 +1,33 @@
-"""The appendix: the metric definitions of METRICS.md, with the thresholds in force."""
+"""The appendix: the metric definitions of METRICS.md, with the thresholds in force.
+
+A term that is a column of a table takes that column's meaning from the table spec (schema/), so
+the report, the UI and docs/metrics.md say the same thing; the others are definitions of METRICS.md
+that no single column holds.
+"""
 
 from __future__ import annotations
 
+from goodpulse_dagster import schema
 from goodpulse_dagster.transforms.params import MetricParams
+
+# Appendix term -> (layer, table, column) whose meaning it is.
+SPEC_TERMS: dict[str, tuple[str, str, str]] = {
+    "Frequency tier": (schema.GOLD, "customer_360", "frequency_tier"),
+    "Value segment": (schema.GOLD, "customer_360", "value_segment"),
+    "Lifecycle stage": (schema.GOLD, "customer_360", "lifecycle_stage"),
+    "Repeat rate": (schema.KPI, "northstar", "repeat_rate"),
+    "Cancellation rate": (schema.KPI, "northstar", "cancellation_rate"),
+}
+
+
+def spec_meaning(term: str, p: MetricParams) -> str:
+    layer, table, column = SPEC_TERMS[term]
+    return schema.table_spec(layer, table).column(column).describe(schema.setting_values(p))
 
 
 def metric_definitions(p: MetricParams | None = None) -> list[tuple[str, str]]:
     """(term, definition) pairs of METRICS.md, with the thresholds in force."""
     p = p or MetricParams()
-    q20, q80, q95 = (f"p{round(q * 100):d}" for q in p.value_quantiles)
-    d1, d2, d3 = p.lifecycle_days
     statuses = ", ".join(p.completed_statuses)
     return [
         ("Customer", "A person (customer_unique_id); customer_id is per order."),
@@ -27,21 +45,9 @@ def metric_definitions(p: MetricParams | None = None) -> list[tuple[str, str]]:
         ("as_of", "Date of the latest purchase among all orders (any status), unless configured."),
         ("Review score", "Score of the order's latest review by answer time (ties: higher score)."),
         ("Delivery days", "Delivered-to-customer date minus purchase time, in fractional days."),
-        (
-            "Frequency tier",
-            f"One-time: 1 completed order; Regular: {p.regular_min_orders} to "
-            f"{p.power_user_min_orders - 1}; Power User: {p.power_user_min_orders} or more.",
-        ),
-        (
-            "Value segment",
-            f"By lifetime revenue against its {q20}, {q80} and {q95} over all customers: Low Value "
-            f"< {q20} <= Medium Value < {q80} <= High Value < {q95} <= VIP.",
-        ),
-        (
-            "Lifecycle stage",
-            f"By days since the last completed order: Active <= {d1} < Warm <= {d2} < At Risk "
-            f"<= {d3} < Dormant.",
-        ),
+        ("Frequency tier", spec_meaning("Frequency tier", p)),
+        ("Value segment", spec_meaning("Value segment", p)),
+        ("Lifecycle stage", spec_meaning("Lifecycle stage", p)),
         ("Segment", "lifecycle stage | value segment | frequency tier."),
         (
             "Acquisition channel",
@@ -50,7 +56,7 @@ def metric_definitions(p: MetricParams | None = None) -> list[tuple[str, str]]:
             "through the funnel, 'unknown' when the origin is empty.",
         ),
         ("AOV", "Revenue / completed orders."),
-        ("Repeat rate", f"Customers with {p.regular_min_orders}+ completed orders / customers."),
+        ("Repeat rate", spec_meaning("Repeat rate", p)),
         (
             "Complete period",
             "A month or quarter the data covers from its first to its last day: it starts on or "
@@ -84,5 +90,5 @@ def metric_definitions(p: MetricParams | None = None) -> list[tuple[str, str]]:
             "correlation of delivery days and review score.",
         ),
         ("On-time rate", "Delivered on or before the estimated date / delivered orders."),
-        ("Cancellation rate", "Canceled orders / all orders."),
+        ("Cancellation rate", spec_meaning("Cancellation rate", p)),
     ]

@@ -120,8 +120,8 @@ GLOSSARY: dict[str, str] = {
     "value_segment": "By lifetime revenue against its {value_q_low}, {value_q_mid} and "
     "{value_q_high} over all customers: Low Value < {value_q_low} <= Medium Value < {value_q_mid} "
     "<= High Value < {value_q_high} <= VIP.",
-    "lifecycle_stage": "By recency days: Active <= {active_days} < Warm <= {warm_days} < At Risk "
-    "<= {at_risk_days} < Dormant.",
+    "lifecycle_stage": "By days since the last completed order: Active <= {active_days} < Warm <= "
+    "{warm_days} < At Risk <= {at_risk_days} < Dormant.",
     "r_score": "Recency score 1-5: NTILE(5) over recency_days descending (ties by "
     "customer_unique_id).",
     "f_score": "Frequency score 1-5: least(total_orders, 5).",
@@ -157,7 +157,7 @@ GLOSSARY: dict[str, str] = {
     "repeat_rate": "Customers with {regular_min_orders}+ completed orders / customers.",
     "power_users": "Customers with {power_user_min_orders}+ completed orders.",
     "on_time_rate": "Delivered on or before the estimate / delivered orders with both dates.",
-    "cancellation_rate": "Canceled orders / all orders (every status).",
+    "cancellation_rate": "Canceled orders / all orders.",
     "as_of": "The reference date: the latest purchase date (any status) unless configured.",
     "customers_1_plus": "Customers with 1+ completed orders.",
     "customers_2_plus": "Customers with {regular_min_orders}+ completed orders.",
