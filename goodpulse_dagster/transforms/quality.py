@@ -22,14 +22,15 @@ import pyarrow as pa
 
 from goodpulse_dagster.schema import (
     GEOLOCATION,
+    INGESTED_AT_COLUMN,
     ORDER_REVIEWS,
     ORDERS,
     PARTITION_COLUMN,
+    SOURCE_FILE_COLUMN,
     SOURCE_TABLES,
     TIMESTAMP,
 )
-from goodpulse_dagster.transforms import silver as silver_rules
-from goodpulse_dagster.transforms.silver import standardise_expr
+from goodpulse_dagster.transforms import silver_rules
 from goodpulse_dagster.transforms.sql import arrow_schema, quote_ident, quote_literal, run_sql
 
 # How many offending values a finding lists (metadata stays readable in the UI).
@@ -41,7 +42,7 @@ SHARE_TOLERANCE = 1e-9
 CENT_TOLERANCE = 0.005
 
 # review_score is a 1-5 star rating (silver quarantines a score outside it: REVIEW_SCORE_RANGE is
-# imported from transforms/silver.py, so the rule and its check share one definition).
+# imported from transforms/silver_rules.py, so the rule and its check share one definition).
 REVIEW_SCORE_RANGE = silver_rules.REVIEW_SCORE_RANGE
 
 SEVERITY_WARN = "WARN"
@@ -323,18 +324,28 @@ def silver_reconciliation(
 
     Each count is taken independently: bronze, silver and the silver quarantine from their own
     stored objects; exact duplicates recounted from bronze with silver's own standardisation
-    (``standardise_expr``), so a row lost or doubled anywhere between the layers shows up as a
-    non-zero ``difference``. Superseded rows exist only where silver keeps one row per key by
-    rule: reviews (all but the latest per order, recounted from bronze) and geolocation (points
-    folded into one row per prefix, read from silver's ``geolocation_points``).
+    (the table's model, ``silver_rules.standardised_sql``), so a row lost or doubled anywhere
+    between the layers shows up as a non-zero ``difference``. Superseded rows exist only where
+    silver keeps one row per key by rule: reviews (all but the latest per order, recounted from
+    bronze) and geolocation (points folded into one row per prefix, read from silver's
+    ``geolocation_points``).
     ``quarantine`` must hold the silver-layer rows only. An unpartitioned table gives one row
     whose partition is None.
     """
     table = SOURCE_TABLES[table_name]
     part = PARTITION_COLUMN if table.partitioned else "NULL::DATE"
-    standardised = ", ".join(
-        f"{standardise_expr(table, c)} AS {quote_ident(table.silver_renames.get(c, c))}"
-        for c in table.columns
+    # The table's model reads ``bronze`` with its ingestion columns. They are not part of what
+    # exact duplicates share, so they are blanked here (and a bronze without them, as a unit
+    # test passes, standardises too), then left out of the standardised rows.
+    provenance = f"'{SOURCE_FILE_COLUMN}', '{INGESTED_AT_COLUMN}'"
+    bronze_sql = (
+        f"SELECT COLUMNS(lambda c: c NOT IN ({provenance})), "
+        f"NULL::VARCHAR AS {SOURCE_FILE_COLUMN}, NULL::TIMESTAMP AS {INGESTED_AT_COLUMN} "
+        "FROM bronze_rows"
+    )
+    standardised = (
+        f"SELECT * EXCLUDE ({SOURCE_FILE_COLUMN}, {INGESTED_AT_COLUMN}) "
+        f"FROM ({silver_rules.standardised_sql(table_name)})"
     )
     if table_name == ORDER_REVIEWS.name:
         keys = [quote_ident(table.silver_renames.get(c, c)) for c in table.primary_key]
@@ -349,7 +360,8 @@ def silver_reconciliation(
         superseded = "SELECT NULL::DATE AS p, 0 AS n WHERE FALSE"
     result = run_sql(
         f"""
-        WITH std AS (SELECT {standardised}, {part} AS _p FROM bronze),
+        WITH bronze AS ({bronze_sql}),
+             std AS (SELECT *, {part} AS _p FROM ({standardised})),
              dedup AS (SELECT DISTINCT * FROM std),
              b AS (SELECT _p AS p, count(*) AS n FROM std GROUP BY 1),
              d AS (SELECT _p AS p, count(*) AS n FROM dedup GROUP BY 1),
@@ -371,7 +383,7 @@ def silver_reconciliation(
         LEFT JOIN sup ON sup.p IS NOT DISTINCT FROM parts.p
         ORDER BY parts.p
         """,
-        bronze=bronze,
+        bronze_rows=bronze,
         silver=silver,
         quarantine=quarantine,
     )

@@ -1,0 +1,18 @@
+-- silver.category_translation, standardising step: both names trimmed (empty text is NULL).
+-- Grain: one row per Portuguese product_category_name. The silver rules
+-- (transforms/silver_rules.py) then drop exact duplicates and keep one row per name.
+-- Input: bronze (bronze.category_translation). Parameters: none.
+WITH source AS (
+    SELECT * FROM bronze
+),
+
+standardised AS (
+    SELECT
+        NULLIF(trim(product_category_name), '') AS product_category_name,
+        NULLIF(trim(product_category_name_english), '') AS product_category_name_english,
+        _source_file,
+        _ingested_at
+    FROM source
+)
+
+SELECT * FROM standardised

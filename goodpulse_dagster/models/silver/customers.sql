@@ -1,0 +1,24 @@
+-- silver.customers, standardising step: text trimmed (empty text is NULL), the zip prefix a
+-- 5-character string with leading zeros ('1012' and '01012' are the same prefix), the city lower
+-- case and the state upper case.
+-- Grain: one row per customer_id (an order's customer key); customer_unique_id is the person.
+-- The silver rules (transforms/silver_rules.py) then drop exact duplicates, keep one row per key
+-- and quarantine malformed keys.
+-- Input: bronze (bronze.customers). Parameters: none.
+WITH source AS (
+    SELECT * FROM bronze
+),
+
+standardised AS (
+    SELECT
+        NULLIF(trim(customer_id), '') AS customer_id,
+        NULLIF(trim(customer_unique_id), '') AS customer_unique_id,
+        lpad(NULLIF(trim(customer_zip_code_prefix), ''), 5, '0') AS customer_zip_code_prefix,
+        lower(NULLIF(trim(customer_city), '')) AS customer_city,
+        upper(NULLIF(trim(customer_state), '')) AS customer_state,
+        _source_file,
+        _ingested_at
+    FROM source
+)
+
+SELECT * FROM standardised

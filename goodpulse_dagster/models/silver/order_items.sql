@@ -1,0 +1,26 @@
+-- silver.order_items, standardising step: the ids trimmed (an empty id is NULL); numbers, dates
+-- and money (DECIMAL(18,2)) are already typed by bronze and pass through.
+-- Grain: one row per (order_id, order_item_id). The silver rules (transforms/silver_rules.py) then
+-- drop exact duplicates, keep one row per key and quarantine negative or implausible amounts and
+-- items whose product or seller is unknown.
+-- Input: bronze (bronze.order_items). Parameters: none.
+WITH source AS (
+    SELECT * FROM bronze
+),
+
+standardised AS (
+    SELECT
+        NULLIF(trim(order_id), '') AS order_id,
+        order_item_id,
+        NULLIF(trim(product_id), '') AS product_id,
+        NULLIF(trim(seller_id), '') AS seller_id,
+        shipping_limit_date,
+        price,
+        freight_value,
+        _partition,
+        _source_file,
+        _ingested_at
+    FROM source
+)
+
+SELECT * FROM standardised
