@@ -35,8 +35,6 @@ class SourceTable:
     primary_key: tuple[str, ...]
     description: str
     partitioned: bool = False
-    # Columns that hold zip prefixes: kept as 5-character strings with leading zeros.
-    zip_columns: tuple[str, ...] = ()
     optional: tuple[str, ...] = ()
     # Renames applied in silver (misspelt Kaggle headers).
     silver_renames: dict[str, str] = field(default_factory=dict)
@@ -97,7 +95,6 @@ CUSTOMERS = SourceTable(
     },
     primary_key=("customer_id",),
     description="One row per customer_id (an order's customer key); customer_unique_id is the person.",
-    zip_columns=("customer_zip_code_prefix",),
 )
 ORDER_ITEMS = SourceTable(
     name="order_items",
@@ -188,7 +185,6 @@ SELLERS = SourceTable(
     },
     primary_key=("seller_id",),
     description="One row per seller.",
-    zip_columns=("seller_zip_code_prefix",),
 )
 GEOLOCATION = SourceTable(
     name="geolocation",
@@ -202,7 +198,6 @@ GEOLOCATION = SourceTable(
     },
     primary_key=("geolocation_zip_code_prefix",),
     description="Bronze: many points per zip prefix; silver: one row per zip prefix.",
-    zip_columns=("geolocation_zip_code_prefix",),
 )
 CATEGORY_TRANSLATION = SourceTable(
     name="category_translation",
