@@ -17,7 +17,6 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 from dagster import (
-    AssetKey,
     DagsterInstance,
     Definitions,
     asset,
