@@ -30,7 +30,7 @@ from dagster import (
     DagsterInstance,
 )
 
-from goodpulse_dagster import atomic_files
+from goodpulse_dagster import atomic_files, lake_layout
 from goodpulse_dagster.errors import UserError
 from goodpulse_dagster.settings import mask_url_secrets
 
@@ -54,7 +54,7 @@ def state_path(home: Path) -> Path:
 def home_of_reports(reports_dir: str | Path) -> Path:
     """$GOODPULSE_HOME from the reports directory the ``reports`` resource names
     ($GOODPULSE_HOME/reports, settings.py): the assets know their home through it."""
-    return Path(reports_dir).parent
+    return lake_layout.home_of_reports(Path(reports_dir))
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ def record_failures(home: Path, failures: Iterable[Failure]) -> None:
     _write_state(home, state)
     from goodpulse_dagster.transforms.report import mark_report_stale
 
-    mark_report_stale(Path(home) / "reports", stale_notice(state))
+    mark_report_stale(lake_layout.reports_dir(home), stale_notice(state))
 
 
 def stale_notice(state: Mapping) -> str | None:

@@ -65,6 +65,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from goodpulse_dagster import lake_layout
 from goodpulse_dagster.errors import UserSettingsError
 from goodpulse_dagster.transforms.params import MetricParams
 
@@ -189,24 +190,22 @@ class Settings:
     s3_max_attempts: int = 5
     alerts: AlertSettings = field(default_factory=AlertSettings)
 
+    # The folders of the home (lake_layout.py says what each holds).
     @property
     def lake_dir(self) -> Path:
-        return self.home / "lake"
+        return lake_layout.lake_dir(self.home)
 
     @property
     def staging_dir(self) -> Path:
-        """Parsed copies of raw files, by content hash: a file is parsed once, however many
-        partitions read it."""
-        return self.home / "staging"
+        return lake_layout.staging_dir(self.home)
 
     @property
     def raw_cache_dir(self) -> Path:
-        """Local copies of S3 raw objects (by ETag) for DuckDB to read."""
-        return self.home / "cache" / "raw"
+        return lake_layout.raw_cache_dir(self.home)
 
     @property
     def reports_dir(self) -> Path:
-        return self.home / "reports"
+        return lake_layout.reports_dir(self.home)
 
 
 def _env(name: str, default: str | None = None, env: dict[str, str] | None = None) -> str | None:
@@ -404,14 +403,16 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     return Settings(
         home=home,
         storage=storage,
-        raw_dir=Path(_env("GOODPULSE_RAW_DIR", str(home / "raw"), env)).absolute(),
+        raw_dir=Path(
+            _env("GOODPULSE_RAW_DIR", str(lake_layout.default_raw_dir(home)), env)
+        ).absolute(),
         s3_bucket=bucket,
         s3_raw_prefix=_env("GOODPULSE_S3_RAW_PREFIX", "raw", env),
         s3_lake_prefix=_env("GOODPULSE_S3_LAKE_PREFIX", "lake", env),
         s3_endpoint_url=_env("GOODPULSE_S3_ENDPOINT_URL", _env("AWS_ENDPOINT_URL", None, env), env),
         s3_region=_env("GOODPULSE_S3_REGION", _env("AWS_REGION", "us-east-1", env), env),
         warehouse_path=Path(
-            _env("GOODPULSE_WAREHOUSE", str(home / "warehouse.duckdb"), env)
+            _env("GOODPULSE_WAREHOUSE", str(lake_layout.default_warehouse(home)), env)
         ).absolute(),
         metrics=metric_params_from_env(env),
         orphan_error_rate=float(_env("GOODPULSE_ORPHAN_ERROR_RATE", "0.01", env)),

@@ -21,6 +21,7 @@ import pyarrow as pa
 from dagster import ConfigurableResource
 from pydantic import Field
 
+from goodpulse_dagster import lake_layout
 from goodpulse_dagster.errors import UserSettingsError
 from goodpulse_dagster.resources.lake import LakeStore, LocalLakeStore, S3LakeStore
 from goodpulse_dagster.settings import STORAGE_LOCAL, STORAGE_S3, mask_url_secrets
@@ -85,8 +86,9 @@ class LakeResource(ConfigurableResource):
         return LocalLakeStore(self.local_dir)
 
     def write_quarantine(self, table: str, name: str, rows: pa.Table) -> str:
-        """Replace one quarantine object (so a re-run never duplicates rejected rows)."""
-        relpath = f"quarantine/{table}/{name}.parquet"
+        """Replace one quarantine object (so a re-run never duplicates rejected rows); ``name``
+        is its ``lake_layout.quarantine_name`` (``bronze``, ``silver``, ``silver/<quarter>``)."""
+        relpath = lake_layout.quarantine_object(table, name)
         store = self.store()
         store.write_table(relpath, rows)
         return store.object_uri(relpath)
