@@ -262,7 +262,9 @@ def floor(raw: Path) -> dict:
 def warehouse_check(home: Path) -> dict:
     import duckdb
 
-    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    from goodpulse_dagster.lake_layout import default_warehouse
+
+    con = duckdb.connect(str(default_warehouse(home)), read_only=True)
     try:
         row = con.sql("SELECT count(*), sum(lifetime_revenue) FROM gold.customer_360").fetchall()
     finally:

@@ -27,11 +27,11 @@ from goodpulse_dagster.checks import build_checks
 from goodpulse_dagster.checks.freshness import FRESHNESS_RESOURCE, FreshnessSettings
 from goodpulse_dagster.resources.parquet_io import ParquetLakeIOManager
 from goodpulse_dagster.resources.storage import (
-    AnalyticsSettings,
     LakeResource,
     LandingZoneResource,
     ReportsResource,
     S3Connection,
+    analytics_settings,
 )
 from goodpulse_dagster.resources.warehouse import WarehouseIOManager
 from goodpulse_dagster.settings import Settings, load_settings
@@ -60,26 +60,7 @@ def build_resources(settings: Settings) -> dict:
         csv_encoding=settings.csv_encoding,
         s3=s3,
     )
-    m = settings.metrics
-    analytics = AnalyticsSettings(
-        completed_statuses=list(m.completed_statuses),
-        regular_min_orders=m.regular_min_orders,
-        power_user_min_orders=m.power_user_min_orders,
-        value_quantiles=list(m.value_quantiles),
-        lifecycle_days=list(m.lifecycle_days),
-        top_n_cities=m.top_n_cities,
-        as_of=m.as_of.isoformat() if m.as_of else None,
-        orphan_error_rate=settings.orphan_error_rate,
-        max_line_amount=m.max_line_amount,
-        as_of_max_gap_days=m.as_of_max_gap_days,
-        as_of_outlier_max_share=m.as_of_outlier_max_share,
-        churn_high_below=m.churn_high_below,
-        churn_medium_below=m.churn_medium_below,
-        backtest_holdout_days=m.backtest_holdout_days,
-        backtest_tie_share=m.backtest_tie_share,
-        churn_rise_warn_share=m.churn_rise_warn_share,
-        prediction_min_repeat_customers=m.prediction_min_repeat_customers,
-    )
+    analytics = analytics_settings(settings.metrics, settings.orphan_error_rate)
     return {
         "lake": lake,
         "landing": landing,

@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from dagster import Backoff, Failure, Jitter, RetryPolicy
 
 from goodpulse_dagster.errors import UserError
+from goodpulse_dagster.resources.warehouse import WarehouseLockedError
 
 STEP_RETRY_POLICY = RetryPolicy(
     max_retries=3, delay=1, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS
@@ -34,9 +35,6 @@ STEP_RETRY_POLICY = RetryPolicy(
 
 def is_retriable(error: BaseException) -> bool:
     """Whether the step retry policy may run a step again after ``error``."""
-    # Imported here: the warehouse module imports dagster-duckdb, which not every caller needs.
-    from goodpulse_dagster.resources.warehouse import WarehouseLockedError
-
     return not isinstance(error, UserError) or isinstance(error, WarehouseLockedError)
 
 

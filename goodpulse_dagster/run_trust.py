@@ -16,8 +16,6 @@ staleness").
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -32,6 +30,7 @@ from dagster import (
     DagsterInstance,
 )
 
+from goodpulse_dagster import atomic_files, lake_layout
 from goodpulse_dagster.errors import UserError
 from goodpulse_dagster.settings import mask_url_secrets
 
@@ -55,7 +54,7 @@ def state_path(home: Path) -> Path:
 def home_of_reports(reports_dir: str | Path) -> Path:
     """$GOODPULSE_HOME from the reports directory the ``reports`` resource names
     ($GOODPULSE_HOME/reports, settings.py): the assets know their home through it."""
-    return Path(reports_dir).parent
+    return lake_layout.home_of_reports(Path(reports_dir))
 
 
 @dataclass(frozen=True)
@@ -77,12 +76,7 @@ def read_state(home: Path) -> dict:
 
 def _write_state(home: Path, state: dict) -> None:
     # Temporary file + rename: a reader (the CLI, the report) never sees a half-written file.
-    path = state_path(home)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".state.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(state, fh, indent=1)
-    os.replace(tmp, path)
+    atomic_files.write_text(state_path(home), json.dumps(state, indent=1))
 
 
 def _now() -> str:
@@ -107,7 +101,7 @@ def record_failures(home: Path, failures: Iterable[Failure]) -> None:
     _write_state(home, state)
     from goodpulse_dagster.report import mark_report_stale
 
-    mark_report_stale(Path(home) / "reports", stale_notice(state))
+    mark_report_stale(lake_layout.reports_dir(home), stale_notice(state))
 
 
 def stale_notice(state: Mapping) -> str | None:

@@ -65,8 +65,15 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from goodpulse_dagster import lake_layout
 from goodpulse_dagster.errors import UserSettingsError
-from goodpulse_dagster.transforms.params import MetricParams
+from goodpulse_dagster.transforms.params import (
+    MetricParams,
+    element_type,
+    env_var,
+    is_list,
+    metric_fields,
+)
 
 STORAGE_LOCAL = "local"
 STORAGE_S3 = "s3"
@@ -189,24 +196,22 @@ class Settings:
     s3_max_attempts: int = 5
     alerts: AlertSettings = field(default_factory=AlertSettings)
 
+    # The folders of the home (lake_layout.py says what each holds).
     @property
     def lake_dir(self) -> Path:
-        return self.home / "lake"
+        return lake_layout.lake_dir(self.home)
 
     @property
     def staging_dir(self) -> Path:
-        """Parsed copies of raw files, by content hash: a file is parsed once, however many
-        partitions read it."""
-        return self.home / "staging"
+        return lake_layout.staging_dir(self.home)
 
     @property
     def raw_cache_dir(self) -> Path:
-        """Local copies of S3 raw objects (by ETag) for DuckDB to read."""
-        return self.home / "cache" / "raw"
+        return lake_layout.raw_cache_dir(self.home)
 
     @property
     def reports_dir(self) -> Path:
-        return self.home / "reports"
+        return lake_layout.reports_dir(self.home)
 
 
 def _env(name: str, default: str | None = None, env: dict[str, str] | None = None) -> str | None:
@@ -244,9 +249,6 @@ def _encoding(text: str) -> str:
     return text.strip()
 
 
-# --- Trustworthy values (issue 14): the line-amount ceiling and the as_of outlier rule. -----------
-
-
 def _number(text: str, name: str) -> float:
     try:
         value = float(text)
@@ -260,24 +262,6 @@ def _whole(text: str, name: str) -> int:
         return int(text)
     except ValueError as exc:
         raise UserSettingsError(f"{name} must be a whole number, got {text!r}.") from exc
-
-
-def value_rule_params_from_env(env: dict[str, str] | None = None) -> dict[str, float | int]:
-    """The MetricParams fields of issue 14, from GOODPULSE_MAX_LINE_AMOUNT,
-    GOODPULSE_AS_OF_MAX_GAP_DAYS and GOODPULSE_AS_OF_OUTLIER_MAX_SHARE (validated by
-    MetricParams, which raises UserSettingsError)."""
-    return {
-        "max_line_amount": _number(
-            _env("GOODPULSE_MAX_LINE_AMOUNT", "1000000", env), "GOODPULSE_MAX_LINE_AMOUNT"
-        ),
-        "as_of_max_gap_days": _whole(
-            _env("GOODPULSE_AS_OF_MAX_GAP_DAYS", "90", env), "GOODPULSE_AS_OF_MAX_GAP_DAYS"
-        ),
-        "as_of_outlier_max_share": _number(
-            _env("GOODPULSE_AS_OF_OUTLIER_MAX_SHARE", "0.001", env),
-            "GOODPULSE_AS_OF_OUTLIER_MAX_SHARE",
-        ),
-    }
 
 
 # --- Report margins (issue 20): when a finding may single a group out. ---------------------------
@@ -345,52 +329,32 @@ def _positive_number(text: str, name: str) -> float:
     return value
 
 
-def prediction_params_from_env(env: dict[str, str] | None = None) -> dict[str, float | int]:
-    """The MetricParams fields of issue 19 (predictions), validated by MetricParams."""
-    return {
-        "churn_high_below": _number(
-            _env("GOODPULSE_CHURN_HIGH_BELOW", "0.3", env), "GOODPULSE_CHURN_HIGH_BELOW"
-        ),
-        "churn_medium_below": _number(
-            _env("GOODPULSE_CHURN_MEDIUM_BELOW", "0.6", env), "GOODPULSE_CHURN_MEDIUM_BELOW"
-        ),
-        "backtest_holdout_days": _whole(
-            _env("GOODPULSE_BACKTEST_HOLDOUT_DAYS", "180", env), "GOODPULSE_BACKTEST_HOLDOUT_DAYS"
-        ),
-        "backtest_tie_share": _number(
-            _env("GOODPULSE_BACKTEST_TIE_SHARE", "0.01", env), "GOODPULSE_BACKTEST_TIE_SHARE"
-        ),
-        "churn_rise_warn_share": _number(
-            _env("GOODPULSE_CHURN_RISE_WARN_SHARE", "0.25", env), "GOODPULSE_CHURN_RISE_WARN_SHARE"
-        ),
-        "prediction_min_repeat_customers": _whole(
-            _env("GOODPULSE_PREDICTION_MIN_REPEAT_CUSTOMERS", "20", env),
-            "GOODPULSE_PREDICTION_MIN_REPEAT_CUSTOMERS",
-        ),
-    }
+def _metric_value(param, text: str):
+    """The value of the MetricParams field ``param`` from its environment variable's text."""
+    name = env_var(param.name)
+    kind = element_type(param)
+    if is_list(param):
+        if kind is str:
+            return tuple(s.strip() for s in text.split(",") if s.strip())
+        numbers = _floats(text, name)
+        return tuple(int(x) for x in numbers) if kind is int else numbers
+    if kind is int:
+        return _whole(text, name)
+    if kind is float:
+        return _number(text, name)
+    return date.fromisoformat(text)
 
 
 def metric_params_from_env(env: dict[str, str] | None = None) -> MetricParams:
-    statuses = _env("GOODPULSE_COMPLETED_STATUSES", "delivered", env)
-    as_of = _env("GOODPULSE_AS_OF", None, env)
-    return MetricParams(
-        completed_statuses=tuple(s.strip() for s in statuses.split(",") if s.strip()),
-        regular_min_orders=int(_env("GOODPULSE_REGULAR_MIN_ORDERS", "2", env)),
-        power_user_min_orders=int(_env("GOODPULSE_POWER_USER_MIN_ORDERS", "5", env)),
-        value_quantiles=_floats(
-            _env("GOODPULSE_VALUE_QUANTILES", "0.2,0.8,0.95", env), "GOODPULSE_VALUE_QUANTILES"
-        ),
-        lifecycle_days=tuple(
-            int(x)
-            for x in _floats(
-                _env("GOODPULSE_LIFECYCLE_DAYS", "90,180,365", env), "GOODPULSE_LIFECYCLE_DAYS"
-            )
-        ),
-        top_n_cities=int(_env("GOODPULSE_TOP_N_CITIES", "7", env)),
-        as_of=date.fromisoformat(as_of) if as_of else None,
-        **value_rule_params_from_env(env),
-        **prediction_params_from_env(env),
-    )
+    """MetricParams from the GOODPULSE_<FIELD> variables (transforms/params.py declares the
+    fields); an unset variable leaves the field's default. Validated by MetricParams, which
+    raises UserSettingsError."""
+    values = {}
+    for param in metric_fields():
+        text = _env(env_var(param.name), None, env)
+        if text is not None:
+            values[param.name] = _metric_value(param, text)
+    return MetricParams(**values)
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
@@ -404,14 +368,16 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     return Settings(
         home=home,
         storage=storage,
-        raw_dir=Path(_env("GOODPULSE_RAW_DIR", str(home / "raw"), env)).absolute(),
+        raw_dir=Path(
+            _env("GOODPULSE_RAW_DIR", str(lake_layout.default_raw_dir(home)), env)
+        ).absolute(),
         s3_bucket=bucket,
         s3_raw_prefix=_env("GOODPULSE_S3_RAW_PREFIX", "raw", env),
         s3_lake_prefix=_env("GOODPULSE_S3_LAKE_PREFIX", "lake", env),
         s3_endpoint_url=_env("GOODPULSE_S3_ENDPOINT_URL", _env("AWS_ENDPOINT_URL", None, env), env),
         s3_region=_env("GOODPULSE_S3_REGION", _env("AWS_REGION", "us-east-1", env), env),
         warehouse_path=Path(
-            _env("GOODPULSE_WAREHOUSE", str(home / "warehouse.duckdb"), env)
+            _env("GOODPULSE_WAREHOUSE", str(lake_layout.default_warehouse(home)), env)
         ).absolute(),
         metrics=metric_params_from_env(env),
         orphan_error_rate=float(_env("GOODPULSE_ORPHAN_ERROR_RATE", "0.01", env)),

@@ -1,6 +1,7 @@
 """The code paths that exist for speed and memory (docs/performance.md) give the same answers as
 the plain ones: lake runs split into ranges of quarters, bronze routing restricted to a run's
-window, jobs run without output capture, and Arrow tables written to the warehouse."""
+window, and Arrow tables written to the warehouse (jobs run without output capture:
+test_execution.py)."""
 
 from __future__ import annotations
 
@@ -16,21 +17,18 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 from dagster import (
-    AssetKey,
     DagsterInstance,
     Definitions,
     asset,
-    build_output_context,
     define_asset_job,
 )
-from dagster._core.storage.db_io_manager import TableSlice
 
 from goodpulse_dagster import schema
 from goodpulse_dagster.cli import lake_run_ranges, run_pipeline
 from goodpulse_dagster.definitions import build_definitions
 from goodpulse_dagster.execution import execute_job_here
 from goodpulse_dagster.resources.storage import LandingZoneResource
-from goodpulse_dagster.resources.warehouse import DuckDBArrowTypeHandler, WarehouseIOManager
+from goodpulse_dagster.resources.warehouse import WarehouseIOManager, WarehouseTable, write_arrow
 from goodpulse_dagster.sample_data import generate
 from goodpulse_dagster.settings import load_settings
 from goodpulse_dagster.sources import staging as staging_source
@@ -261,34 +259,6 @@ def test_files_known_to_have_no_orphans_are_not_checked_again(tmp_path, monkeypa
     assert len(checked[-1]) == 2
 
 
-# --- jobs run without output capture -----------------------------------------------------------
-
-
-def test_execute_job_here_materializes_and_keeps_no_outputs(tmp_path):
-    @asset
-    def numbers() -> list[int]:
-        return list(range(1_000))
-
-    @asset
-    def total(numbers: list[int]) -> int:
-        return sum(numbers)
-
-    defs = Definitions(assets=[numbers, total], jobs=[define_asset_job("both")])
-    instance = DagsterInstance.ephemeral(tempdir=str(tmp_path))
-    result = execute_job_here(defs.resolve_job_def("both"), instance)
-    assert result.success
-    assert {e.asset_key for e in result.get_asset_materialization_events()} == {
-        AssetKey("numbers"),
-        AssetKey("total"),
-    }
-    # The values went to the IO manager (which the next step loaded), none stayed in the result.
-    assert result._output_capture == {}  # noqa: SLF001 - what this helper exists to keep empty
-    subset = execute_job_here(
-        defs.resolve_job_def("both"), instance, asset_selection=[AssetKey("total")]
-    )
-    assert [e.asset_key for e in subset.get_asset_materialization_events()] == [AssetKey("total")]
-
-
 # --- Arrow tables in the warehouse -------------------------------------------------------------
 
 
@@ -356,9 +326,7 @@ def test_an_arrow_write_keeps_no_row_order_and_leaves_the_session_as_it_was(tmp_
     con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
     try:
         con.execute("CREATE SCHEMA gold")
-        DuckDBArrowTypeHandler().handle_output(
-            build_output_context(), TableSlice(table="ids", schema="gold"), straddling, con
-        )
+        write_arrow(WarehouseTable(schema="gold", table="ids"), straddling, con)
         assert con.sql("SELECT current_setting('preserve_insertion_order')").fetchall() == [(True,)]
         assert con.sql(
             "SELECT count(*), count(DISTINCT id), min(id), max(id), sum(id) FROM gold.ids"

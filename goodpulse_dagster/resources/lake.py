@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import io
 import os
-import uuid
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from goodpulse_dagster import atomic_files
 
 
 class LakeStore(ABC):
@@ -64,13 +65,9 @@ class LocalLakeStore(LakeStore):
         return self.root / relpath
 
     def write_bytes(self, relpath: str, data: bytes) -> None:
-        target = self.path(relpath)
-        target.parent.mkdir(parents=True, exist_ok=True)
         # Write then rename: a reader (or a crash mid-write) never sees half a file, and a re-run
         # replaces the object instead of adding to it.
-        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part")
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
+        atomic_files.write_bytes(self.path(relpath), data)
 
     def read_bytes(self, relpath: str) -> bytes:
         return self.path(relpath).read_bytes()

@@ -1,8 +1,8 @@
 """One Parquet IO manager for bronze and silver, on a local directory or S3.
 
-Layout: ``<lake>/<layer>/<table>/<partition key>.parquet`` for partitioned assets (one object per
-quarter) and ``<lake>/<layer>/<table>/data.parquet`` otherwise. Values are Arrow tables: ids stay
-Arrow strings, never pandas object columns.
+Layout (lake_layout.py): ``<lake>/<layer>/<table>/<partition key>.parquet`` for partitioned assets
+(one object per quarter) and ``<lake>/<layer>/<table>/data.parquet`` otherwise. Values are Arrow
+tables: ids stay Arrow strings, never pandas object columns.
 
 An input whose ``AssetIn`` metadata is ``DATASET_INPUT`` gets a ``pyarrow.dataset.Dataset`` over
 the objects instead of a table, on local storage: nothing is read until DuckDB scans it, and then
@@ -27,13 +27,14 @@ import pyarrow.dataset as ds
 from dagster import ConfigurableIOManager, InputContext, OutputContext
 from pydantic import Field
 
+from goodpulse_dagster import lake_layout
+from goodpulse_dagster.lake_layout import UNPARTITIONED_OBJECT  # noqa: F401 - checks/common.py
 from goodpulse_dagster.partitions import PARTITION_KEY_FORMAT
 from goodpulse_dagster.resources.lake import LocalLakeStore
 from goodpulse_dagster.resources.storage import LakeResource
 from goodpulse_dagster.schema import PARTITION_COLUMN
 from goodpulse_dagster.transforms.sql import concat
 
-UNPARTITIONED_OBJECT = "data.parquet"
 # The ``AssetIn`` metadata key both IO managers read to choose what an input is loaded as (here
 # a dataset, in the warehouse IO manager an Arrow table: ``warehouse.ARROW_INPUT``).
 LOAD_AS = "load_as"
@@ -63,51 +64,47 @@ def split_by_partition(table: pa.Table, keys: list[str]) -> dict[str, pa.Table]:
 class ParquetLakeIOManager(ConfigurableIOManager):
     lake: LakeResource = Field(default_factory=LakeResource)
 
-    def _base(self, asset_key_path: list[str]) -> str:
-        return "/".join(asset_key_path)
-
     def handle_output(self, context: OutputContext, obj: pa.Table) -> None:
         if obj is None:
             return
         store = self.lake.store()
-        base = self._base(context.asset_key.path)
+        folder = lake_layout.asset_folder(context.asset_key.path)
         if context.has_asset_partitions:
             keys = sorted(context.asset_partition_keys)
             for key, part in split_by_partition(obj, keys).items():
-                store.write_table(f"{base}/{key}.parquet", part)
-            uri = store.object_uri(f"{base}/{keys[0]}.parquet")
+                store.write_table(lake_layout.partition_object(folder, key), part)
+            uri = store.object_uri(lake_layout.partition_object(folder, keys[0]))
             context.add_output_metadata({"lake_uri": uri, "partitions_written": len(keys)})
         else:
-            store.write_table(f"{base}/{UNPARTITIONED_OBJECT}", obj)
-            context.add_output_metadata(
-                {"lake_uri": store.object_uri(f"{base}/{UNPARTITIONED_OBJECT}")}
-            )
+            relpath = lake_layout.whole_object(folder)
+            store.write_table(relpath, obj)
+            context.add_output_metadata({"lake_uri": store.object_uri(relpath)})
 
     def load_input(self, context: InputContext) -> pa.Table | ds.Dataset:
         store = self.lake.store()
-        base = self._base(context.asset_key.path)
-        relpaths = self._input_relpaths(context, store, base)
+        folder = lake_layout.asset_folder(context.asset_key.path)
+        relpaths = self._input_relpaths(context, store, folder)
         if (context.definition_metadata or {}).get(LOAD_AS) == "dataset" and isinstance(
             store, LocalLakeStore
         ):
             return ds.dataset([str(store.path(p)) for p in relpaths], format="parquet")
         return concat([store.read_table(p) for p in relpaths])
 
-    def _input_relpaths(self, context: InputContext, store, base: str) -> list[str]:
+    def _input_relpaths(self, context: InputContext, store, folder: str) -> list[str]:
         if not context.has_asset_partitions:
-            return [f"{base}/{UNPARTITIONED_OBJECT}"]
+            return lake_layout.table_objects(folder, None)
         wanted = set(context.asset_partition_keys)
-        present = {p.rsplit("/", 1)[-1].removesuffix(".parquet") for p in store.list(base)}
+        present = {lake_layout.partition_key_of(p) for p in store.list(folder)}
         missing = sorted(wanted - present)
         if missing:
             # A quarter never materialized holds no rows yet (most future quarters of the
             # partitions definition); say so rather than fail the read.
             context.log.info(
-                f"{base}: {len(missing)} partition(s) not materialized yet, read as empty "
+                f"{folder}: {len(missing)} partition(s) not materialized yet, read as empty "
                 f"(first: {missing[0]})"
             )
         if not wanted & present:
             raise FileNotFoundError(
-                f"{store.object_uri(base)}: no partition of this asset is materialized yet"
+                f"{store.object_uri(folder)}: no partition of this asset is materialized yet"
             )
-        return [f"{base}/{key}.parquet" for key in sorted(wanted & present)]
+        return lake_layout.table_objects(folder, sorted(wanted & present))

@@ -19,13 +19,23 @@ from typing import Any
 
 import pyarrow as pa
 from dagster import ConfigurableResource
-from pydantic import Field
+from pydantic import Field, create_model
 
+from goodpulse_dagster import lake_layout
 from goodpulse_dagster.errors import UserSettingsError
 from goodpulse_dagster.resources.lake import LakeStore, LocalLakeStore, S3LakeStore
 from goodpulse_dagster.settings import STORAGE_LOCAL, STORAGE_S3, mask_url_secrets
 from goodpulse_dagster.sources.landing import LandingZone, LocalLandingZone, S3LandingZone
-from goodpulse_dagster.transforms.params import MetricParams
+from goodpulse_dagster.transforms.params import (
+    MetricParams,
+    config_value,
+    description,
+    element_type,
+    from_config,
+    is_list,
+    metric_fields,
+    to_config,
+)
 
 # One boto3 client per (process, endpoint, region, attempts), shared by every store and landing zone of
 # the process: a client costs ~0.1 s to build (it loads the service model) and keeps its own
@@ -85,8 +95,9 @@ class LakeResource(ConfigurableResource):
         return LocalLakeStore(self.local_dir)
 
     def write_quarantine(self, table: str, name: str, rows: pa.Table) -> str:
-        """Replace one quarantine object (so a re-run never duplicates rejected rows)."""
-        relpath = f"quarantine/{table}/{name}.parquet"
+        """Replace one quarantine object (so a re-run never duplicates rejected rows); ``name``
+        is its ``lake_layout.quarantine_name`` (``bronze``, ``silver``, ``silver/<quarter>``)."""
+        relpath = lake_layout.quarantine_object(table, name)
         store = self.store()
         store.write_table(relpath, rows)
         return store.object_uri(relpath)
@@ -123,48 +134,44 @@ class ReportsResource(ConfigurableResource):
     directory: str = ".goodpulse/reports"
 
 
-class AnalyticsSettings(ConfigurableResource):
-    """The analytic parameters of METRICS.md. Defaults come from the GOODPULSE_* environment
-    variables (see settings.py); any run can override them in the launchpad's resource config."""
+class _AnalyticsSettingsBase(ConfigurableResource):
+    """What ``AnalyticsSettings`` holds besides the MetricParams fields."""
 
-    completed_statuses: list[str] = ["delivered"]
-    regular_min_orders: int = 2
-    power_user_min_orders: int = 5
-    value_quantiles: list[float] = [0.2, 0.8, 0.95]
-    lifecycle_days: list[int] = [90, 180, 365]
-    top_n_cities: int = 7
-    as_of: str | None = Field(default=None, description="YYYY-MM-DD; empty = latest purchase date")
+    # GOODPULSE_ORPHAN_ERROR_RATE: the quarantine rate above which a referential check is an
+    # ERROR (a check setting, not a metric parameter).
     orphan_error_rate: float = 0.01
-    # Issue 14 (settings.py: GOODPULSE_MAX_LINE_AMOUNT, GOODPULSE_AS_OF_MAX_GAP_DAYS,
-    # GOODPULSE_AS_OF_OUTLIER_MAX_SHARE).
-    max_line_amount: float = 1_000_000.0
-    as_of_max_gap_days: int = 90
-    as_of_outlier_max_share: float = 0.001
-    # Issue 19 (settings.py: GOODPULSE_CHURN_*, GOODPULSE_BACKTEST_HOLDOUT_DAYS,
-    # GOODPULSE_PREDICTION_MIN_REPEAT_CUSTOMERS).
-    churn_high_below: float = 0.3
-    churn_medium_below: float = 0.6
-    backtest_holdout_days: int = 180
-    backtest_tie_share: float = 0.01
-    churn_rise_warn_share: float = 0.25
-    prediction_min_repeat_customers: int = 20
 
     def params(self) -> MetricParams:
-        return MetricParams(
-            completed_statuses=tuple(self.completed_statuses),
-            regular_min_orders=self.regular_min_orders,
-            power_user_min_orders=self.power_user_min_orders,
-            value_quantiles=tuple(self.value_quantiles),
-            lifecycle_days=tuple(self.lifecycle_days),
-            top_n_cities=self.top_n_cities,
-            as_of=date.fromisoformat(self.as_of) if self.as_of else None,
-            max_line_amount=self.max_line_amount,
-            as_of_max_gap_days=self.as_of_max_gap_days,
-            as_of_outlier_max_share=self.as_of_outlier_max_share,
-            churn_high_below=self.churn_high_below,
-            churn_medium_below=self.churn_medium_below,
-            backtest_holdout_days=self.backtest_holdout_days,
-            backtest_tie_share=self.backtest_tie_share,
-            churn_rise_warn_share=self.churn_rise_warn_share,
-            prediction_min_repeat_customers=self.prediction_min_repeat_customers,
+        return from_config({f.name: getattr(self, f.name) for f in metric_fields()})
+
+
+def _config_type(param) -> object:
+    """The run-config type of a MetricParams field: a list for a tuple, YYYY-MM-DD text for a
+    date (Dagster config has no date)."""
+    kind = str if element_type(param) is date else element_type(param)
+    if is_list(param):
+        return list[kind]
+    return kind | None if param.default is None else kind
+
+
+# The analytic parameters of METRICS.md, one config field per MetricParams field (same name,
+# default and description), so that a parameter is declared once (transforms/params.py). The
+# resource's values come from the GOODPULSE_* environment variables (definitions.py); any run can
+# override them in the launchpad's resource config.
+AnalyticsSettings = create_model(
+    "AnalyticsSettings",
+    __base__=_AnalyticsSettingsBase,
+    __module__=__name__,
+    **{
+        param.name: (
+            _config_type(param),
+            Field(default=config_value(param.default), description=description(param)),
         )
+        for param in metric_fields()
+    },
+)
+
+
+def analytics_settings(params: MetricParams, orphan_error_rate: float) -> AnalyticsSettings:
+    """The resource holding ``params`` (and the check setting ``orphan_error_rate``)."""
+    return AnalyticsSettings(**to_config(params), orphan_error_rate=orphan_error_rate)

@@ -1,16 +1,18 @@
 """The DuckDB warehouse IO manager (gold, kpi and quarantine schemas).
 
-It is dagster-duckdb-pandas's ``DuckDBPandasIOManager`` with five changes:
+An asset ``[schema, table]`` is the table ``schema.table`` of the warehouse file. The IO manager
+does what dagster-duckdb-pandas's ``DuckDBPandasIOManager`` did for us before, with Dagster's
+public ``ConfigurableIOManager`` only, and five changes:
 
 - one connection to the warehouse file for the life of the IO manager (a run in the CLI's
   in-process executor, a step's process under ``dagster dev``), closed when Dagster tears the
   resource down, instead of one per load and per store. Opening the file costs ~30 ms here, and an
-  analytics run loads and stores ~100 times;
-
+  analytics run loads and stores ~100 times. A lock held by another process is retried briefly,
+  then reported with the process that holds it (``connect_warehouse``);
 - a table whose columns changed since the last run (a new release added one) is recreated
   rather than inserted into, so an existing warehouse takes the new schema;
-- an empty DataFrame still creates (or empties) its table. The stock handler skips the write, so
-  a first run with no rows would leave no table for BI tools and downstream assets to read;
+- an empty DataFrame still creates (or empties) its table. The stock handler skipped the write,
+  so a first run with no rows would leave no table for BI tools and downstream assets to read;
 - an input whose ``AssetIn`` metadata says ``{"load_as": "arrow"}`` (``ARROW_INPUT``) is loaded
   as an Arrow table instead of a pandas DataFrame. The gold and KPI transforms run DuckDB SQL over
   either; Arrow skips the pandas conversion (object columns for the 32-character ids) that made
@@ -19,30 +21,43 @@ It is dagster-duckdb-pandas's ``DuckDBPandasIOManager`` with five changes:
   straight from Arrow, without a pandas copy. At 1M customers that is 1.3 s for customer_360,
   against 1.5 s to convert the query result to pandas plus 2.3 s to write the DataFrame. Its
   rows are written in no particular order, which leaves the next checkpoint nothing to compress.
+
+A partitioned asset (none in GoodPulse today; kept for the quarterly ones a release may add) is
+one table whose rows of the run's partitions are replaced: ``partition_expr`` in its metadata
+names the column, as dagster-duckdb asked for.
 """
+
+from __future__ import annotations
 
 import re
 import time
-from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
-from dagster import InputContext, OutputContext
-from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, TableSlice
-from dagster_duckdb.io_manager import DuckDbClient
-from dagster_duckdb_pandas import DuckDBPandasIOManager, DuckDBPandasTypeHandler
-from pydantic import PrivateAttr
+from dagster import (
+    ConfigurableIOManager,
+    InputContext,
+    OutputContext,
+    TimeWindowPartitionsDefinition,
+)
+from pydantic import Field, PrivateAttr
 
 from goodpulse_dagster.errors import UserError
 from goodpulse_dagster.resources.parquet_io import LOAD_AS
+from goodpulse_dagster.transforms.sql import sql_list
 
 ARROW_INPUT = {LOAD_AS: "arrow"}
 # A held lock is retried this long (another step of the duckdb pool closing its connection takes
 # milliseconds), then reported: a process that keeps the file open will not let go by itself.
 LOCK_RETRY_SECONDS = 2.0
 LOCK_RETRY_INTERVAL = 0.25
+# The name a Python object is registered under while DuckDB copies it into a table.
+_REGISTERED_OUTPUT = "_goodpulse_output"
+_TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
 class WarehouseLockedError(UserError):
@@ -70,8 +85,8 @@ def connect_warehouse(database: str, read_only: bool = False, config: dict | Non
     """``duckdb.connect``, retried for at most ``LOCK_RETRY_SECONDS`` while another process holds
     the file's lock, then a ``WarehouseLockedError`` naming that process.
 
-    Replaces ``dagster._utils.backoff`` (10 retries with doubling waits): it kept a run silent
-    for ~105 s before failing with DuckDB's raw error."""
+    dagster-duckdb retried 10 times with doubling waits: a run stayed silent for ~105 s before
+    failing with DuckDB's raw error."""
     deadline = time.monotonic() + LOCK_RETRY_SECONDS
     while True:
         try:
@@ -87,55 +102,143 @@ def connect_warehouse(database: str, read_only: bool = False, config: dict | Non
             time.sleep(LOCK_RETRY_INTERVAL)
 
 
-def drop_if_columns_changed(table_slice: TableSlice, columns: list[str], connection) -> bool:
+# --- Which rows of which table an asset is ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WarehouseTable:
+    """The warehouse rows of one asset output or input: ``schema.table``, restricted to the
+    run's partitions when ``partition_filter`` (a SQL condition) is set."""
+
+    schema: str
+    table: str
+    columns: tuple[str, ...] | None = None
+    partition_filter: str | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.schema}.{self.table}"
+
+    @property
+    def where(self) -> str:
+        return f" WHERE {self.partition_filter}" if self.partition_filter else ""
+
+    def select(self) -> str:
+        columns = ", ".join(self.columns) if self.columns else "*"
+        return f"SELECT {columns} FROM {self.name}{self.where}"
+
+
+def _partition_filter(context: OutputContext | InputContext, partition_expr: str | None) -> str:
+    """The SQL condition selecting the rows of the context's partitions."""
+    if partition_expr is None:
+        raise ValueError(
+            f"Asset '{context.asset_key.to_user_string()}' has partitions, but no "
+            "'partition_expr' metadata naming the column that holds them."
+        )
+    if not context.asset_partition_keys:
+        return "FALSE"  # no partition: no rows (an input of an empty range reads none)
+    if isinstance(context.asset_partitions_def, TimeWindowPartitionsDefinition):
+        window = context.asset_partitions_time_window
+        start, end = (t.strftime(_TIMESTAMP_FORMAT) for t in (window.start, window.end))
+        return f"{partition_expr} >= '{start}' AND {partition_expr} < '{end}'"
+    return f"{partition_expr} IN {sql_list(list(context.asset_partition_keys))}"
+
+
+def warehouse_table(context: OutputContext | InputContext) -> WarehouseTable:
+    """Where an asset lives: its key ``[..., schema, table]``; the ``columns`` an input asks
+    for (its ``AssetIn`` metadata); the partitions of the run."""
+    path = context.asset_key.path
+    if len(path) < 2:
+        raise ValueError(
+            f"Asset '{context.asset_key.to_user_string()}' has no key prefix: a warehouse asset's "
+            "key is [schema, table]."
+        )
+    # An output's own definition metadata, or for an input the upstream output's.
+    output = context if isinstance(context, OutputContext) else context.upstream_output
+    partition_filter = None
+    if context.has_asset_partitions:
+        expr = (output.definition_metadata or {}).get("partition_expr")
+        partition_filter = _partition_filter(context, expr)
+    columns = (context.definition_metadata or {}).get("columns")
+    return WarehouseTable(
+        schema=path[-2],
+        table=path[-1],
+        columns=tuple(columns) if columns else None,
+        partition_filter=partition_filter,
+    )
+
+
+# --- Writing ----------------------------------------------------------------------------------
+
+
+def drop_if_columns_changed(table: WarehouseTable, columns: list[str], connection) -> bool:
     """Drop an unpartitioned warehouse table whose columns are not ``columns`` (in order).
 
-    The stock pandas handler empties the table and INSERTs into it, which fails (or, with the same
-    number of columns, mixes them up positionally) once a release changes a table's columns: a
-    warehouse from the previous release must still take the new table. The whole table is
-    rewritten on every materialization anyway, so dropping it loses nothing. Returns whether it
-    dropped the table."""
-    if table_slice.partition_dimensions:
+    The pandas path empties the table and INSERTs into it, which fails (or, with the same number
+    of columns, mixes them up positionally) once a release changes a table's columns: a warehouse
+    from the previous release must still take the new table. The whole table is rewritten on every
+    materialization anyway, so dropping it loses nothing. Returns whether it dropped the table."""
+    if table.partition_filter:
         return False
     existing = connection.execute(
         "SELECT column_name FROM information_schema.columns "
         "WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ? "
         "ORDER BY ordinal_position",
-        [table_slice.schema, table_slice.table],
+        [table.schema, table.table],
     ).fetchall()
     if not existing or [name for (name,) in existing] == list(columns):
         return False
-    connection.execute(f"DROP TABLE {table_slice.schema}.{table_slice.table}")
+    connection.execute(f"DROP TABLE {table.name}")
     return True
 
 
-class EmptySafeDuckDBPandasTypeHandler(DuckDBPandasTypeHandler):
-    def handle_output(
-        self, context: OutputContext, table_slice: TableSlice, obj: pd.DataFrame, connection
-    ):
-        if drop_if_columns_changed(table_slice, [str(c) for c in obj.columns], connection):
-            context.log.info(
-                f"{table_slice.schema}.{table_slice.table}: columns changed since the last run; "
-                "the table is recreated with the new ones"
-            )
-        if obj.empty:
-            # CREATE ... AS SELECT from a zero-row frame creates the table with its columns.
-            connection.execute(
-                f"create table if not exists {table_slice.schema}.{table_slice.table} "
-                "as select * from obj"
-            )
-            context.add_output_metadata({"dagster/row_count": 0})
-            return
-        super().handle_output(context, table_slice, obj, connection)
+def _table_exists(table: WarehouseTable, connection) -> bool:
+    return bool(
+        connection.execute(
+            "SELECT 1 FROM information_schema.tables "
+            "WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ?",
+            [table.schema, table.table],
+        ).fetchall()
+    )
 
-    def load_input(
-        self, context: InputContext, table_slice: TableSlice, connection
-    ) -> pd.DataFrame | pa.Table:
-        query = DuckDbClient.get_select_statement(table_slice)
-        table = connection.sql(query).to_arrow_table()
-        if (context.definition_metadata or {}).get(LOAD_AS) == "arrow":
-            return table
-        return arrow_to_pandas(table) if _same_as_fetchdf(table) else connection.sql(query).df()
+
+def write_pandas(table: WarehouseTable, frame: pd.DataFrame, connection) -> None:
+    """Replace the table's rows (of the run's partitions) by ``frame``'s. An existing table keeps
+    its column types (INSERT casts to them); an empty frame still creates the table."""
+    connection.register(_REGISTERED_OUTPUT, frame)
+    try:
+        if not _table_exists(table, connection):
+            # From a zero-row frame too: the table is created with the frame's columns.
+            connection.execute(f"CREATE TABLE {table.name} AS SELECT * FROM {_REGISTERED_OUTPUT}")
+            return
+        connection.execute(f"DELETE FROM {table.name}{table.where}")
+        if not frame.empty:
+            connection.execute(f"INSERT INTO {table.name} SELECT * FROM {_REGISTERED_OUTPUT}")
+    finally:
+        connection.unregister(_REGISTERED_OUTPUT)
+
+
+def write_arrow(table: WarehouseTable, rows: pa.Table, connection) -> None:
+    """Replace the whole table by ``rows`` (a change of columns included)."""
+    if table.partition_filter:
+        raise ValueError(f"{table.name}: partitioned warehouse tables are written from DataFrames")
+    connection.register(_REGISTERED_OUTPUT, rows)
+    # Rows in any order (these tables have none): DuckDB then writes each thread's full row
+    # groups to the file as it inserts. Keeping the order of the Arrow batches, it kept a
+    # part-filled row group in memory at every batch that did not end on a row group boundary,
+    # and compressed them all at the next checkpoint, when the connection closed: 0.7-1.7 s per
+    # customer-grain table at 1M customers, against none now.
+    connection.execute("SET preserve_insertion_order = false")
+    try:
+        connection.execute(
+            f"CREATE OR REPLACE TABLE {table.name} AS SELECT * FROM {_REGISTERED_OUTPUT}"
+        )
+    finally:
+        connection.execute("RESET preserve_insertion_order")
+        connection.unregister(_REGISTERED_OUTPUT)
+
+
+# --- Reading ----------------------------------------------------------------------------------
 
 
 def _same_as_fetchdf(table: pa.Table) -> bool:
@@ -161,91 +264,72 @@ def arrow_to_pandas(table: pa.Table) -> pd.DataFrame:
     return table.to_pandas()
 
 
-class DuckDBArrowTypeHandler(DbTypeHandler[pa.Table]):
-    """Writes an Arrow table to its warehouse table (replacing it) and loads one as Arrow."""
-
-    @property
-    def supported_types(self):
-        return [pa.Table]
-
-    def handle_output(
-        self, context: OutputContext, table_slice: TableSlice, obj: pa.Table, connection
-    ):
-        if table_slice.partition_dimensions:
-            raise ValueError(
-                f"{table_slice.schema}.{table_slice.table}: partitioned warehouse tables are "
-                "written from pandas DataFrames"
-            )
-        name = "_goodpulse_output"
-        connection.register(name, obj)
-        # Rows in any order (these tables have none): DuckDB then writes each thread's full row
-        # groups to the file as it inserts. Keeping the order of the Arrow batches, it kept a
-        # part-filled row group in memory at every batch that did not end on a row group
-        # boundary, and compressed them all at the next checkpoint, when the connection closed:
-        # 0.7-1.7 s per customer-grain table at 1M customers, against none now.
-        connection.execute("SET preserve_insertion_order = false")
-        try:
-            # The whole table is replaced: the IO manager has emptied it already, and a replace
-            # also follows a change of columns.
-            connection.execute(
-                f"create or replace table {table_slice.schema}.{table_slice.table} "
-                f"as select * from {name}"
-            )
-        finally:
-            connection.execute("RESET preserve_insertion_order")
-            connection.unregister(name)
-        context.add_output_metadata({"dagster/row_count": obj.num_rows})
-
-    def load_input(self, context: InputContext, table_slice: TableSlice, connection) -> pa.Table:
-        return connection.sql(DuckDbClient.get_select_statement(table_slice)).to_arrow_table()
+def _wants_arrow(context: InputContext) -> bool:
+    """An input typed ``pa.Table`` or marked ``ARROW_INPUT``; anything else is a DataFrame."""
+    typing_type = context.dagster_type.typing_type
+    if isinstance(typing_type, type) and issubclass(typing_type, pa.Table):
+        return True
+    return (context.definition_metadata or {}).get(LOAD_AS) == "arrow"
 
 
-class SharedConnectionDuckDbClient(DuckDbClient):
-    """``DuckDbClient`` whose ``connect`` hands out one connection, opened on first use and kept
-    until ``close``. Opened read-write, as the stock client opens it, but retried only briefly
-    while another process holds the file's lock (``connect_warehouse``)."""
+# --- The IO manager ---------------------------------------------------------------------------
 
-    def __init__(self):
-        self._connection: duckdb.DuckDBPyConnection | None = None
 
-    @contextmanager
-    def connect(self, context, table_slice):
+class WarehouseIOManager(ConfigurableIOManager):
+    """Gold, KPI and quarantine tables in the DuckDB warehouse file (see the module doc)."""
+
+    database: str = Field(description="Path to the DuckDB warehouse file.")
+    connection_config: dict[str, Any] = Field(
+        default={}, description="DuckDB configuration options of the connection."
+    )
+    _connection: duckdb.DuckDBPyConnection | None = PrivateAttr(default=None)
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        """The IO manager's one connection, opened read-write on first use."""
         if self._connection is None:
             self._connection = connect_warehouse(
-                context.resource_config["database"],
-                config={
-                    "custom_user_agent": "dagster",
-                    **context.resource_config["connection_config"],
-                },
+                self.database, config={"custom_user_agent": "dagster", **self.connection_config}
             )
-        yield self._connection
-
-    def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
-
-
-class WarehouseIOManager(DuckDBPandasIOManager):
-    _client: SharedConnectionDuckDbClient | None = PrivateAttr(default=None)
-
-    @staticmethod
-    def type_handlers():
-        return [EmptySafeDuckDBPandasTypeHandler(), DuckDBArrowTypeHandler()]
-
-    def create_io_manager(self, context) -> DbIOManager:
-        self._client = SharedConnectionDuckDbClient()
-        return DbIOManager(
-            db_client=self._client,
-            database=self.database,
-            schema=self.schema_,
-            type_handlers=self.type_handlers(),
-            default_load_type=self.default_load_type(),
-            io_manager_name="WarehouseIOManager",
-        )
+        return self._connection
 
     def teardown_after_execution(self, context) -> None:
         # Dagster calls this when the run (in-process) or the step's process is done with the
         # IO manager, failed runs included: the warehouse file is released for other processes.
-        if self._client is not None:
-            self._client.close()
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def handle_output(self, context: OutputContext, obj: pd.DataFrame | pa.Table) -> None:
+        if not isinstance(obj, pd.DataFrame | pa.Table):
+            raise TypeError(
+                f"{context.asset_key.to_user_string()}: the warehouse stores pandas DataFrames "
+                f"and Arrow tables, got {type(obj).__name__}"
+            )
+        table = warehouse_table(context)
+        connection = self._connect()
+        connection.execute(f"CREATE SCHEMA IF NOT EXISTS {table.schema}")
+        if isinstance(obj, pa.Table):
+            write_arrow(table, obj, connection)
+            rows = obj.num_rows
+        else:
+            if drop_if_columns_changed(table, [str(c) for c in obj.columns], connection):
+                context.log.info(
+                    f"{table.name}: columns changed since the last run; "
+                    "the table is recreated with the new ones"
+                )
+            write_pandas(table, obj, connection)
+            rows = len(obj)
+        count_key = "dagster/partition_row_count" if table.partition_filter else "dagster/row_count"
+        context.add_output_metadata(
+            {count_key: rows, "Query": table.select(), "dagster/table_name": table.name}
+        )
+
+    def load_input(self, context: InputContext) -> pd.DataFrame | pa.Table:
+        table = warehouse_table(context)
+        connection = self._connect()
+        arrow = connection.sql(table.select()).to_arrow_table()
+        if _wants_arrow(context):
+            return arrow
+        if _same_as_fetchdf(arrow):
+            return arrow_to_pandas(arrow)
+        return connection.sql(table.select()).df()

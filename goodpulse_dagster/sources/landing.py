@@ -25,13 +25,13 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import shutil
 import zipfile
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from goodpulse_dagster import atomic_files
 from goodpulse_dagster.schema import FILE_TO_TABLE, SOURCE_TABLES
 
 _STEM_TO_TABLE = {PurePosixPath(f).stem: t for f, t in FILE_TO_TABLE.items()}
@@ -219,15 +219,8 @@ class LandingZone(ABC):
         member_hash = hashlib.sha1(f"{obj.member}|{obj.version}".encode()).hexdigest()[:16]
         target = extract_dir / uri_hash / member_hash / PurePosixPath(obj.member).name
         if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
-            with (
-                zipfile.ZipFile(self.fetch(archive)) as zf,
-                zf.open(obj.member) as src,
-                open(tmp, "wb") as dst,
-            ):
-                shutil.copyfileobj(src, dst, BLOCK_SIZE)
-            os.replace(tmp, target)
+            with zipfile.ZipFile(self.fetch(archive)) as zf, zf.open(obj.member) as src:
+                atomic_files.copy_stream(target, src, BLOCK_SIZE)
         return target
 
     def source_objects(self, table: str | None = None) -> list[RawObject]:
@@ -365,8 +358,6 @@ class S3LandingZone(LandingZone):
         key_hash = hashlib.sha1(f"{self.bucket}/{self.prefix}{obj.key}".encode()).hexdigest()
         target = self.cache_dir / key_hash / obj.version / PurePosixPath(obj.key).name
         if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(target.name + f".{os.getpid()}.part")
-            self.client.download_file(self.bucket, self.prefix + obj.key, str(tmp))
-            os.replace(tmp, target)
+            with atomic_files.replacing(target) as tmp:
+                self.client.download_file(self.bucket, self.prefix + obj.key, str(tmp))
         return target

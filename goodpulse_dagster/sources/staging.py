@@ -17,8 +17,6 @@ from __future__ import annotations
 import codecs
 import hashlib
 import json
-import os
-import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -26,6 +24,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from goodpulse_dagster import atomic_files
 from goodpulse_dagster.errors import UserInputError
 from goodpulse_dagster.partitions import FIRST_QUARTER, quarter_start
 from goodpulse_dagster.schema import (
@@ -100,22 +99,15 @@ def file_content_hash(path: Path, cache_dir: Path) -> str:
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 22), b""):
             digest.update(block)
-    _atomic_write(sidecar, json.dumps({"stamp": stamp, "sha256": digest.hexdigest()}).encode())
+    atomic_files.write_bytes(
+        sidecar, json.dumps({"stamp": stamp, "sha256": digest.hexdigest()}).encode()
+    )
     return digest.hexdigest()
 
 
-def _atomic_write(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part")
-    tmp.write_bytes(data)
-    os.replace(tmp, target)
-
-
 def _write_parquet(target: Path, table: pa.Table) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part")
-    pq.write_table(table, tmp, compression="zstd")
-    os.replace(tmp, target)
+    with atomic_files.replacing(target) as tmp:
+        pq.write_table(table, tmp, compression="zstd")
 
 
 def _staging_key(content_hash: str, encoding: str) -> str:
@@ -162,7 +154,7 @@ def stage_table(table_name: str, zone: LandingZone, staging_dir: Path) -> list[S
                 "encoding": ingested.encoding,
             }
             # The meta file is written last: its presence means the staged copy is complete.
-            _atomic_write(meta_path, json.dumps(meta).encode())
+            atomic_files.write_bytes(meta_path, json.dumps(meta).encode())
         meta = json.loads(meta_path.read_text())
         staged.append(
             StagedFile(
@@ -235,7 +227,7 @@ def _known_orphan_free(staging_dir: Path, staged: StagedFile, orders_files: set[
 
 def _remember_orphan_free(staging_dir: Path, staged: StagedFile, orders_files: set[str]) -> None:
     record = {"orders_files": sorted(orders_files)}
-    _atomic_write(_orphan_free_record(staging_dir, staged), json.dumps(record).encode())
+    atomic_files.write_bytes(_orphan_free_record(staging_dir, staged), json.dumps(record).encode())
 
 
 def order_routes_path(zone: LandingZone, staging_dir: Path) -> Path:

@@ -1,57 +1,94 @@
 """Analytic parameters of METRICS.md, with its defaults. Plain data: no Dagster, no environment.
 
-The Dagster resource ``AnalyticsSettings`` (goodpulse_dagster/settings.py) builds one of these from
-run config or environment variables; transforms and tests take it directly.
+``MetricParams`` is the one declaration of every parameter. settings.py reads each from its
+environment variable (``env_var``), the Dagster resource ``AnalyticsSettings``
+(resources/storage.py) is built from its fields and turns run config back into one
+(``from_config``); transforms and tests take it directly.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import Field, dataclass, field, fields
 from datetime import date
+from functools import cache
+from typing import get_args, get_origin, get_type_hints
 
 from goodpulse_dagster.errors import UserSettingsError
 
 
+def _param(default, description: str):
+    """A MetricParams field: its default and the sentence the launchpad and the docs show."""
+    return field(default=default, metadata={DESCRIPTION: description})
+
+
+DESCRIPTION = "description"
+
+
 @dataclass(frozen=True)
 class MetricParams:
-    # Order statuses that count as a completed order.
-    completed_statuses: tuple[str, ...] = ("delivered",)
+    """One declaration per analytic parameter: name, type, default and description. Its
+    environment variable is ``GOODPULSE_<NAME>`` (``env_var``; settings.py reads it), and the
+    Dagster resource ``AnalyticsSettings`` (resources/storage.py) has one config field per field
+    here, built from this class."""
+
+    completed_statuses: tuple[str, ...] = _param(
+        ("delivered",), "Order statuses that count as a completed order."
+    )
     # frequency_tier: One-time = 1 order; Regular = 2 .. power_user_min_orders - 1; Power User >= it.
-    regular_min_orders: int = 2
-    power_user_min_orders: int = 5
+    regular_min_orders: int = _param(2, "Fewest completed orders of a Regular customer.")
+    power_user_min_orders: int = _param(5, "Fewest completed orders of a Power User.")
     # value_segment cut points, as quantiles of lifetime revenue (quantile_cont).
-    value_quantiles: tuple[float, float, float] = (0.20, 0.80, 0.95)
+    value_quantiles: tuple[float, float, float] = _param(
+        (0.20, 0.80, 0.95), "Value-segment cut points: quantiles of lifetime revenue."
+    )
     # lifecycle_stage upper bounds in recency days: Active <= 90 < Warm <= 180 < At Risk <= 365.
-    lifecycle_days: tuple[int, int, int] = (90, 180, 365)
-    # city_concentration headline: revenue share of the top N cities.
-    top_n_cities: int = 7
-    # Reference date; None means the date of the latest order_purchase_timestamp (any status).
-    as_of: date | None = None
+    lifecycle_days: tuple[int, int, int] = _param(
+        (90, 180, 365), "Active / Warm / At Risk upper bounds in recency days."
+    )
+    top_n_cities: int = _param(7, "N of the top-N city revenue share.")
+    # None means the date of the latest order_purchase_timestamp (any status).
+    as_of: date | None = _param(None, "YYYY-MM-DD; empty = latest purchase date")
     # Silver quarantines (rule 'invalid_value') a payment or item line whose payment_value, price
     # or freight_value is above this ceiling in R$ (docs/data_quality.md).
-    max_line_amount: float = 1_000_000.0
+    max_line_amount: float = _param(
+        1_000_000.0, "R$ ceiling of one payment_value, price or freight_value."
+    )
     # A derived as_of is refused (UserInputError) when the orders after the earliest gap of more
     # than as_of_max_gap_days between consecutive purchase times are at most
     # as_of_outlier_max_share of all orders: a mistyped year, not the business (metric_decisions).
-    as_of_max_gap_days: int = 90
-    as_of_outlier_max_share: float = 0.001
+    as_of_max_gap_days: int = _param(
+        90, "A derived as_of is refused after a gap of more than this many days between purchases"
+    )
+    as_of_outlier_max_share: float = _param(
+        0.001, "... that leaves at most this share of all orders after it (0 turns the check off)."
+    )
     # Predictions (issue 19, docs/predictions.md). churn_risk is High when probability_alive is
     # below churn_high_below, Medium below churn_medium_below, else Low.
-    churn_high_below: float = 0.3
-    churn_medium_below: float = 0.6
-    # The backtest fits on orders up to as_of minus this many days and predicts the rest.
-    backtest_holdout_days: int = 180
-    # The report calls the model and the baseline tied on a measure when they differ by at most
-    # this share of the baseline's figure.
-    backtest_tie_share: float = 0.01
-    # The churn monitor WARNs when the High-risk revenue of High Value and VIP customers grows by
-    # more than this share from one as_of to the next.
-    churn_rise_warn_share: float = 0.25
-    # A churn-monitor date is left out when fewer customers had repeated by then: the model's
-    # repeat-purchase and dropout rates cannot be estimated from a handful. Below it Gamma-Gamma
-    # is not fitted either (spend heterogeneity from a handful of repeaters is noise).
-    prediction_min_repeat_customers: int = 20
+    churn_high_below: float = _param(
+        0.3, "churn_risk is High when probability_alive is below this."
+    )
+    churn_medium_below: float = _param(0.6, "churn_risk is Medium below this, else Low.")
+    backtest_holdout_days: int = _param(
+        180, "The prediction backtest fits on orders up to as_of minus this many days."
+    )
+    backtest_tie_share: float = _param(
+        0.01,
+        "The report calls model and baseline tied on a measure within this share of the "
+        "baseline's figure.",
+    )
+    churn_rise_warn_share: float = _param(
+        0.25,
+        "The churn monitor WARNs when High-risk revenue of High Value + VIP grows by more than "
+        "this share between its last two dates.",
+    )
+    # The model's repeat-purchase and dropout rates cannot be estimated from a handful; nor can
+    # Gamma-Gamma's spend heterogeneity.
+    prediction_min_repeat_customers: int = _param(
+        20,
+        "A churn-monitor date with fewer repeat customers is left out, and below it Gamma-Gamma "
+        "is not fitted (spend = population mean).",
+    )
 
     def __post_init__(self) -> None:
         if not self.completed_statuses:
@@ -112,3 +149,66 @@ class MetricParams:
                 "GOODPULSE_PREDICTION_MIN_REPEAT_CUSTOMERS must be at least 1, "
                 f"got {self.prediction_min_repeat_customers}"
             )
+
+
+# --- Derived from the declaration ---------------------------------------------------------------
+
+
+def metric_fields() -> tuple[Field, ...]:
+    return fields(MetricParams)
+
+
+def is_list(param: Field) -> bool:
+    """Whether the field holds several values (a tuple here, a list in run config)."""
+    return get_origin(_types()[param.name]) is tuple
+
+
+def element_type(param: Field) -> type:
+    """The type of the field's value (``date`` for an optional date), or of each of its values:
+    ``str``, ``int``, ``float`` or ``date``."""
+    hint = _types()[param.name]
+    if get_origin(hint) is tuple:
+        return get_args(hint)[0]
+    return next(t for t in get_args(hint) if t is not type(None)) if get_args(hint) else hint
+
+
+@cache
+def _types() -> dict[str, object]:
+    # The annotations are strings (``from __future__ import annotations``): evaluated once.
+    return get_type_hints(MetricParams)
+
+
+def env_var(name: str) -> str:
+    """The environment variable of the MetricParams field ``name``."""
+    return f"GOODPULSE_{name.upper()}"
+
+
+def description(param: Field) -> str:
+    return param.metadata[DESCRIPTION]
+
+
+def config_value(value):
+    """A MetricParams value as run config holds it: tuples as lists, a date as YYYY-MM-DD."""
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def to_config(params: MetricParams) -> dict:
+    """Every field of ``params`` as run config (``AnalyticsSettings``' fields) holds it."""
+    return {f.name: config_value(getattr(params, f.name)) for f in metric_fields()}
+
+
+def from_config(config: dict) -> MetricParams:
+    """The MetricParams of run config (``to_config``'s inverse); validated by MetricParams."""
+    values = {}
+    for f in metric_fields():
+        value = config[f.name]
+        if is_list(f):
+            value = tuple(value)
+        elif element_type(f) is date:
+            value = date.fromisoformat(value) if value else None
+        values[f.name] = value
+    return MetricParams(**values)
