@@ -15,6 +15,7 @@ from dagster import (
     asset,
 )
 
+from goodpulse_dagster import lake_layout
 from goodpulse_dagster.assets.common import (
     LAKE_IO_MANAGER,
     LAKE_KIND,
@@ -87,7 +88,9 @@ def build_bronze_asset(table: SourceTable):
     def _build(context: AssetExecutionContext, landing: LandingZoneResource, lake: LakeResource):
         zone = landing.zone()
         build = build_bronze(table.name, zone, landing.staging_path, partition_window(context))
-        quarantine_uri = lake.write_quarantine(table.name, BRONZE, build.quarantine)
+        quarantine_uri = lake.write_quarantine(
+            table.name, lake_layout.quarantine_name(BRONZE), build.quarantine
+        )
         # Every bronze asset reports the files no table reads (checks/bronze.py checks it).
         unrecognised = unrecognised_entries(zone)
         metadata = profile_metadata(build.table, context.asset_key)

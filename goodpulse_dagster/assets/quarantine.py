@@ -27,6 +27,7 @@ from dagster import (
     multi_asset,
 )
 
+from goodpulse_dagster import lake_layout
 from goodpulse_dagster.assets.common import (
     DUCKDB_POOL,
     OWNERS,
@@ -51,7 +52,11 @@ CODE_VERSION = "1"
 def read_quarantine_objects(store: LakeStore, table: str) -> pa.Table:
     """Every quarantine object of a table in the lake (bronze, silver, every quarter), as one
     table with exactly the quarantine columns; empty (with the schema) when there are none."""
-    relpaths = [p for p in store.list(f"{QUARANTINE}/{table}") if p.endswith(".parquet")]
+    relpaths = [
+        p
+        for p in store.list(lake_layout.quarantine_folder(table))
+        if lake_layout.is_parquet_object(p)
+    ]
     parts = [conform(store.read_table(p), QUARANTINE_COLUMNS) for p in relpaths]
     return concat(parts, arrow_schema(QUARANTINE_COLUMNS))
 

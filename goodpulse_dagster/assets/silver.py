@@ -18,6 +18,7 @@ from dagster import (
     asset,
 )
 
+from goodpulse_dagster import lake_layout
 from goodpulse_dagster.assets.common import (
     LAKE_IO_MANAGER,
     LAKE_KIND,
@@ -79,9 +80,9 @@ def write_silver_quarantine(
     if context.assets_def.partitions_def is not None:
         uri = ""
         for key, part in split_by_partition(rows, sorted(context.partition_keys)).items():
-            uri = lake.write_quarantine(table_name, f"{SILVER}/{key}", part)
+            uri = lake.write_quarantine(table_name, lake_layout.quarantine_name(SILVER, key), part)
         return uri
-    return lake.write_quarantine(table_name, SILVER, rows)
+    return lake.write_quarantine(table_name, lake_layout.quarantine_name(SILVER), rows)
 
 
 def build_silver_asset(table_name: str):

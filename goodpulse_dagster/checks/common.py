@@ -30,12 +30,12 @@ from dagster import (
     multi_asset_check,
 )
 
+from goodpulse_dagster import lake_layout
 from goodpulse_dagster.assets.common import DUCKDB_POOL
 from goodpulse_dagster.partitions import quarterly_partitions
 from goodpulse_dagster.resources.lake import LakeStore, LocalLakeStore
-from goodpulse_dagster.resources.parquet_io import UNPARTITIONED_OBJECT
 from goodpulse_dagster.resources.storage import AnalyticsSettings, LakeResource
-from goodpulse_dagster.schema import BRONZE, QUARANTINE, QUARANTINE_COLUMNS, SILVER
+from goodpulse_dagster.schema import BRONZE, QUARANTINE_COLUMNS, SILVER
 from goodpulse_dagster.transforms.quality import (
     SEVERITY_ERROR,
     SEVERITY_WARN,
@@ -157,9 +157,8 @@ class LakeReader:
         self._cache: dict[tuple, pa.Table] = {}
 
     def _relpaths(self, base: str, partitioned: bool) -> list[str]:
-        if partitioned and self.partition_keys is not None:
-            return [f"{base}/{key}.parquet" for key in self.partition_keys]
-        return [f"{base}/{UNPARTITIONED_OBJECT}"]
+        keys = self.partition_keys if partitioned else None
+        return lake_layout.table_objects(base, keys)
 
     def _read(self, relpaths: list[str], schema: pa.Schema | None) -> pa.Table:
         missing = [p for p in relpaths if not self.store.exists(p)]
@@ -174,13 +173,15 @@ class LakeReader:
     def asset(self, layer: str, table: str, partitioned: bool) -> pa.Table:
         key = ("asset", layer, table, partitioned)
         if key not in self._cache:
-            self._cache[key] = self._read(self._relpaths(f"{layer}/{table}", partitioned), None)
+            self._cache[key] = self._read(
+                self._relpaths(lake_layout.table_folder(layer, table), partitioned), None
+            )
         return self._cache[key]
 
     def schemas(self, layer: str, table: str, partitioned: bool) -> dict[str, pa.Schema]:
         """The Parquet schema of each object of the run (read from the footer only)."""
         out = {}
-        for relpath in self._relpaths(f"{layer}/{table}", partitioned):
+        for relpath in self._relpaths(lake_layout.table_folder(layer, table), partitioned):
             if not self.store.exists(relpath):
                 raise MissingLakeObjectError(f"{self.store.object_uri(relpath)} does not exist")
             if isinstance(self.store, LocalLakeStore):
@@ -194,13 +195,13 @@ class LakeReader:
         run's partition objects of a partitioned table, the one object of a dimension."""
         key = ("quarantine", table, layer, partitioned)
         if key not in self._cache:
-            base = f"{QUARANTINE}/{table}"
             if layer == BRONZE:
-                relpaths = [f"{base}/{BRONZE}.parquet"]
+                names = [lake_layout.quarantine_name(BRONZE)]
             elif partitioned and self.partition_keys is not None:
-                relpaths = [f"{base}/{SILVER}/{k}.parquet" for k in self.partition_keys]
+                names = [lake_layout.quarantine_name(SILVER, k) for k in self.partition_keys]
             else:
-                relpaths = [f"{base}/{SILVER}.parquet"]
+                names = [lake_layout.quarantine_name(SILVER)]
+            relpaths = [lake_layout.quarantine_object(table, name) for name in names]
             schema = arrow_schema(QUARANTINE_COLUMNS)
             self._cache[key] = self._read(relpaths, schema).cast(schema)
         return self._cache[key]

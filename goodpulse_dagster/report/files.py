@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from goodpulse_dagster import atomic_files
 from goodpulse_dagster.report.names import HTML_FILE, MARKDOWN_FILE
 
 if TYPE_CHECKING:
@@ -17,15 +16,7 @@ REPORT_FILE_MODE = 0o644  # the report is meant to be shared
 
 def atomic_write(path: Path, text: str) -> None:
     """Write via a temporary file and rename, so a reader never sees a half-written report."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.chmod(tmp, REPORT_FILE_MODE)  # mkstemp creates 0600; the report is meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_files.write_text(path, text, newline="\n", mode=REPORT_FILE_MODE)
 
 
 def write_report(report: Report, out_dir: Path) -> dict[str, Path]:

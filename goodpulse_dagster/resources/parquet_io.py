@@ -28,7 +28,6 @@ from dagster import ConfigurableIOManager, InputContext, OutputContext
 from pydantic import Field
 
 from goodpulse_dagster import lake_layout
-from goodpulse_dagster.lake_layout import UNPARTITIONED_OBJECT  # noqa: F401 - checks/common.py
 from goodpulse_dagster.partitions import PARTITION_KEY_FORMAT
 from goodpulse_dagster.resources.lake import LocalLakeStore
 from goodpulse_dagster.resources.storage import LakeResource
