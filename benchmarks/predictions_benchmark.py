@@ -23,10 +23,10 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from goodpulse_dagster.transforms import predictions as P
-from goodpulse_dagster.transforms.clv_model import MbgParams, fit_mbg, simulate_mbg
-from goodpulse_dagster.transforms.params import MetricParams
-from goodpulse_dagster.transforms.sql import connect
+from goodpulse_dagster.engine import connect
+from goodpulse_dagster.params import MetricParams
+from goodpulse_dagster.predictions import transforms as P
+from goodpulse_dagster.predictions.clv_model import MbgParams, fit_mbg, simulate_mbg
 
 WORK = Path(os.environ.get("GOODPULSE_BENCH_DIR", "/tmp/goodpulse_predictions_bench"))
 # Olist-like: most customers drop out right after their first purchase.

@@ -185,9 +185,10 @@ def layer_of(step_key: str) -> str:
     tables, are each one multi-asset step (``kpi__tables``, ``kpi__predictions``,
     ``gold__customer_tables``)."""
     from goodpulse_dagster import schema
-    from goodpulse_dagster.assets.gold import CUSTOMER_TABLES_OP
-    from goodpulse_dagster.assets.kpi import KPI_OP, PREDICTION_KPI_OP
-    from goodpulse_dagster.assets.quarantine import QUARANTINE_OP
+    from goodpulse_dagster.gold.assets import CUSTOMER_TABLES_OP
+    from goodpulse_dagster.kpi.assets import KPI_OP
+    from goodpulse_dagster.predictions.assets import PREDICTION_KPI_OP
+    from goodpulse_dagster.quarantine.assets import QUARANTINE_OP
 
     tables = {
         *schema.SOURCE_TABLES,
@@ -741,7 +742,7 @@ def main(argv: list[str] | None = None) -> dict:
         )
         fl = floor(raw)
         lay = run["layers"]
-        from goodpulse_dagster.assets.gold import CUSTOMER_TABLES_OP
+        from goodpulse_dagster.gold.assets import CUSTOMER_TABLES_OP
 
         # The one step that computes customer_360 (with customer_unified_lifecycle).
         c360 = lay["lake_phase"] + run_step(run, CUSTOMER_TABLES_OP)

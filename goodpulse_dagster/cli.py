@@ -81,7 +81,7 @@ def _instance():
 def _mask(text: str) -> str:
     # Imported here, as every goodpulse_dagster module this one uses: the command starts
     # without loading the pipeline.
-    from goodpulse_dagster.settings import mask_url_secrets
+    from goodpulse_dagster.errors import mask_url_secrets
 
     return mask_url_secrets(text)
 
@@ -116,9 +116,9 @@ def step_seconds(result) -> dict[str, float]:
 
 def orders_by_quarter(settings) -> list[tuple[str, int]]:
     """(partition key, orders) of the quarters that hold at least one order, oldest first."""
+    from goodpulse_dagster.bronze.staging import orders_by_quarter as staged_orders_by_quarter
     from goodpulse_dagster.definitions import build_resources
     from goodpulse_dagster.partitions import PARTITION_KEY_FORMAT
-    from goodpulse_dagster.sources.staging import orders_by_quarter as staged_orders_by_quarter
 
     landing = build_resources(settings)["landing"]
     counts = staged_orders_by_quarter(landing.zone(), landing.staging_path)
@@ -386,7 +386,7 @@ def print_kpis(warehouse: Path, home: Path | None = None) -> None:
 
 
 def write_report(settings) -> Path:
-    from goodpulse_dagster.assets.report import report_from_warehouse
+    from goodpulse_dagster.report.assets import report_from_warehouse
 
     paths = report_from_warehouse(settings.warehouse_path, settings.reports_dir)
     return paths["html"]

@@ -9,22 +9,29 @@ from __future__ import annotations
 
 from dagster import Definitions
 
-from goodpulse_dagster.assets.bronze import bronze_assets, raw_assets
-from goodpulse_dagster.assets.common import (
+from goodpulse_dagster.asset_conventions import (
     LAKE_IO_MANAGER,
     WAREHOUSE_IO_MANAGER,
     document_table_assets,
 )
-from goodpulse_dagster.assets.gold import gold_assets
-from goodpulse_dagster.assets.kpi import kpi_assets
-from goodpulse_dagster.assets.quarantine import quarantine_assets
-from goodpulse_dagster.assets.report import report_assets
-from goodpulse_dagster.assets.silver import silver_assets
 from goodpulse_dagster.automation import build_jobs, build_schedules, build_sensors
 from goodpulse_dagster.automation.freshness import freshness_checks_job, freshness_sensor
+from goodpulse_dagster.automation.freshness_checks import (
+    FRESHNESS_RESOURCE,
+    FreshnessSettings,
+    build_freshness_checks,
+)
 from goodpulse_dagster.automation.jobs import RUN_EXECUTOR
-from goodpulse_dagster.checks import build_checks
-from goodpulse_dagster.checks.freshness import FRESHNESS_RESOURCE, FreshnessSettings
+from goodpulse_dagster.bronze.assets import bronze_assets, raw_assets
+from goodpulse_dagster.bronze.checks import build_bronze_checks
+from goodpulse_dagster.gold.assets import gold_assets
+from goodpulse_dagster.gold.checks import build_gold_checks
+from goodpulse_dagster.kpi.assets import kpi_assets
+from goodpulse_dagster.kpi.checks import build_kpi_checks
+from goodpulse_dagster.predictions.assets import prediction_assets
+from goodpulse_dagster.predictions.checks import build_prediction_checks
+from goodpulse_dagster.quarantine.assets import quarantine_assets
+from goodpulse_dagster.report.assets import report_assets
 from goodpulse_dagster.resources.parquet_io import ParquetLakeIOManager
 from goodpulse_dagster.resources.storage import (
     LakeResource,
@@ -34,7 +41,23 @@ from goodpulse_dagster.resources.storage import (
     analytics_settings,
 )
 from goodpulse_dagster.resources.warehouse import WarehouseIOManager
+from goodpulse_dagster.run_trust import DEPENDENCY_GRAPH, DependencyGraph
 from goodpulse_dagster.settings import Settings, load_settings
+from goodpulse_dagster.silver.assets import silver_assets
+from goodpulse_dagster.silver.checks import build_silver_checks
+
+
+def build_checks() -> list:
+    """Every asset check, layer by layer (docs/data_quality.md; the freshness checks of the landing
+    zone, silver and the report in automation/freshness_checks.py, which never block)."""
+    return [
+        *build_bronze_checks(),
+        *build_silver_checks(),
+        *build_gold_checks(),
+        *build_kpi_checks(),
+        *build_freshness_checks(),
+        *build_prediction_checks(),
+    ]
 
 
 def build_resources(settings: Settings) -> dict:
@@ -68,7 +91,7 @@ def build_resources(settings: Settings) -> dict:
         "reports": ReportsResource(directory=str(settings.reports_dir)),
         LAKE_IO_MANAGER: ParquetLakeIOManager(lake=lake),
         WAREHOUSE_IO_MANAGER: WarehouseIOManager(database=str(settings.warehouse_path)),
-        # Thresholds of the freshness checks and of freshness_sensor (checks/freshness.py).
+        # Thresholds of the freshness checks and of freshness_sensor (automation/freshness_checks.py).
         FRESHNESS_RESOURCE: FreshnessSettings(
             raw_max_age_hours=settings.raw_max_age_hours,
             silver_max_lag_hours=settings.silver_max_lag_hours,
@@ -79,27 +102,31 @@ def build_resources(settings: Settings) -> dict:
 
 def build_definitions(settings: Settings | None = None) -> Definitions:
     settings = settings or load_settings()
+    # In data-flow order; descriptions and column schemas come from the table specs.
+    assets = [
+        *raw_assets,
+        *bronze_assets,
+        *silver_assets,
+        *gold_assets,
+        *kpi_assets,
+        *prediction_assets,
+        *report_assets,
+        *quarantine_assets,
+    ]
+    checks = build_checks()
     return Definitions(
-        # In data-flow order; descriptions and column schemas come from the table specs.
-        assets=document_table_assets(
-            [
-                *raw_assets,
-                *bronze_assets,
-                *silver_assets,
-                *gold_assets,
-                *kpi_assets,
-                *report_assets,
-                *quarantine_assets,
-            ],
-            settings.metrics,
-        ),
-        asset_checks=build_checks(),
+        assets=document_table_assets(assets, settings.metrics),
+        asset_checks=checks,
         # The freshness job and sensor import the checks, which import the assets: registered
         # here rather than in automation/__init__.py, which the assets import.
         jobs=[*build_jobs(), freshness_checks_job],
         schedules=build_schedules(),
         sensors=[*build_sensors(settings.alerts), freshness_sensor],
-        resources=build_resources(settings),
+        resources={
+            **build_resources(settings),
+            # What the gold, KPI and report steps' guard walks (run_trust.guard_upstream_checks).
+            DEPENDENCY_GRAPH: DependencyGraph.of(assets, checks),
+        },
         # Backfills and automation runs too (automation/jobs.py says why in-process).
         executor=RUN_EXECUTOR,
     )

@@ -4,7 +4,7 @@ The home (``GOODPULSE_HOME``, settings.py)::
 
     <home>/raw/                  the local landing zone (default of GOODPULSE_RAW_DIR)
     <home>/lake/                 the Parquet lake (storage=local; on S3: s3://bucket/<lake prefix>/)
-    <home>/staging/              parsed copies of raw files, by content hash (sources/staging.py)
+    <home>/staging/              parsed copies of raw files, by content hash (bronze/staging.py)
     <home>/cache/raw/            local copies of S3 raw objects, by ETag
     <home>/reports/              the executive report
     <home>/warehouse.duckdb      the DuckDB warehouse (default of GOODPULSE_WAREHOUSE)

@@ -19,7 +19,6 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from functools import cache
 from pathlib import Path
 
 from dagster import (
@@ -31,8 +30,7 @@ from dagster import (
 )
 
 from goodpulse_dagster import atomic_files, lake_layout
-from goodpulse_dagster.errors import UserError
-from goodpulse_dagster.settings import mask_url_secrets
+from goodpulse_dagster.errors import UserError, mask_url_secrets
 
 STATE_FILE = Path("state") / "last_good_run.json"
 # Executions of one check read to find the latest evaluation of each quarter; a range run's
@@ -123,42 +121,43 @@ def stale_notice(state: Mapping) -> str | None:
 # --- The guard -----------------------------------------------------------------------------------
 
 
-@cache
-def _graph() -> tuple[
-    dict[AssetKey, frozenset[AssetKey]], dict[AssetKey, tuple[AssetCheckKey, ...]]
-]:
-    """Every asset's dependencies and every asset's blocking checks, from the definitions."""
-    # Imported here: the asset modules import this one.
-    from goodpulse_dagster.assets.bronze import bronze_assets
-    from goodpulse_dagster.assets.gold import gold_assets
-    from goodpulse_dagster.assets.kpi import kpi_assets
-    from goodpulse_dagster.assets.silver import silver_assets
-    from goodpulse_dagster.checks import build_checks
-
-    deps: dict[AssetKey, frozenset[AssetKey]] = {}
-    # (The raw files upstream of bronze are AssetSpecs, without checks or dependencies.)
-    for assets_def in [*bronze_assets, *silver_assets, *gold_assets, *kpi_assets]:
-        for key, parents in assets_def.asset_deps.items():
-            deps[key] = frozenset(parents)
-    blocking: dict[AssetKey, list[AssetCheckKey]] = {}
-    for checks_def in build_checks():
-        for spec in checks_def.check_specs:
-            if spec.blocking:
-                blocking.setdefault(spec.asset_key, []).append(spec.key)
-    return deps, {k: tuple(v) for k, v in blocking.items()}
+# The resource key of the dependency graph (definitions.py).
+DEPENDENCY_GRAPH = "dependency_graph"
 
 
-def upstream_assets(keys: Iterable[AssetKey]) -> set[AssetKey]:
-    """Every asset ``keys`` read, directly or through other assets."""
-    deps, _ = _graph()
-    seen: set[AssetKey] = set()
-    todo = [p for k in keys for p in deps.get(k, ())]
-    while todo:
-        key = todo.pop()
-        if key not in seen:
-            seen.add(key)
-            todo.extend(deps.get(key, ()))
-    return seen
+@dataclass(frozen=True)
+class DependencyGraph:
+    """Every asset's dependencies and every asset's blocking checks."""
+
+    deps: Mapping[AssetKey, frozenset[AssetKey]]
+    blocking: Mapping[AssetKey, tuple[AssetCheckKey, ...]]
+
+    @classmethod
+    def of(cls, assets: Iterable, checks: Iterable) -> DependencyGraph:
+        """From the asset and check definitions of the one Definitions object, which hands the
+        graph to the guarded steps as the ``dependency_graph`` resource (so the guard needs no
+        import of the asset modules, which call it)."""
+        deps: dict[AssetKey, frozenset[AssetKey]] = {}
+        for assets_def in assets:
+            for key, parents in getattr(assets_def, "asset_deps", {}).items():
+                deps[key] = frozenset(parents)
+        blocking: dict[AssetKey, list[AssetCheckKey]] = {}
+        for checks_def in checks:
+            for spec in checks_def.check_specs:
+                if spec.blocking:
+                    blocking.setdefault(spec.asset_key, []).append(spec.key)
+        return cls(deps, {k: tuple(sorted(v, key=str)) for k, v in blocking.items()})
+
+    def upstream(self, keys: Iterable[AssetKey]) -> set[AssetKey]:
+        """Every asset ``keys`` read, directly or through other assets."""
+        seen: set[AssetKey] = set()
+        todo = [p for k in keys for p in self.deps.get(k, ())]
+        while todo:
+            key = todo.pop()
+            if key not in seen:
+                seen.add(key)
+                todo.extend(self.deps.get(key, ()))
+        return seen
 
 
 def latest_evaluations(instance: DagsterInstance, check_key: AssetCheckKey) -> list:
@@ -185,14 +184,13 @@ def latest_evaluations(instance: DagsterInstance, check_key: AssetCheckKey) -> l
 
 
 def failed_blocking_checks(
-    instance: DagsterInstance, asset_keys: Iterable[AssetKey]
+    instance: DagsterInstance, graph: DependencyGraph, asset_keys: Iterable[AssetKey]
 ) -> list[Failure]:
     """The blocking checks of ``asset_keys`` whose latest evaluation (per quarter) failed with
     ERROR. A blocking check failing with WARN does not block, as within a run."""
-    _, blocking = _graph()
     failures = []
     for asset_key in sorted(asset_keys, key=lambda k: k.to_user_string()):
-        for check_key in blocking.get(asset_key, ()):
+        for check_key in graph.blocking.get(asset_key, ()):
             for record in latest_evaluations(instance, check_key):
                 evaluation, partition = record.evaluation, record.partition
                 if evaluation.passed or evaluation.severity != AssetCheckSeverity.ERROR:
@@ -218,14 +216,14 @@ def blocked_message(failures: Sequence[Failure]) -> str:
     )
 
 
-def guard_upstream_checks(context, reports_dir: str | Path) -> None:
+def guard_upstream_checks(context, reports_dir: str | Path, graph: DependencyGraph) -> None:
     """Raise ``BlockedByFailedCheckError`` (and record it in the state file) when a blocking check
     of an asset this step reads, directly or not, last failed with ERROR.
 
     Called first thing by every gold, KPI and report step, before anything is read or written:
     a blocked step publishes nothing, and Dagster skips what depends on it."""
     failures = failed_blocking_checks(
-        context.instance, upstream_assets(context.selected_asset_keys)
+        context.instance, graph, graph.upstream(context.selected_asset_keys)
     )
     if not failures:
         return

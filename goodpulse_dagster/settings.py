@@ -60,14 +60,13 @@ from __future__ import annotations
 import codecs
 import math
 import os
-import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 from goodpulse_dagster import lake_layout
-from goodpulse_dagster.errors import UserSettingsError
-from goodpulse_dagster.transforms.params import (
+from goodpulse_dagster.errors import UserSettingsError, mask_url_secrets
+from goodpulse_dagster.params import (
     MetricParams,
     element_type,
     env_var,
@@ -77,35 +76,6 @@ from goodpulse_dagster.transforms.params import (
 
 STORAGE_LOCAL = "local"
 STORAGE_S3 = "s3"
-
-# --- Secrets in URLs -----------------------------------------------------------------------------
-
-# `scheme://user:password@` (or `scheme://token@`): everything between `//` and the last `@`
-# before the host's end. `?`, `#` and `/` end the search, so an `@` in a path or query is kept.
-_URL_USERINFO = re.compile(
-    r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)"  # http://, s3://, postgresql://, ...
-    r"[^/?#\s@]+(?:@[^/?#\s@]*)*@"  # user:password@, up to the last @ (a password may hold @)
-)
-# Query parameters that carry a credential: presigned S3 URLs (X-Amz-Signature, -Credential,
-# -Security-Token), Azure SAS (sig) and the usual password/token names.
-_SECRET_PARAMS = re.compile(
-    r"(?i)(?P<name>[?&](?:x-amz-signature|x-amz-credential|x-amz-security-token|signature|sig"
-    r"|password|passwd|pwd|token|access_token|secret|api_key|apikey)=)[^&#\s'\"]+"
-)
-MASK = "***"
-
-
-def mask_url_secrets(text: str) -> str:
-    """``text`` with the credentials of every URL in it replaced by ``***``: the user info
-    (``http://user:pass@host`` -> ``http://***@host``) and secret query parameters
-    (``?X-Amz-Signature=abc`` -> ``?X-Amz-Signature=***``). Applied to every message GoodPulse
-    prints, raises or sends, because error messages of boto3, DuckDB and urllib quote the URL
-    they were given."""
-    if not text:
-        return text
-    text = _URL_USERINFO.sub(lambda m: f"{m.group('scheme')}{MASK}@", text)
-    return _SECRET_PARAMS.sub(lambda m: f"{m.group('name')}{MASK}", text)
-
 
 # --- Alerts --------------------------------------------------------------------------------------
 
@@ -186,9 +156,9 @@ class Settings:
     # The CLI runs the lake job over consecutive quarters holding at most this many orders per
     # run, so memory is bounded by the run size, not the data size (docs/performance.md).
     lake_run_max_orders: int = 1_000_000
-    # The text encoding of the raw CSV files: 'auto' detects it per file (transforms/bronze.py).
+    # The text encoding of the raw CSV files: 'auto' detects it per file (bronze/parsing.py).
     csv_encoding: str = "auto"
-    # Freshness thresholds (checks/freshness.py).
+    # Freshness thresholds (automation/freshness_checks.py).
     raw_max_age_hours: float = 26.0
     silver_max_lag_hours: float = 26.0
     automation_cycle_minutes: float = 30.0
@@ -346,7 +316,7 @@ def _metric_value(param, text: str):
 
 
 def metric_params_from_env(env: dict[str, str] | None = None) -> MetricParams:
-    """MetricParams from the GOODPULSE_<FIELD> variables (transforms/params.py declares the
+    """MetricParams from the GOODPULSE_<FIELD> variables (params.py declares the
     fields); an unset variable leaves the field's default. Validated by MetricParams, which
     raises UserSettingsError."""
     values = {}

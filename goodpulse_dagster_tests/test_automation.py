@@ -47,6 +47,7 @@ from goodpulse_dagster.automation.sensors import (
     RANGE_START_TAG,
     landing_zone_sensor,
 )
+from goodpulse_dagster.landing.zone import RawObject
 from goodpulse_dagster.partitions import quarterly_partitions
 from goodpulse_dagster.resources.storage import LandingZoneResource, S3Connection
 from goodpulse_dagster.schema import (
@@ -57,7 +58,6 @@ from goodpulse_dagster.schema import (
     SILVER_PARTITIONED_TABLES,
     SOURCE_TABLES,
 )
-from goodpulse_dagster.sources.landing import RawObject
 from goodpulse_dagster_tests.rawdata import write_table
 from goodpulse_dagster_tests.s3_server import s3_client
 

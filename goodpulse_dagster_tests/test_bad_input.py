@@ -20,11 +20,11 @@ import pyarrow.parquet as pq
 import pytest
 from dagster import AssetCheckSeverity, AssetKey, AssetSelection
 
+from goodpulse_dagster.bronze.parsing import SourceSchemaError
+from goodpulse_dagster.bronze.staging import build_bronze
+from goodpulse_dagster.landing.zone import LocalLandingZone
 from goodpulse_dagster.schema import BRONZE, QUARANTINE, SILVER, SOURCE_TABLES
-from goodpulse_dagster.sources.landing import LocalLandingZone
-from goodpulse_dagster.sources.staging import build_bronze
-from goodpulse_dagster.transforms.bronze import SourceSchemaError
-from goodpulse_dagster.transforms.silver import BRAZIL_LAT, BRAZIL_LNG
+from goodpulse_dagster.silver.cleaning import BRAZIL_LAT, BRAZIL_LNG
 from goodpulse_dagster_tests.test_checks import (
     ANALYTICS,
     LAKE,

@@ -7,10 +7,10 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from goodpulse_dagster.bronze.staging import build_bronze
+from goodpulse_dagster.landing.zone import LocalLandingZone
 from goodpulse_dagster.schema import SOURCE_TABLES
-from goodpulse_dagster.sources.landing import LocalLandingZone
-from goodpulse_dagster.sources.staging import build_bronze
-from goodpulse_dagster.transforms import silver
+from goodpulse_dagster.silver import cleaning as silver
 from goodpulse_dagster_tests.pipeline import lake_settings, materialize_lake, read_lake
 from goodpulse_dagster_tests.rawdata import count_csv_records
 from goodpulse_dagster_tests.small_lake import write_small_landing_zone

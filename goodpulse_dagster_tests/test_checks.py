@@ -2,7 +2,7 @@
 break it.
 
 Three kinds of tests:
-- the pure rules of ``transforms/quality.py`` on three-row tables (value-level cases);
+- the pure rules of ``quality/rules.py`` on three-row tables (value-level cases);
 - real Dagster runs (``dagster.materialize`` with the resources of ``build_definitions``) over a
   small hand-written landing zone, clean and dirty: checks that real data can fail;
 - checks-only runs over a copy of a clean lake / warehouse that a test tampered with: checks that
@@ -34,12 +34,11 @@ from dagster import (
 )
 
 from goodpulse_dagster import schema
-from goodpulse_dagster.checks import build_checks
-from goodpulse_dagster.checks.freshness import FRESHNESS_CHECK_KEYS
-from goodpulse_dagster.definitions import build_definitions
+from goodpulse_dagster.automation.freshness_checks import FRESHNESS_CHECK_KEYS
+from goodpulse_dagster.definitions import build_checks, build_definitions
+from goodpulse_dagster.quality import rules as quality
 from goodpulse_dagster.schema import BRONZE, GOLD, KPI, QUARANTINE, SILVER, SOURCE_TABLES
 from goodpulse_dagster.settings import Settings, load_settings
-from goodpulse_dagster.transforms import quality
 from goodpulse_dagster_tests.rawdata import write_landing_zone, write_table
 
 warnings.filterwarnings("ignore", category=BetaWarning)

@@ -1,4 +1,4 @@
-"""Freshness checks (checks/freshness.py) and their sensor (automation/freshness.py).
+"""Freshness checks (automation/freshness_checks.py) and their sensor (automation/freshness.py).
 
 - the rules on hand-set timestamps, one second either side of each threshold;
 - the timestamps gathered from real runs: files whose modification times a test sets, the
@@ -28,7 +28,7 @@ from goodpulse_dagster.automation.freshness import (
     FRESHNESS_SENSOR,
     changed_checks,
 )
-from goodpulse_dagster.checks.freshness import (
+from goodpulse_dagster.automation.freshness_checks import (
     RAW_CHECK,
     REPORT_CHECK,
     REPORT_KEY,

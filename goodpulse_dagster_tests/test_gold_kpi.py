@@ -18,8 +18,9 @@ import pandas as pd
 import pytest
 
 from goodpulse_dagster import schema
-from goodpulse_dagster.transforms import gold, kpi
-from goodpulse_dagster.transforms.params import MetricParams
+from goodpulse_dagster.gold import transforms as gold
+from goodpulse_dagster.kpi import transforms as kpi
+from goodpulse_dagster.params import MetricParams
 
 try:
     from goodpulse_dagster_tests.fixtures import handmade_expected

@@ -19,8 +19,8 @@ import pytest
 
 from goodpulse_dagster import schema
 from goodpulse_dagster.cli import run_pipeline
-from goodpulse_dagster.transforms import gold
-from goodpulse_dagster.transforms.params import MetricParams
+from goodpulse_dagster.gold import transforms as gold
+from goodpulse_dagster.params import MetricParams
 from goodpulse_dagster_tests.fixtures.handmade_expected import (
     C360,
     C360_ROWS,

@@ -24,19 +24,19 @@ import pyarrow as pa
 import pytest
 from dagster import AssetCheckSeverity, AssetKey, AssetSelection, DagsterInstance
 
+from goodpulse_dagster.bronze import parsing as bronze
+from goodpulse_dagster.bronze import staging
+from goodpulse_dagster.bronze.parsing import SourceSchemaError, ingest_file
+from goodpulse_dagster.bronze.staging import build_bronze
 from goodpulse_dagster.definitions import build_resources
 from goodpulse_dagster.errors import UserInputError, UserSettingsError
-from goodpulse_dagster.schema import SOURCE_TABLES
-from goodpulse_dagster.settings import load_settings
-from goodpulse_dagster.sources import staging
-from goodpulse_dagster.sources.landing import (
+from goodpulse_dagster.landing.zone import (
     LocalLandingZone,
     S3LandingZone,
     unrecognised_warning,
 )
-from goodpulse_dagster.sources.staging import build_bronze
-from goodpulse_dagster.transforms import bronze
-from goodpulse_dagster.transforms.bronze import SourceSchemaError, ingest_file
+from goodpulse_dagster.schema import SOURCE_TABLES
+from goodpulse_dagster.settings import load_settings
 from goodpulse_dagster_tests.rawdata import write_landing_zone, write_table
 from goodpulse_dagster_tests.test_checks import clean_tables, evaluations, meta, run, settings_for
 

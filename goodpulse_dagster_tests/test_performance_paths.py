@@ -24,6 +24,9 @@ from dagster import (
 )
 
 from goodpulse_dagster import schema
+from goodpulse_dagster.bronze import parsing as bronze
+from goodpulse_dagster.bronze import staging as staging_source
+from goodpulse_dagster.bronze.staging import build_bronze, order_quarters
 from goodpulse_dagster.cli import lake_run_ranges, run_pipeline
 from goodpulse_dagster.definitions import build_definitions
 from goodpulse_dagster.execution import execute_job_here
@@ -31,9 +34,6 @@ from goodpulse_dagster.resources.storage import LandingZoneResource
 from goodpulse_dagster.resources.warehouse import WarehouseIOManager, WarehouseTable, write_arrow
 from goodpulse_dagster.sample_data import generate
 from goodpulse_dagster.settings import load_settings
-from goodpulse_dagster.sources import staging as staging_source
-from goodpulse_dagster.sources.staging import build_bronze, order_quarters
-from goodpulse_dagster.transforms import bronze
 from goodpulse_dagster_tests.fixtures.handmade_expected import C360, C360_ROWS, KPI_ROWS
 from goodpulse_dagster_tests.fixtures.handmade_raw import write_handmade_raw
 from goodpulse_dagster_tests.fixtures.handmade_silver import HANDMADE_AS_OF

@@ -20,8 +20,8 @@ import pytest
 import yaml
 from dagster import AssetCheckKey, AssetKey, DagsterInstance, DagsterRunStatus, RunsFilter
 
-from goodpulse_dagster.checks import build_checks
-from goodpulse_dagster.checks.freshness import RAW_CHECK, REPORT_CHECK
+from goodpulse_dagster.automation.freshness_checks import RAW_CHECK, REPORT_CHECK
+from goodpulse_dagster.definitions import build_checks
 from goodpulse_dagster_tests.pg_server import postgres_server
 from goodpulse_dagster_tests.pipeline import lake_settings, materialize_analytics, materialize_lake
 from goodpulse_dagster_tests.s3_server import HOST, environment, free_port

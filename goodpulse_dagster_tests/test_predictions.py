@@ -19,13 +19,9 @@ import pyarrow as pa
 import pytest
 
 from goodpulse_dagster import schema
-from goodpulse_dagster.report import (
-    prediction_chart_markdown,
-    prediction_section_markdown,
-)
-from goodpulse_dagster.resources.storage import AnalyticsSettings
-from goodpulse_dagster.transforms import predictions as P
-from goodpulse_dagster.transforms.clv_model import (
+from goodpulse_dagster.params import MetricParams
+from goodpulse_dagster.predictions import transforms as P
+from goodpulse_dagster.predictions.clv_model import (
     GammaGammaParams,
     MbgParams,
     fit_gamma_gamma,
@@ -37,7 +33,11 @@ from goodpulse_dagster.transforms.clv_model import (
     mbg_probability_alive,
     simulate_mbg,
 )
-from goodpulse_dagster.transforms.params import MetricParams
+from goodpulse_dagster.report import (
+    prediction_chart_markdown,
+    prediction_section_markdown,
+)
+from goodpulse_dagster.resources.storage import AnalyticsSettings
 
 # --- a hand-made lifecycle ---------------------------------------------------------------------
 # cut 2018-06-30. A: two orders on 2018-01-01 (one purchase day, 150), 02-15 (30), 03-17 (70.50),
@@ -353,7 +353,7 @@ def _monitor(values: dict[date, tuple[float, float]]) -> pd.DataFrame:
 
 
 def test_rising_high_value_risk_warns_above_the_setting():
-    from goodpulse_dagster.checks.predictions import churn_risk_not_rising
+    from goodpulse_dagster.predictions.checks import churn_risk_not_rising
 
     frame = _monitor({date(2018, 3, 31): (100.0, 50.0), date(2018, 6, 30): (120.0, 60.0)})
     rise = P.high_risk_revenue_rise(frame)
@@ -450,7 +450,7 @@ def test_the_executive_report_carries_the_prediction_section():
 
 
 def test_mbg_gradient_matches_finite_differences():
-    from goodpulse_dagster.transforms.clv_model import mbg_log_likelihood_gradient
+    from goodpulse_dagster.predictions.clv_model import mbg_log_likelihood_gradient
 
     grad = mbg_log_likelihood_gradient(MBG, X, TX, T)
     values = np.array([MBG.r, MBG.alpha, MBG.a, MBG.b])
@@ -539,7 +539,7 @@ def test_mbg_fit_maximises_the_per_customer_likelihood():
 
 
 def test_expected_purchases_without_2f1_where_scipy_gives_up():
-    from goodpulse_dagster.transforms.clv_model import (
+    from goodpulse_dagster.predictions.clv_model import (
         _expected_if_alive_by_quadrature,
         beta_quadrature,
     )
@@ -564,7 +564,7 @@ def test_expected_purchases_without_2f1_where_scipy_gives_up():
 
 
 def test_one_monitor_date_passes_and_a_rise_from_nothing_warns():
-    from goodpulse_dagster.checks.predictions import churn_risk_not_rising
+    from goodpulse_dagster.predictions.checks import churn_risk_not_rising
 
     frame = _monitor({date(2018, 6, 30): (120.0, 60.0)})
     rise = P.high_risk_revenue_rise(frame)

@@ -17,9 +17,9 @@ import pytest
 from dagster import AssetKey, DagsterInstance
 
 from goodpulse_dagster import schema
-from goodpulse_dagster.assets.report import report_from_warehouse
 from goodpulse_dagster.errors import UserError
 from goodpulse_dagster.report import GOLD_INPUTS, MARKDOWN_FILE, SECTIONS
+from goodpulse_dagster.report.assets import report_from_warehouse
 from goodpulse_dagster_tests.fixtures.handmade_expected import (
     COHORT_RETENTION_ROWS,
     MONTHLY_REVENUE_ROWS,

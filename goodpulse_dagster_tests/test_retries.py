@@ -28,11 +28,11 @@ from dagster import (
 )
 
 from goodpulse_dagster import cli
-from goodpulse_dagster.errors import UserInputError
+from goodpulse_dagster.errors import UserInputError, mask_url_secrets
 from goodpulse_dagster.resources.warehouse import WarehouseLockedError
 from goodpulse_dagster.retries import STEP_RETRY_POLICY, is_retriable
 from goodpulse_dagster.schema import SOURCE_TABLES
-from goodpulse_dagster.settings import load_settings, mask_url_secrets
+from goodpulse_dagster.settings import load_settings
 from goodpulse_dagster_tests.s3_server import (
     HOST,
     Refusals,

@@ -1,4 +1,4 @@
-"""One declaration of every analytic parameter (transforms/params.py ``MetricParams``): the
+"""One declaration of every analytic parameter (params.py ``MetricParams``): the
 environment variables and the Dagster resource ``AnalyticsSettings`` are derived from it."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import pytest
 
 from goodpulse_dagster import settings as settings_module
 from goodpulse_dagster.errors import UserSettingsError
+from goodpulse_dagster.params import MetricParams, env_var
 from goodpulse_dagster.resources.storage import AnalyticsSettings, analytics_settings
 from goodpulse_dagster.settings import load_settings, metric_params_from_env
-from goodpulse_dagster.transforms.params import MetricParams, env_var
 
 # Every parameter away from its default, each written by hand.
 CHANGED = MetricParams(

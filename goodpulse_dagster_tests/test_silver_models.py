@@ -7,7 +7,7 @@ from decimal import Decimal
 import pyarrow as pa
 import pytest
 
-from goodpulse_dagster.engine import model_names, model_sql, run_model
+from goodpulse_dagster.engine import arrow_schema, model_names, model_sql, run_model
 from goodpulse_dagster.schema import (
     INGESTED_AT_COLUMN,
     PARTITION_COLUMN,
@@ -17,9 +17,8 @@ from goodpulse_dagster.schema import (
     bronze_table_columns,
     silver_columns,
 )
-from goodpulse_dagster.transforms.silver import clean_geolocation, clean_products, clean_source
-from goodpulse_dagster.transforms.silver_rules import standardised_sql
-from goodpulse_dagster.transforms.sql import arrow_schema
+from goodpulse_dagster.silver.cleaning import clean_geolocation, clean_products, clean_source
+from goodpulse_dagster.silver.rules import standardised_sql
 
 NOW = datetime(2026, 1, 1)
 FILE = "raw/export.csv"

@@ -158,8 +158,8 @@ def test_lake_column_meanings_name_no_setting():
 
 
 def test_the_report_appendix_says_what_the_specs_say_with_the_settings_in_force():
+    from goodpulse_dagster.params import MetricParams
     from goodpulse_dagster.report.metric_definitions import SPEC_TERMS, metric_definitions
-    from goodpulse_dagster.transforms.params import MetricParams
 
     params = MetricParams(
         regular_min_orders=3, power_user_min_orders=7, lifecycle_days=(30, 60, 120)

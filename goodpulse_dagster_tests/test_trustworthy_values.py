@@ -30,14 +30,15 @@ import pytest
 from dagster import AssetCheckSeverity
 
 from goodpulse_dagster import schema
+from goodpulse_dagster.bronze.staging import build_bronze
+from goodpulse_dagster.engine import arrow_schema
 from goodpulse_dagster.errors import UserInputError, UserSettingsError
+from goodpulse_dagster.gold import transforms as gold
+from goodpulse_dagster.landing.zone import LocalLandingZone
+from goodpulse_dagster.params import MetricParams
 from goodpulse_dagster.schema import QUARANTINE, SOURCE_TABLES
 from goodpulse_dagster.settings import load_settings
-from goodpulse_dagster.sources.landing import LocalLandingZone
-from goodpulse_dagster.sources.staging import build_bronze
-from goodpulse_dagster.transforms import gold, silver
-from goodpulse_dagster.transforms.params import MetricParams
-from goodpulse_dagster.transforms.sql import arrow_schema
+from goodpulse_dagster.silver import cleaning as silver
 from goodpulse_dagster_tests.test_checks import (
     ANALYTICS,
     LAKE,

@@ -337,7 +337,7 @@ def _steps(run: dict) -> set[str]:
 def _asset_steps(keys: set[str]) -> set[str]:
     """The steps that materialize ``keys``: one per asset (its key joined by '__'), and the one
     step of the quarantine multi-asset for all quarantine tables."""
-    from goodpulse_dagster.assets.quarantine import QUARANTINE_OP
+    from goodpulse_dagster.quarantine.assets import QUARANTINE_OP
 
     return {QUARANTINE_OP if k.startswith("quarantine/") else k.replace("/", "__") for k in keys}
 

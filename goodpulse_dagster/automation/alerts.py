@@ -50,8 +50,9 @@ from dagster import (
     run_status_sensor,
 )
 
+from goodpulse_dagster.errors import mask_url_secrets
 from goodpulse_dagster.run_trust import user_error_message
-from goodpulse_dagster.settings import AlertSettings, mask_url_secrets
+from goodpulse_dagster.settings import AlertSettings
 
 RUN_FAILURE_SENSOR = "goodpulse_alert_on_run_failure"
 CHECK_FAILURE_SENSOR = "goodpulse_alert_on_check_failure"

@@ -1,4 +1,4 @@
-"""When the freshness checks (checks/freshness.py) are evaluated outside pipeline runs.
+"""When the freshness checks (automation/freshness_checks.py) are evaluated outside pipeline runs.
 
 A check's outcome changes with the clock alone (a file grows old, the report falls behind), and
 no run would record it: ``freshness_sensor`` evaluates the rules itself every few minutes and
@@ -22,12 +22,12 @@ from dagster import (
     sensor,
 )
 
-from goodpulse_dagster.automation.jobs import RUN_EXECUTOR, RUN_KIND_TAG
-from goodpulse_dagster.checks.freshness import (
+from goodpulse_dagster.automation.freshness_checks import (
     FRESHNESS_CHECK_KEYS,
     FreshnessInputs,
     FreshnessSettings,
 )
+from goodpulse_dagster.automation.jobs import RUN_EXECUTOR, RUN_KIND_TAG
 from goodpulse_dagster.resources.storage import LandingZoneResource
 
 FRESHNESS_JOB = "freshness_checks_job"

@@ -26,9 +26,9 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from goodpulse_dagster.landing.zone import RawObject
 from goodpulse_dagster.partitions import partition_key_for_label
 from goodpulse_dagster.schema import SOURCE_TABLES
-from goodpulse_dagster.sources.landing import RawObject
 
 # Files whose timestamp is at most this much older than the cursor are looked at again (and
 # skipped when their version was handled). One hour covers long multipart uploads.

@@ -37,6 +37,8 @@ from goodpulse_dagster.automation.landing_logic import (
     new_objects,
     plan_runs,
 )
+from goodpulse_dagster.bronze.staging import file_content_hash
+from goodpulse_dagster.landing.zone import LandingZone, LocalLandingZone, RawObject
 from goodpulse_dagster.partitions import quarterly_partitions
 from goodpulse_dagster.resources.storage import LandingZoneResource
 from goodpulse_dagster.schema import (
@@ -47,8 +49,6 @@ from goodpulse_dagster.schema import (
     SOURCE_TABLES,
     silver_inputs,
 )
-from goodpulse_dagster.sources.landing import LandingZone, LocalLandingZone, RawObject
-from goodpulse_dagster.sources.staging import file_content_hash
 
 LANDING_SENSOR = "landing_zone_sensor"
 AUTOMATION_SENSOR = "analytics_automation_sensor"

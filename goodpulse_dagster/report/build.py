@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 
 import pandas as pd
 
+from goodpulse_dagster.params import MetricParams
 from goodpulse_dagster.report.blocks import Chart
 from goodpulse_dagster.report.figures import CHART_SPECS, REPORT_CHART_KEYS, render_charts
 from goodpulse_dagster.report.findings import find_facts
@@ -25,7 +26,6 @@ from goodpulse_dagster.report.render_markdown import chart_image, md_text, rende
 from goodpulse_dagster.report.sections import SECTION_BUILDERS, Conclusions, appendix_section
 from goodpulse_dagster.report.sections_predictions import predictions_section
 from goodpulse_dagster.settings import ReportMargins
-from goodpulse_dagster.transforms.params import MetricParams
 
 
 @dataclass

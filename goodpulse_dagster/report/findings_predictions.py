@@ -14,9 +14,9 @@ import pandas as pd
 from goodpulse_dagster import schema
 from goodpulse_dagster.charts import iso_day
 from goodpulse_dagster.charts.data import with_float_columns
+from goodpulse_dagster.params import MetricParams
+from goodpulse_dagster.predictions.transforms import TOP_VALUE_SEGMENTS, high_risk_revenue_series
 from goodpulse_dagster.report.names import SECTIONS
-from goodpulse_dagster.transforms.params import MetricParams
-from goodpulse_dagster.transforms.predictions import TOP_VALUE_SEGMENTS, high_risk_revenue_series
 
 DEFAULT_TIE_SHARE = MetricParams().backtest_tie_share
 

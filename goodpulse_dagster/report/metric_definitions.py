@@ -8,7 +8,7 @@ that no single column holds.
 from __future__ import annotations
 
 from goodpulse_dagster import schema
-from goodpulse_dagster.transforms.params import MetricParams
+from goodpulse_dagster.params import MetricParams
 
 # Appendix term -> (layer, table, column) whose meaning it is.
 SPEC_TERMS: dict[str, tuple[str, str, str]] = {

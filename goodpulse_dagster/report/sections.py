@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from goodpulse_dagster import schema
+from goodpulse_dagster.params import MetricParams
 from goodpulse_dagster.report.blocks import (
     Figure,
     ItemList,
@@ -46,7 +47,6 @@ from goodpulse_dagster.report.table_blocks import (
     segment_table,
 )
 from goodpulse_dagster.settings import ReportMargins
-from goodpulse_dagster.transforms.params import MetricParams
 
 
 class Conclusions(NamedTuple):

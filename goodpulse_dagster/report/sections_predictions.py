@@ -4,6 +4,7 @@ early-warning list, each a paragraph of findings and a chart from its KPI table.
 
 from __future__ import annotations
 
+from goodpulse_dagster.params import MetricParams
 from goodpulse_dagster.report.blocks import Figure, Section, Text
 from goodpulse_dagster.report.figures import PREDICTION_TABLES, draw_prediction_chart
 from goodpulse_dagster.report.findings_predictions import (
@@ -12,7 +13,6 @@ from goodpulse_dagster.report.findings_predictions import (
     monitor_findings,
 )
 from goodpulse_dagster.report.names import NO_DATA, SECTIONS
-from goodpulse_dagster.transforms.params import MetricParams
 
 
 def predictions_section(t, params: MetricParams | None) -> Section:

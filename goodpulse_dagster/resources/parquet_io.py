@@ -32,7 +32,7 @@ from goodpulse_dagster.partitions import PARTITION_KEY_FORMAT
 from goodpulse_dagster.resources.lake import LocalLakeStore
 from goodpulse_dagster.resources.storage import LakeResource
 from goodpulse_dagster.schema import PARTITION_COLUMN
-from goodpulse_dagster.transforms.sql import concat
+from goodpulse_dagster.sql_helpers import concat
 
 # The ``AssetIn`` metadata key both IO managers read to choose what an input is loaded as (here
 # a dataset, in the warehouse IO manager an Arrow table: ``warehouse.ARROW_INPUT``).

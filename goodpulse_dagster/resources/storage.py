@@ -22,11 +22,9 @@ from dagster import ConfigurableResource
 from pydantic import Field, create_model
 
 from goodpulse_dagster import lake_layout
-from goodpulse_dagster.errors import UserSettingsError
-from goodpulse_dagster.resources.lake import LakeStore, LocalLakeStore, S3LakeStore
-from goodpulse_dagster.settings import STORAGE_LOCAL, STORAGE_S3, mask_url_secrets
-from goodpulse_dagster.sources.landing import LandingZone, LocalLandingZone, S3LandingZone
-from goodpulse_dagster.transforms.params import (
+from goodpulse_dagster.errors import UserSettingsError, mask_url_secrets
+from goodpulse_dagster.landing.zone import LandingZone, LocalLandingZone, S3LandingZone
+from goodpulse_dagster.params import (
     MetricParams,
     config_value,
     description,
@@ -36,6 +34,8 @@ from goodpulse_dagster.transforms.params import (
     metric_fields,
     to_config,
 )
+from goodpulse_dagster.resources.lake import LakeStore, LocalLakeStore, S3LakeStore
+from goodpulse_dagster.settings import STORAGE_LOCAL, STORAGE_S3
 
 # One boto3 client per (process, endpoint, region, attempts), shared by every store and landing zone of
 # the process: a client costs ~0.1 s to build (it loads the service model) and keeps its own
@@ -155,7 +155,7 @@ def _config_type(param) -> object:
 
 
 # The analytic parameters of METRICS.md, one config field per MetricParams field (same name,
-# default and description), so that a parameter is declared once (transforms/params.py). The
+# default and description), so that a parameter is declared once (params.py). The
 # resource's values come from the GOODPULSE_* environment variables (definitions.py); any run can
 # override them in the launchpad's resource config.
 AnalyticsSettings = create_model(

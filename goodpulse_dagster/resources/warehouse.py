@@ -48,7 +48,7 @@ from pydantic import Field, PrivateAttr
 
 from goodpulse_dagster.errors import UserError
 from goodpulse_dagster.resources.parquet_io import LOAD_AS
-from goodpulse_dagster.transforms.sql import sql_list
+from goodpulse_dagster.sql_helpers import sql_list
 
 ARROW_INPUT = {LOAD_AS: "arrow"}
 # A held lock is retried this long (another step of the duckdb pool closing its connection takes

@@ -2,7 +2,7 @@
 
 :func:`output_files` is the one place that knows how the files are arranged in the output
 directory: one Kaggle file per table, or (``"quarterly"``) per-quarter drops of the order-grain
-tables, named as the landing zone recognises them (:mod:`goodpulse_dagster.sources.landing`).
+tables, named as the landing zone recognises them (:mod:`goodpulse_dagster.landing.zone`).
 """
 
 from __future__ import annotations

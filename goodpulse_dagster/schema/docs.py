@@ -1,5 +1,5 @@
 """Prose generated from the table specs: asset descriptions (the Dagster UI) and the table
-reference of docs/metrics.md. Plain text, no Dagster: assets/common.py turns it into asset specs.
+reference of docs/metrics.md. Plain text, no Dagster: asset_conventions.py turns it into asset specs.
 """
 
 from __future__ import annotations

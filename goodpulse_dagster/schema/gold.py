@@ -85,7 +85,7 @@ CUSTOMER_UNIFIED_LIFECYCLE_COLUMNS: dict[str, str] = {
 # --- Predictions (issue 19): gold.customer_predictions and three KPI tables --------------------
 # Kept apart from GOLD_TABLES / KPI_TABLES: those are built by the descriptive multi-assets (and
 # their generic checks); these are fitted models with assets and checks of their own
-# (assets/gold.py, assets/kpi.py, checks/predictions.py; docs/predictions.md).
+# (gold/assets.py, kpi/assets.py, predictions/checks.py; docs/predictions.md).
 
 CUSTOMER_PREDICTIONS_COLUMNS: dict[str, str] = {
     "customer_unique_id": VARCHAR,
@@ -197,7 +197,7 @@ CUSTOMER_PREDICTIONS = TableSpec(
 )
 
 # The descriptive gold tables, built by one multi-asset and its generic checks; the prediction
-# table has an asset and checks of its own (assets/gold.py, checks/predictions.py).
+# table has an asset and checks of its own (gold/assets.py, predictions/checks.py).
 GOLD_SPECS: dict[str, TableSpec] = {
     t.name: t
     for t in (CUSTOMER_360, CUSTOMER_SEGMENTATION, COHORT_RETENTION, CUSTOMER_UNIFIED_LIFECYCLE)

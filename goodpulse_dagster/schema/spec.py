@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from goodpulse_dagster.schema.glossary import GLOSSARY
 
 if TYPE_CHECKING:
-    from goodpulse_dagster.transforms.params import MetricParams
+    from goodpulse_dagster.params import MetricParams
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class TableSpec:
     primary_key: tuple[str, ...]
     partitioned: bool = False
     references: tuple[Reference, ...] = ()
-    # Names of the asset checks the table carries (checks/ builds them; a test keeps the two equal).
+    # Names of the asset checks the table carries (each layer's checks.py builds them; a test keeps the two equal).
     checks: tuple[str, ...] = ()
 
     @property
@@ -94,7 +94,7 @@ def columns(types: Mapping[str, str], descriptions: Mapping[str, str] | None = N
 
 def setting_values(params: MetricParams | None = None) -> dict[str, str]:
     """The settings that prose may name, as text, from ``params`` (defaults when None)."""
-    from goodpulse_dagster.transforms.params import MetricParams
+    from goodpulse_dagster.params import MetricParams
 
     p = params or MetricParams()
     q20, q80, q95 = (f"p{round(q * 100):d}" for q in p.value_quantiles)

@@ -1,6 +1,6 @@
 -- silver.category_translation, standardising step: both names trimmed (empty text is NULL).
 -- Grain: one row per Portuguese product_category_name. The silver rules
--- (transforms/silver_rules.py) then drop exact duplicates and keep one row per name.
+-- (silver/rules.py) then drop exact duplicates and keep one row per name.
 -- Input: bronze (bronze.category_translation). Parameters: none.
 WITH source AS (
     SELECT * FROM bronze

@@ -1,7 +1,7 @@
 -- silver.closed_deals, standardising step: text trimmed (empty text is NULL) and the lead type
 -- lower case.
 -- Grain: one row per closed deal (mql_id) with the seller it became. The silver rules
--- (transforms/silver_rules.py) then drop exact duplicates, keep one row per deal and quarantine
+-- (silver/rules.py) then drop exact duplicates, keep one row per deal and quarantine
 -- malformed keys and NaN or infinite numbers.
 -- Input: bronze (bronze.closed_deals). Parameters: none.
 WITH source AS (

@@ -2,7 +2,7 @@
 -- 5-character string with leading zeros ('1012' and '01012' are the same prefix), the city lower
 -- case and the state upper case.
 -- Grain: one row per customer_id (an order's customer key); customer_unique_id is the person.
--- The silver rules (transforms/silver_rules.py) then drop exact duplicates, keep one row per key
+-- The silver rules (silver/rules.py) then drop exact duplicates, keep one row per key
 -- and quarantine malformed keys.
 -- Input: bronze (bronze.customers). Parameters: none.
 WITH source AS (

@@ -3,7 +3,7 @@
 -- and geolocation_points, how many points it had.
 -- Grain: one row per geolocation_zip_code_prefix.
 -- Input: points (the standardised, deduplicated points inside Brazil that have a prefix, from
--- geolocation.sql and transforms/silver_rules.py). Parameters: none.
+-- geolocation.sql and silver/rules.py). Parameters: none.
 WITH city_counts AS (
     SELECT geolocation_zip_code_prefix, geolocation_city, count(*) AS n
     FROM points

@@ -1,7 +1,7 @@
 -- silver.marketing_qualified_leads, standardising step: text trimmed (empty text is NULL) and the
 -- lead's origin lower case ('Organic_Search' and 'organic_search' are one channel).
 -- Grain: one row per marketing-qualified lead (mql_id). The silver rules
--- (transforms/silver_rules.py) then drop exact duplicates, keep one row per lead and quarantine
+-- (silver/rules.py) then drop exact duplicates, keep one row per lead and quarantine
 -- malformed keys.
 -- Input: bronze (bronze.marketing_qualified_leads). Parameters: none.
 WITH source AS (

@@ -1,7 +1,7 @@
 -- silver.order_payments, standardising step: the order id trimmed (empty is NULL) and the payment
 -- type lower case ('Credit_Card' and 'credit_card' are one type).
 -- Grain: one row per (order_id, payment_sequential); a split payment has several. The silver
--- rules (transforms/silver_rules.py) then drop exact duplicates, keep one row per key and
+-- rules (silver/rules.py) then drop exact duplicates, keep one row per key and
 -- quarantine negative or implausible amounts.
 -- Input: bronze (bronze.order_payments). Parameters: none.
 WITH source AS (

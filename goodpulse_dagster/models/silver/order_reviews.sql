@@ -1,7 +1,7 @@
 -- silver.order_reviews, standardising step: ids and comments trimmed (empty text is NULL).
 -- Grain: bronze keeps every review; silver keeps one per order, the latest answered (ties: the
 -- higher score, then the higher review_id), chosen by the silver rules
--- (transforms/silver_rules.py), which also quarantine a score outside 1..5.
+-- (silver/rules.py), which also quarantine a score outside 1..5.
 -- Input: bronze (bronze.order_reviews). Parameters: none.
 WITH source AS (
     SELECT * FROM bronze

@@ -1,6 +1,6 @@
 -- silver.orders, standardising step: one row per bronze order row, text trimmed (empty text is
 -- NULL) and the status lower case ('Delivered' and 'delivered' are one status).
--- Grain: one row per order; the silver rules (transforms/silver_rules.py) then drop exact
+-- Grain: one row per order; the silver rules (silver/rules.py) then drop exact
 -- duplicates, keep one row per order_id and quarantine orders whose customer is unknown.
 -- Input: bronze (bronze.orders). Parameters: none.
 WITH source AS (

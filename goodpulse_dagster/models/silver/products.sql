@@ -1,6 +1,6 @@
 -- silver.products, standardising step: ids and the category trimmed (empty text is NULL) and the
 -- misspelt Kaggle headers renamed (product_name_lenght -> product_name_length, ...).
--- Grain: one row per product_id. The silver rules (transforms/silver_rules.py) then drop exact
+-- Grain: one row per product_id. The silver rules (silver/rules.py) then drop exact
 -- duplicates, keep one row per key and quarantine NaN or infinite measures; the English category
 -- name is joined on afterwards (products__english_category.sql).
 -- Input: bronze (bronze.products). Parameters: none.

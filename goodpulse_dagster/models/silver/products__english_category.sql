@@ -2,7 +2,7 @@
 -- the category has no translation).
 -- Grain: one row per product_id.
 -- Inputs: kept (the standardised products that passed the silver rules, from products.sql and
--- transforms/silver_rules.py); translation (silver.category_translation, one row per Portuguese
+-- silver/rules.py); translation (silver.category_translation, one row per Portuguese
 -- name). Parameters: none.
 WITH products AS (
     SELECT * FROM kept

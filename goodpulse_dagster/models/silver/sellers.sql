@@ -1,6 +1,6 @@
 -- silver.sellers, standardising step: text trimmed (empty text is NULL), the zip prefix a
 -- 5-character string with leading zeros, the city lower case and the state upper case.
--- Grain: one row per seller_id. The silver rules (transforms/silver_rules.py) then drop exact
+-- Grain: one row per seller_id. The silver rules (silver/rules.py) then drop exact
 -- duplicates, keep one row per key and quarantine malformed keys.
 -- Input: bronze (bronze.sellers). Parameters: none.
 WITH source AS (

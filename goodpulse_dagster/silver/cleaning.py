@@ -1,0 +1,140 @@
+"""Silver: cleaned, deduplicated, standardised tables, and the order-grain unified_user_lifecycle.
+
+Each source table is its model (``models/silver/<table>.sql``, the standardising SELECT: which
+columns are trimmed, cased, zip-padded, renamed) followed by the generic silver rules of
+``silver/rules.py`` (duplicates, keys, quarantine, counts). The functions here say
+which rules apply to which table; two tables end with a model of their own:
+``products__english_category`` and ``geolocation__by_zip_prefix``.
+``unified_user_lifecycle`` is one model over the silver tables.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pyarrow as pa
+
+from goodpulse_dagster.engine import conform, run_model
+from goodpulse_dagster.params import MetricParams
+from goodpulse_dagster.schema import GEOLOCATION, ORDER_REVIEWS, SOURCE_TABLES, silver_table_columns
+
+# The rules' constants are defined in silver_rules and re-exported here for the checks and tests
+# that import them from this module.
+from goodpulse_dagster.silver.rules import (
+    BRAZIL_LAT,
+    BRAZIL_LNG,
+    LINE_AMOUNT_COLUMNS,
+    NON_NEGATIVE_COLUMNS,
+    REVIEW_SCORE_RANGE,
+    Cleaner,
+    CleanResult,
+    Tabular,
+)
+
+__all__ = [
+    "BRAZIL_LAT",
+    "BRAZIL_LNG",
+    "LINE_AMOUNT_COLUMNS",
+    "NON_NEGATIVE_COLUMNS",
+    "REVIEW_SCORE_RANGE",
+    "CleanResult",
+    "Tabular",
+    "build_unified_user_lifecycle",
+    "clean_geolocation",
+    "clean_order_reviews",
+    "clean_products",
+    "clean_source",
+]
+
+# Reviews: one per order, the latest answered; ties go to the higher score, then the higher
+# review_id, so the choice is the same on every run (METRICS.md "Core definitions").
+LATEST_REVIEW_FIRST = (
+    "review_answer_timestamp DESC NULLS LAST, review_score DESC NULLS LAST, review_id DESC"
+)
+
+
+def clean_source(
+    table_name: str,
+    bronze: pa.Table,
+    now: datetime,
+    references: dict[str, tuple[str, Tabular]] | None = None,
+    params: MetricParams | None = None,
+) -> CleanResult:
+    """The generic silver rules for a source table (every table but reviews and geolocation).
+
+    ``references`` maps a column to (parent table name, a table holding the parent's keys in a
+    column of the same name). ``params`` gives the line-amount ceiling (default MetricParams()).
+    """
+    params = params or MetricParams()
+    cleaner = Cleaner(SOURCE_TABLES[table_name], bronze, now)
+    cleaner.standardise_and_dedup()
+    cleaner.resolve_keys()
+    cleaner.check_keys()
+    cleaner.check_values(params.max_line_amount)
+    cleaner.check_non_negative()
+    cleaner.check_references(references or {})
+    return cleaner.result()
+
+
+def clean_order_reviews(bronze: pa.Table, now: datetime) -> CleanResult:
+    """One review per order: the latest answered (ties: higher score, then higher review_id)."""
+    cleaner = Cleaner(ORDER_REVIEWS, bronze, now)
+    cleaner.standardise_and_dedup()
+    cleaner.resolve_keys(order_by=LATEST_REVIEW_FIRST, supersede=True)
+    cleaner.check_keys()
+    # After the latest review is chosen: an invalid latest score is quarantined and the order has
+    # no score (an older review is not promoted: the latest answer is the customer's last word).
+    cleaner.check_review_scores()
+    return cleaner.result()
+
+
+def clean_products(
+    bronze: pa.Table, translation: Tabular, now: datetime, params: MetricParams | None = None
+) -> CleanResult:
+    """Products with renamed columns and the English category name (NULL when untranslated)."""
+    cleaner = Cleaner(SOURCE_TABLES["products"], bronze, now)
+    cleaner.standardise_and_dedup()
+    cleaner.resolve_keys()
+    cleaner.check_keys()
+    cleaner.check_values((params or MetricParams()).max_line_amount)
+    return cleaner.result("silver/products__english_category", translation=translation)
+
+
+def clean_geolocation(bronze: pa.Table, now: datetime) -> CleanResult:
+    """One row per zip prefix from the in-Brazil points: median lat/lng, modal city and state."""
+    cleaner = Cleaner(GEOLOCATION, bronze, now)
+    cleaner.standardise_and_dedup()
+    cleaner.check_points()
+    kept_points = cleaner.con.execute("SELECT count(*) FROM points").fetchall()[0][0]
+    result = cleaner.result("silver/geolocation__by_zip_prefix")
+    # Several points per prefix collapse into one row: "superseded", as for reviews.
+    result.counts["superseded"] = kept_points - result.counts["output_rows"]
+    return result
+
+
+def build_unified_user_lifecycle(
+    orders: Tabular,
+    customers: Tabular,
+    items: Tabular,
+    payments: Tabular,
+    reviews: Tabular,
+    products: Tabular,
+) -> pa.Table:
+    """One row per order (every status) with its customer, money, review and delivery facts.
+
+    Inputs are silver tables (Arrow tables or Parquet datasets, which DuckDB scans in place);
+    order-grain inputs are for the same partitions as ``orders``.
+    """
+    out = run_model(
+        "silver/unified_user_lifecycle",
+        {
+            "orders": orders,
+            "customers": customers,
+            "items": items,
+            "payments": payments,
+            "reviews": reviews,
+            "products": products,
+        },
+        {},
+    )
+    return conform(out, silver_table_columns("unified_user_lifecycle"))
