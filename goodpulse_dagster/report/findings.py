@@ -58,15 +58,23 @@ class Facts:
         self.numbers.update({k: float(v) for k, v in numbers.items()})
 
 
-def _find_one_time(t: dict[str, pd.DataFrame], f: Facts) -> None:
-    df = t["frequency_distribution"]
-    row = row_where(df, "frequency_tier", ONE_TIME_TIER)
+def _group_shares(df: pd.DataFrame, col: str, value: str) -> tuple[pd.Series, float, float] | None:
+    """The row where ``col`` is ``value``, with its customer and revenue shares; None if any is missing."""
+    row = row_where(df, col, value)
     if row is None:
-        return
+        return None
     cs = col_share(df, row, "customer_share", "customers")
     rs = col_share(df, row, "revenue_share", "revenue")
     if cs is None or rs is None:
+        return None
+    return row, cs, rs
+
+
+def _find_one_time(t: dict[str, pd.DataFrame], f: Facts) -> None:
+    group = _group_shares(t["frequency_distribution"], "frequency_tier", ONE_TIME_TIER)
+    if group is None:
         return
+    _, cs, rs = group
     f.add(
         f"{fmt_pct(cs)} of customers bought once; together they bring {fmt_pct(rs)} of revenue.",
         one_time_customer_share=cs,
@@ -149,14 +157,10 @@ def _find_period1(t: dict[str, pd.DataFrame], f: Facts) -> None:
 
 
 def _find_active(t: dict[str, pd.DataFrame], f: Facts) -> None:
-    df = t["lifecycle_revenue"]
-    row = row_where(df, "lifecycle_stage", ACTIVE_STAGE)
-    if row is None:
+    group = _group_shares(t["lifecycle_revenue"], "lifecycle_stage", ACTIVE_STAGE)
+    if group is None:
         return
-    rs = col_share(df, row, "revenue_share", "revenue")
-    cs = col_share(df, row, "customer_share", "customers")
-    if rs is None or cs is None:
-        return
+    _, cs, rs = group
     f.add(
         f"Active customers hold {fmt_pct(rs)} of revenue and make up {fmt_pct(cs)} of the "
         "customer base.",
@@ -167,13 +171,10 @@ def _find_active(t: dict[str, pd.DataFrame], f: Facts) -> None:
 
 def _find_vip(t: dict[str, pd.DataFrame], f: Facts) -> None:
     df = t["value_concentration"]
-    row = row_where(df, "value_segment", VIP_SEGMENT)
-    if row is None:
+    group = _group_shares(df, "value_segment", VIP_SEGMENT)
+    if group is None:
         return
-    cs = col_share(df, row, "customer_share", "customers")
-    rs = col_share(df, row, "revenue_share", "revenue")
-    if cs is None or rs is None:
-        return
+    row, cs, rs = group
     # VIPs are the top spenders by definition, so "x times their share of customers" is large by
     # construction. What the cut does not guarantee is how far VIPs sit above the next segment:
     # every VIP out-spends every High Value customer, so the ratio of their revenue per customer

@@ -2,6 +2,8 @@
 -- of the list present (an empty one with zeros), with shares of the grand totals.
 -- Reads two CTEs the model defines before the include: `categories (category)`, every category
 -- in order, and `labelled (category, lifetime_revenue)`, one row per customer of customer_360.
+-- `measured` holds the columns in table order (category, customers, revenue, revenue_share,
+-- revenue_per_customer, customer_share): a model renames `category` and drops what it omits.
 -- Used by kpi/frequency_distribution, kpi/value_concentration and kpi/lifecycle_revenue.
 per_category AS (
     SELECT category, count(*) AS customers, sum(lifetime_revenue)::DECIMAL(18,2) AS revenue

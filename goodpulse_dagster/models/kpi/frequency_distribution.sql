@@ -5,22 +5,8 @@
 -- Inputs: customer_360.
 -- Parameters: $frequency_tiers (the categories, in order).
 WITH
-categories AS (
-    SELECT unnest($frequency_tiers) AS category
-),
-labelled AS (
-    SELECT frequency_tier AS category, lifetime_revenue FROM customer_360
-),
+categories AS (SELECT unnest($frequency_tiers) AS category),
+labelled AS (SELECT frequency_tier AS category, lifetime_revenue FROM customer_360),
 -- include: category_revenue
-final AS (
-    SELECT
-        category AS frequency_tier,
-        customers,
-        revenue,
-        revenue_share,
-        revenue_per_customer,
-        customer_share
-    FROM measured
-)
-SELECT * FROM final
-ORDER BY list_position($frequency_tiers, frequency_tier) NULLS LAST, frequency_tier
+final AS (SELECT * RENAME (category AS frequency_tier) FROM measured)
+SELECT * FROM final ORDER BY list_position($frequency_tiers, frequency_tier) NULLS LAST, frequency_tier

@@ -5,21 +5,8 @@
 -- Inputs: customer_360.
 -- Parameters: $lifecycle_stages (the categories, in order).
 WITH
-categories AS (
-    SELECT unnest($lifecycle_stages) AS category
-),
-labelled AS (
-    SELECT lifecycle_stage AS category, lifetime_revenue FROM customer_360
-),
+categories AS (SELECT unnest($lifecycle_stages) AS category),
+labelled AS (SELECT lifecycle_stage AS category, lifetime_revenue FROM customer_360),
 -- include: category_revenue
-final AS (
-    SELECT
-        category AS lifecycle_stage,
-        customers,
-        revenue,
-        revenue_share,
-        customer_share
-    FROM measured
-)
-SELECT * FROM final
-ORDER BY list_position($lifecycle_stages, lifecycle_stage) NULLS LAST, lifecycle_stage
+final AS (SELECT * EXCLUDE (revenue_per_customer) RENAME (category AS lifecycle_stage) FROM measured)
+SELECT * FROM final ORDER BY list_position($lifecycle_stages, lifecycle_stage) NULLS LAST, lifecycle_stage

@@ -5,22 +5,8 @@
 -- Inputs: customer_360.
 -- Parameters: $value_segments (the categories, in order).
 WITH
-categories AS (
-    SELECT unnest($value_segments) AS category
-),
-labelled AS (
-    SELECT value_segment AS category, lifetime_revenue FROM customer_360
-),
+categories AS (SELECT unnest($value_segments) AS category),
+labelled AS (SELECT value_segment AS category, lifetime_revenue FROM customer_360),
 -- include: category_revenue
-final AS (
-    SELECT
-        category AS value_segment,
-        customers,
-        revenue,
-        revenue_share,
-        revenue_per_customer,
-        customer_share
-    FROM measured
-)
-SELECT * FROM final
-ORDER BY list_position($value_segments, value_segment) NULLS LAST, value_segment
+final AS (SELECT * RENAME (category AS value_segment) FROM measured)
+SELECT * FROM final ORDER BY list_position($value_segments, value_segment) NULLS LAST, value_segment
