@@ -36,7 +36,7 @@ of each threshold; the checks only gather the timestamps (``FreshnessInputs``).
 
 # No `from __future__ import annotations`: Dagster reads the `context` annotation of a check.
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -260,44 +260,48 @@ def _result(finding: Finding, severity: AssetCheckSeverity) -> AssetCheckResult:
     )
 
 
-def _raw_check(table: str):
-    @asset_check(
-        asset=AssetKey([RAW, table]),
-        name=RAW_CHECK,
-        description=(
-            f"WARN when no `{table}` file has arrived in the landing zone for more than "
-            "GOODPULSE_RAW_MAX_AGE_HOURS (newest file's modification time)."
-        ),
-    )
+# How a landing-zone check judges its table: FreshnessInputs.raw or FreshnessInputs.silver.
+_Judge = Callable[[FreshnessInputs, str, FreshnessSettings], Finding]
+
+
+def _landing_check(
+    key: AssetKey, name: str, description: str, judge: _Judge, severity: AssetCheckSeverity
+):
+    """A check of ``key``'s table against the landing zone's files: ``judge`` decides."""
+    table = key.path[-1]
+
+    @asset_check(asset=key, name=name, description=description)
     def _check(
         context: AssetCheckExecutionContext,
         landing: LandingZoneResource,
         freshness: FreshnessSettings,
     ) -> AssetCheckResult:
         inputs = FreshnessInputs(context.instance, landing.zone())
-        return _result(inputs.raw(table, freshness), AssetCheckSeverity.WARN)
+        return _result(judge(inputs, table, freshness), severity)
 
     return _check
+
+
+def _raw_check(table: str):
+    return _landing_check(
+        AssetKey([RAW, table]),
+        RAW_CHECK,
+        f"WARN when no `{table}` file has arrived in the landing zone for more than "
+        "GOODPULSE_RAW_MAX_AGE_HOURS (newest file's modification time).",
+        FreshnessInputs.raw,
+        AssetCheckSeverity.WARN,
+    )
 
 
 def _silver_check(table: str):
-    @asset_check(
-        asset=AssetKey([SILVER, table]),
-        name=SILVER_CHECK,
-        description=(
-            f"ERROR when a `{table}` file of the landing zone has waited unread (modified after "
-            f"silver/{table} was last materialized) for more than GOODPULSE_SILVER_MAX_LAG_HOURS."
-        ),
+    return _landing_check(
+        AssetKey([SILVER, table]),
+        SILVER_CHECK,
+        f"ERROR when a `{table}` file of the landing zone has waited unread (modified after "
+        f"silver/{table} was last materialized) for more than GOODPULSE_SILVER_MAX_LAG_HOURS.",
+        FreshnessInputs.silver,
+        AssetCheckSeverity.ERROR,
     )
-    def _check(
-        context: AssetCheckExecutionContext,
-        landing: LandingZoneResource,
-        freshness: FreshnessSettings,
-    ) -> AssetCheckResult:
-        inputs = FreshnessInputs(context.instance, landing.zone())
-        return _result(inputs.silver(table, freshness), AssetCheckSeverity.ERROR)
-
-    return _check
 
 
 @asset_check(

@@ -8,11 +8,13 @@ the quarter in progress, so on the first day of a quarter it would pick the quar
 opened, not the one that has just closed.
 """
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 from dagster import (
     DefaultScheduleStatus,
     RunRequest,
+    ScheduleDefinition,
     ScheduleEvaluationContext,
     schedule,
 )
@@ -41,38 +43,43 @@ def _tick_time(context: ScheduleEvaluationContext) -> datetime:
     return context.scheduled_execution_time or datetime.now(UTC)
 
 
-@schedule(
-    name=QUARTERLY_SCHEDULE,
-    job=lake_job,
+def _lake_schedule(
+    name: str, cron: str, quarter_key: Callable[[datetime], str], description: str
+) -> ScheduleDefinition:
+    """A stopped schedule of the lake job that refreshes the partition ``quarter_key`` picks."""
+
+    @schedule(
+        name=name,
+        job=lake_job,
+        cron_schedule=cron,
+        execution_timezone=TIMEZONE,
+        default_status=DefaultScheduleStatus.STOPPED,
+        description=description,
+    )
+    def _lake_schedule_tick(context: ScheduleEvaluationContext):
+        key = quarter_key(_tick_time(context))
+        return RunRequest(partition_key=key, tags={SCHEDULE_TAG: name})
+
+    return _lake_schedule_tick
+
+
+quarterly_lake_schedule = _lake_schedule(
+    QUARTERLY_SCHEDULE,
     # 03:00 on the first day of each quarter: late drops of the last day are in, and the daily
     # run of the new quarter (02:00) is out of the way.
-    cron_schedule="0 3 1 1,4,7,10 *",
-    execution_timezone=TIMEZONE,
-    default_status=DefaultScheduleStatus.STOPPED,
-    description=(
-        "Refreshes the quarter that has just closed (bronze + silver of that partition, and the "
-        "dimension tables); gold, KPI and the report follow through declarative automation."
-    ),
+    "0 3 1 1,4,7,10 *",
+    closed_quarter_key,
+    "Refreshes the quarter that has just closed (bronze + silver of that partition, and the "
+    "dimension tables); gold, KPI and the report follow through declarative automation.",
 )
-def quarterly_lake_schedule(context: ScheduleEvaluationContext):
-    key = closed_quarter_key(_tick_time(context))
-    return RunRequest(partition_key=key, tags={SCHEDULE_TAG: QUARTERLY_SCHEDULE})
 
-
-@schedule(
-    name=DAILY_SCHEDULE,
-    job=lake_job,
-    cron_schedule="0 2 * * *",
-    execution_timezone=TIMEZONE,
-    default_status=DefaultScheduleStatus.STOPPED,
-    description=(
-        "Refreshes the quarter in progress every night (bronze + silver of the current "
-        "partition, and the dimension tables); gold, KPI and the report follow."
-    ),
+daily_lake_schedule = _lake_schedule(
+    DAILY_SCHEDULE,
+    "0 2 * * *",
+    current_quarter_key,
+    "Refreshes the quarter in progress every night (bronze + silver of the current "
+    "partition, and the dimension tables); gold, KPI and the report follow.",
 )
-def daily_lake_schedule(context: ScheduleEvaluationContext):
-    key = current_quarter_key(_tick_time(context))
-    return RunRequest(partition_key=key, tags={SCHEDULE_TAG: DAILY_SCHEDULE})
 
 
 schedules = [quarterly_lake_schedule, daily_lake_schedule]
