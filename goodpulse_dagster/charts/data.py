@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import functools
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,22 @@ def finite_rows(df: pd.DataFrame, *cols: str) -> pd.DataFrame:
         out[c] = pd.to_numeric(out[c], errors="coerce")
     mask = np.isfinite(out[list(cols)].astype(float)).all(axis=1)
     return out[mask]
+
+
+def drawn_from_finite_rows(*cols: str):
+    """Decorator of a chart function ``chart(df, ...) -> svg``: the chart gets only the rows of
+    ``df`` where every column of ``cols`` is a finite number (``finite_rows``), and is not drawn
+    (None) when no row is left: a chart with nothing to show is no chart."""
+
+    def decorate(chart: Callable[..., str | None]) -> Callable[..., str | None]:
+        @functools.wraps(chart)
+        def draw(df: pd.DataFrame, *args, **kwargs) -> str | None:
+            rows = finite_rows(df, *cols)
+            return None if rows.empty else chart(rows, *args, **kwargs)
+
+        return draw
+
+    return decorate
 
 
 def floats(s: pd.Series) -> list[float]:

@@ -6,18 +6,16 @@ import numpy as np
 import pandas as pd
 
 from goodpulse_dagster.charts.data import (
-    finite_rows,
+    drawn_from_finite_rows,
     floats,
 )
 from goodpulse_dagster.charts.style import SIZE
 from goodpulse_dagster.charts.svg import PRIMARY, Series, canvas, column_panel
 
 
-def delivery_review_chart(df: pd.DataFrame) -> str | None:
+@drawn_from_finite_rows("avg_review_score")
+def delivery_review_chart(d: pd.DataFrame) -> str | None:
     """Average review score per delivery-days bucket; the title carries the correlation."""
-    d = finite_rows(df, "avg_review_score")
-    if d.empty:
-        return None
     d = d.assign(bucket_order=pd.to_numeric(d["bucket_order"], errors="coerce")).sort_values(
         "bucket_order"
     )

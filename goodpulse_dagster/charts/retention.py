@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from goodpulse_dagster.charts.data import (
+    drawn_from_finite_rows,
     finite_rows,
     floats,
     pivot_grid,
@@ -108,11 +109,9 @@ def cohort_month_chart(df: pd.DataFrame) -> str | None:
     return cohort_heatmap_chart(df, "month")
 
 
-def period1_retention_chart(df: pd.DataFrame) -> str | None:
+@drawn_from_finite_rows("period1_retention")
+def period1_retention_chart(d: pd.DataFrame) -> str | None:
     """KPI 1: per-cohort period-1 retention, one panel per grain, headline as a dashed line."""
-    d = finite_rows(df, "period1_retention")
-    if d.empty:
-        return None
     grains = [g for g in ("quarter", "month") if (d["grain"] == g).any()]
     if not grains:
         return None

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from goodpulse_dagster.charts.data import (
+    drawn_from_finite_rows,
     finite_rows,
     floats,
     ordered,
@@ -47,11 +48,9 @@ from goodpulse_dagster.charts.svg import (
 from goodpulse_dagster.schema import VALUE_SEGMENTS
 
 
-def monthly_revenue_chart(df: pd.DataFrame) -> str | None:
+@drawn_from_finite_rows("revenue")
+def monthly_revenue_chart(d: pd.DataFrame) -> str | None:
     """Revenue per month as a line, with the mean monthly revenue as a dashed line."""
-    d = finite_rows(df, "revenue")
-    if d.empty:
-        return None
     d = d.assign(month=pd.to_datetime(d["month"], errors="coerce")).dropna(subset=["month"])
     if d.empty:
         return None
@@ -154,11 +153,9 @@ def channel_revenue_chart(df: pd.DataFrame) -> str | None:
     return svg.render()
 
 
-def city_concentration_chart(df: pd.DataFrame, shown: int = TOP_CITIES_SHOWN) -> str | None:
+@drawn_from_finite_rows("revenue_share")
+def city_concentration_chart(d: pd.DataFrame, shown: int = TOP_CITIES_SHOWN) -> str | None:
     """Revenue share of the largest cities; the top-N cities of the KPI headline highlighted."""
-    d = finite_rows(df, "revenue_share")
-    if d.empty:
-        return None
     d = d.assign(rank=pd.to_numeric(d["rank"], errors="coerce")).sort_values(
         ["rank", "customer_city"]
     )

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from goodpulse_dagster.charts.data import (
-    finite_rows,
+    drawn_from_finite_rows,
     floats,
     ordered,
     pivot_grid,
@@ -47,11 +47,9 @@ from goodpulse_dagster.charts.svg import (
 from goodpulse_dagster.schema import FREQUENCY_TIERS, LIFECYCLE_STAGES, VALUE_SEGMENTS
 
 
-def frequency_tier_chart(df: pd.DataFrame) -> str | None:
+@drawn_from_finite_rows("customers")
+def frequency_tier_chart(d: pd.DataFrame) -> str | None:
     """Customers per frequency tier, bars labelled with revenue share and revenue per customer."""
-    d = finite_rows(df, "customers")
-    if d.empty:
-        return None
     d = d.set_index("frequency_tier")
     tiers = ordered(d.index, FREQUENCY_TIERS)
     labels = [
@@ -70,11 +68,9 @@ def frequency_tier_chart(df: pd.DataFrame) -> str | None:
     return svg.render()
 
 
-def value_segment_rpc_chart(df: pd.DataFrame) -> str | None:
+@drawn_from_finite_rows("revenue_per_customer")
+def value_segment_rpc_chart(d: pd.DataFrame) -> str | None:
     """Revenue per customer by value segment."""
-    d = finite_rows(df, "revenue_per_customer")
-    if d.empty:
-        return None
     d = d.set_index("value_segment")
     segs = ordered(d.index, VALUE_SEGMENTS)
     vals = floats(d.loc[segs, "revenue_per_customer"])
@@ -118,11 +114,9 @@ def _share_pairs_chart(d: pd.DataFrame, order: Sequence[str], title: str, x_titl
     return svg.render()
 
 
-def value_concentration_chart(df: pd.DataFrame) -> str | None:
+@drawn_from_finite_rows("customer_share", "revenue_share")
+def value_concentration_chart(d: pd.DataFrame) -> str | None:
     """KPI 4: share of customers vs share of revenue per value segment."""
-    d = finite_rows(df, "customer_share", "revenue_share")
-    if d.empty:
-        return None
     return _share_pairs_chart(
         d.set_index("value_segment"),
         VALUE_SEGMENTS,
@@ -131,11 +125,9 @@ def value_concentration_chart(df: pd.DataFrame) -> str | None:
     )
 
 
-def lifecycle_revenue_chart(df: pd.DataFrame) -> str | None:
+@drawn_from_finite_rows("customer_share", "revenue_share")
+def lifecycle_revenue_chart(d: pd.DataFrame) -> str | None:
     """KPI 3: share of customers vs share of revenue per lifecycle stage."""
-    d = finite_rows(df, "customer_share", "revenue_share")
-    if d.empty:
-        return None
     return _share_pairs_chart(
         d.set_index("lifecycle_stage"),
         LIFECYCLE_STAGES,
@@ -144,11 +136,9 @@ def lifecycle_revenue_chart(df: pd.DataFrame) -> str | None:
     )
 
 
-def recency_value_heatmap(df: pd.DataFrame) -> str | None:
+@drawn_from_finite_rows("revenue")
+def recency_value_heatmap(d: pd.DataFrame) -> str | None:
     """Revenue by value segment (rows) x lifecycle stage (columns), for the KPI asset's metadata."""
-    d = finite_rows(df, "revenue")
-    if d.empty:
-        return None
     grid = pivot_grid(d, "value_segment", "lifecycle_stage", "revenue")
     rows = ordered(grid.index, VALUE_SEGMENTS)
     cols = ordered(grid.columns, LIFECYCLE_STAGES)
@@ -172,11 +162,9 @@ def recency_value_heatmap(df: pd.DataFrame) -> str | None:
     return svg.render()
 
 
-def top_segments_chart(df: pd.DataFrame, top: int = TOP_SEGMENTS) -> str | None:
+@drawn_from_finite_rows("customers")
+def top_segments_chart(d: pd.DataFrame, top: int = TOP_SEGMENTS) -> str | None:
     """The ``top`` segments by customers (gold customer_segmentation), coloured by stage."""
-    d = finite_rows(df, "customers")
-    if d.empty:
-        return None
     d = d.sort_values(["customers", "segment_label"], ascending=[False, True]).head(top)
     customers = floats(d["customers"])
     labels = [
@@ -201,11 +189,9 @@ def top_segments_chart(df: pd.DataFrame, top: int = TOP_SEGMENTS) -> str | None:
     return svg.render()
 
 
-def health_by_value_chart(df: pd.DataFrame) -> str | None:
+@drawn_from_finite_rows("share_within_segment")
+def health_by_value_chart(d: pd.DataFrame) -> str | None:
     """Lifecycle-stage mix within each value segment, as 100% stacked horizontal bars."""
-    d = finite_rows(df, "share_within_segment")
-    if d.empty:
-        return None
     grid = pivot_grid(d, "value_segment", "lifecycle_stage", "share_within_segment").fillna(0.0)
     rows = ordered(grid.index, VALUE_SEGMENTS)  # top to bottom, as in the table under it
     stages = ordered(grid.columns, LIFECYCLE_STAGES)
