@@ -29,3 +29,16 @@ CREATE OR REPLACE MACRO churn_risk_of(probability_alive, high_below, medium_belo
     CASE WHEN probability_alive < high_below THEN high_risk
          WHEN probability_alive < medium_below THEN medium_risk
          ELSE low_risk END;
+
+-- The silver standardising of a text column (models/silver/): trimmed, and empty text is NULL
+-- (an empty CSV field and a field of blanks both mean "no value").
+CREATE OR REPLACE MACRO clean_text(value) AS NULLIF(trim(value), '');
+
+-- A clean text of a category or a city: lower case ('Sao Paulo' and 'sao paulo' are one city).
+CREATE OR REPLACE MACRO clean_lower(value) AS lower(clean_text(value));
+
+-- A clean text of a state code: upper case ('sp' is 'SP').
+CREATE OR REPLACE MACRO clean_upper(value) AS upper(clean_text(value));
+
+-- A clean zip code prefix: 5 characters with leading zeros ('1012' and '01012' are one prefix).
+CREATE OR REPLACE MACRO zip_prefix(value) AS lpad(clean_text(value), 5, '0');

@@ -2,17 +2,9 @@
 -- Grain: one row per Portuguese product_category_name. The silver rules
 -- (silver/rules.py) then drop exact duplicates and keep one row per name.
 -- Input: bronze (bronze.category_translation). Parameters: none.
-WITH source AS (
-    SELECT * FROM bronze
-),
-
-standardised AS (
-    SELECT
-        NULLIF(trim(product_category_name), '') AS product_category_name,
-        NULLIF(trim(product_category_name_english), '') AS product_category_name_english,
-        _source_file,
-        _ingested_at
-    FROM source
-)
-
-SELECT * FROM standardised
+SELECT
+    clean_text(product_category_name) AS product_category_name,
+    clean_text(product_category_name_english) AS product_category_name_english,
+    _source_file,
+    _ingested_at
+FROM bronze

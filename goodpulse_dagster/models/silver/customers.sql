@@ -5,20 +5,12 @@
 -- The silver rules (silver/rules.py) then drop exact duplicates, keep one row per key
 -- and quarantine malformed keys.
 -- Input: bronze (bronze.customers). Parameters: none.
-WITH source AS (
-    SELECT * FROM bronze
-),
-
-standardised AS (
-    SELECT
-        NULLIF(trim(customer_id), '') AS customer_id,
-        NULLIF(trim(customer_unique_id), '') AS customer_unique_id,
-        lpad(NULLIF(trim(customer_zip_code_prefix), ''), 5, '0') AS customer_zip_code_prefix,
-        lower(NULLIF(trim(customer_city), '')) AS customer_city,
-        upper(NULLIF(trim(customer_state), '')) AS customer_state,
-        _source_file,
-        _ingested_at
-    FROM source
-)
-
-SELECT * FROM standardised
+SELECT
+    clean_text(customer_id) AS customer_id,
+    clean_text(customer_unique_id) AS customer_unique_id,
+    zip_prefix(customer_zip_code_prefix) AS customer_zip_code_prefix,
+    clean_lower(customer_city) AS customer_city,
+    clean_upper(customer_state) AS customer_state,
+    _source_file,
+    _ingested_at
+FROM bronze

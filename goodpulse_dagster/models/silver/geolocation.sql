@@ -5,21 +5,12 @@
 -- finite, lie outside Brazil or have no prefix; geolocation__by_zip_prefix.sql folds the points
 -- left into the table's one row per prefix.
 -- Input: bronze (bronze.geolocation). Parameters: none.
-WITH source AS (
-    SELECT * FROM bronze
-),
-
-standardised AS (
-    SELECT
-        lpad(NULLIF(trim(geolocation_zip_code_prefix), ''), 5, '0')
-            AS geolocation_zip_code_prefix,
-        geolocation_lat,
-        geolocation_lng,
-        lower(NULLIF(trim(geolocation_city), '')) AS geolocation_city,
-        upper(NULLIF(trim(geolocation_state), '')) AS geolocation_state,
-        _source_file,
-        _ingested_at
-    FROM source
-)
-
-SELECT * FROM standardised
+SELECT
+    zip_prefix(geolocation_zip_code_prefix) AS geolocation_zip_code_prefix,
+    geolocation_lat,
+    geolocation_lng,
+    clean_lower(geolocation_city) AS geolocation_city,
+    clean_upper(geolocation_state) AS geolocation_state,
+    _source_file,
+    _ingested_at
+FROM bronze

@@ -4,19 +4,11 @@
 -- (silver/rules.py) then drop exact duplicates, keep one row per lead and quarantine
 -- malformed keys.
 -- Input: bronze (bronze.marketing_qualified_leads). Parameters: none.
-WITH source AS (
-    SELECT * FROM bronze
-),
-
-standardised AS (
-    SELECT
-        NULLIF(trim(mql_id), '') AS mql_id,
-        first_contact_date,
-        NULLIF(trim(landing_page_id), '') AS landing_page_id,
-        lower(NULLIF(trim(origin), '')) AS origin,
-        _source_file,
-        _ingested_at
-    FROM source
-)
-
-SELECT * FROM standardised
+SELECT
+    clean_text(mql_id) AS mql_id,
+    first_contact_date,
+    clean_text(landing_page_id) AS landing_page_id,
+    clean_lower(origin) AS origin,
+    _source_file,
+    _ingested_at
+FROM bronze

@@ -4,23 +4,15 @@
 -- drop exact duplicates, keep one row per key and quarantine negative or implausible amounts and
 -- items whose product or seller is unknown.
 -- Input: bronze (bronze.order_items). Parameters: none.
-WITH source AS (
-    SELECT * FROM bronze
-),
-
-standardised AS (
-    SELECT
-        NULLIF(trim(order_id), '') AS order_id,
-        order_item_id,
-        NULLIF(trim(product_id), '') AS product_id,
-        NULLIF(trim(seller_id), '') AS seller_id,
-        shipping_limit_date,
-        price,
-        freight_value,
-        _partition,
-        _source_file,
-        _ingested_at
-    FROM source
-)
-
-SELECT * FROM standardised
+SELECT
+    clean_text(order_id) AS order_id,
+    order_item_id,
+    clean_text(product_id) AS product_id,
+    clean_text(seller_id) AS seller_id,
+    shipping_limit_date,
+    price,
+    freight_value,
+    _partition,
+    _source_file,
+    _ingested_at
+FROM bronze

@@ -4,21 +4,13 @@
 -- rules (silver/rules.py) then drop exact duplicates, keep one row per key and
 -- quarantine negative or implausible amounts.
 -- Input: bronze (bronze.order_payments). Parameters: none.
-WITH source AS (
-    SELECT * FROM bronze
-),
-
-standardised AS (
-    SELECT
-        NULLIF(trim(order_id), '') AS order_id,
-        payment_sequential,
-        lower(NULLIF(trim(payment_type), '')) AS payment_type,
-        payment_installments,
-        payment_value,
-        _partition,
-        _source_file,
-        _ingested_at
-    FROM source
-)
-
-SELECT * FROM standardised
+SELECT
+    clean_text(order_id) AS order_id,
+    payment_sequential,
+    clean_lower(payment_type) AS payment_type,
+    payment_installments,
+    payment_value,
+    _partition,
+    _source_file,
+    _ingested_at
+FROM bronze

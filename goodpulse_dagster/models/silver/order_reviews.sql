@@ -3,23 +3,15 @@
 -- higher score, then the higher review_id), chosen by the silver rules
 -- (silver/rules.py), which also quarantine a score outside 1..5.
 -- Input: bronze (bronze.order_reviews). Parameters: none.
-WITH source AS (
-    SELECT * FROM bronze
-),
-
-standardised AS (
-    SELECT
-        NULLIF(trim(review_id), '') AS review_id,
-        NULLIF(trim(order_id), '') AS order_id,
-        review_score,
-        NULLIF(trim(review_comment_title), '') AS review_comment_title,
-        NULLIF(trim(review_comment_message), '') AS review_comment_message,
-        review_creation_date,
-        review_answer_timestamp,
-        _partition,
-        _source_file,
-        _ingested_at
-    FROM source
-)
-
-SELECT * FROM standardised
+SELECT
+    clean_text(review_id) AS review_id,
+    clean_text(order_id) AS order_id,
+    review_score,
+    clean_text(review_comment_title) AS review_comment_title,
+    clean_text(review_comment_message) AS review_comment_message,
+    review_creation_date,
+    review_answer_timestamp,
+    _partition,
+    _source_file,
+    _ingested_at
+FROM bronze

@@ -4,24 +4,16 @@
 -- duplicates, keep one row per key and quarantine NaN or infinite measures; the English category
 -- name is joined on afterwards (products__english_category.sql).
 -- Input: bronze (bronze.products). Parameters: none.
-WITH source AS (
-    SELECT * FROM bronze
-),
-
-standardised AS (
-    SELECT
-        NULLIF(trim(product_id), '') AS product_id,
-        NULLIF(trim(product_category_name), '') AS product_category_name,
-        product_name_lenght AS product_name_length,
-        product_description_lenght AS product_description_length,
-        product_photos_qty,
-        product_weight_g,
-        product_length_cm,
-        product_height_cm,
-        product_width_cm,
-        _source_file,
-        _ingested_at
-    FROM source
-)
-
-SELECT * FROM standardised
+SELECT
+    clean_text(product_id) AS product_id,
+    clean_text(product_category_name) AS product_category_name,
+    product_name_lenght AS product_name_length,
+    product_description_lenght AS product_description_length,
+    product_photos_qty,
+    product_weight_g,
+    product_length_cm,
+    product_height_cm,
+    product_width_cm,
+    _source_file,
+    _ingested_at
+FROM bronze

@@ -3,19 +3,11 @@
 -- Grain: one row per seller_id. The silver rules (silver/rules.py) then drop exact
 -- duplicates, keep one row per key and quarantine malformed keys.
 -- Input: bronze (bronze.sellers). Parameters: none.
-WITH source AS (
-    SELECT * FROM bronze
-),
-
-standardised AS (
-    SELECT
-        NULLIF(trim(seller_id), '') AS seller_id,
-        lpad(NULLIF(trim(seller_zip_code_prefix), ''), 5, '0') AS seller_zip_code_prefix,
-        lower(NULLIF(trim(seller_city), '')) AS seller_city,
-        upper(NULLIF(trim(seller_state), '')) AS seller_state,
-        _source_file,
-        _ingested_at
-    FROM source
-)
-
-SELECT * FROM standardised
+SELECT
+    clean_text(seller_id) AS seller_id,
+    zip_prefix(seller_zip_code_prefix) AS seller_zip_code_prefix,
+    clean_lower(seller_city) AS seller_city,
+    clean_upper(seller_state) AS seller_state,
+    _source_file,
+    _ingested_at
+FROM bronze
