@@ -47,6 +47,20 @@ _ENV_FLAGS = {
 QUIET_LOGGING = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
+def _home_command(sub, name: str, help_text: str, func) -> argparse.ArgumentParser:
+    """A subcommand that works on a GoodPulse home (the location flags), run by ``func``."""
+    command = sub.add_parser(name, help=help_text)
+    _add_location_flags(command)
+    command.set_defaults(func=func)
+    return command
+
+
+def _add_sample_flags(parser: argparse.ArgumentParser) -> None:
+    """How much sample data to generate, and from which seed (generate, demo)."""
+    parser.add_argument("--orders", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=42)
+
+
 def _add_location_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--home", help="working directory (default: $GOODPULSE_HOME or ./.goodpulse)"
@@ -482,30 +496,19 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     gen = sub.add_parser("generate", help="write Olist-shaped sample data (Kaggle layout)")
-    gen.add_argument("--orders", type=int, default=100_000)
-    gen.add_argument("--seed", type=int, default=42)
+    _add_sample_flags(gen)
     gen.add_argument("--out", required=True)
     gen.add_argument("--messy", action="store_true", help="inject what real exports contain")
     gen.add_argument("--layout", choices=["full", "quarterly"], default="full")
     gen.set_defaults(func=cmd_generate)
 
-    run = sub.add_parser("run", help="materialize every asset and print the headline KPIs")
-    _add_location_flags(run)
-    run.set_defaults(func=cmd_run)
-
-    kpis = sub.add_parser("kpis", help="print the headline KPIs from the warehouse")
-    _add_location_flags(kpis)
-    kpis.set_defaults(func=cmd_kpis)
-
-    report = sub.add_parser("report", help="write the executive report from the warehouse")
-    _add_location_flags(report)
-    report.set_defaults(func=cmd_report)
-
-    demo = sub.add_parser("demo", help="generate sample data, run everything, write the report")
-    _add_location_flags(demo)
-    demo.add_argument("--orders", type=int, default=100_000)
-    demo.add_argument("--seed", type=int, default=42)
-    demo.set_defaults(func=cmd_demo)
+    _home_command(sub, "run", "materialize every asset and print the headline KPIs", cmd_run)
+    _home_command(sub, "kpis", "print the headline KPIs from the warehouse", cmd_kpis)
+    _home_command(sub, "report", "write the executive report from the warehouse", cmd_report)
+    demo = _home_command(
+        sub, "demo", "generate sample data, run everything, write the report", cmd_demo
+    )
+    _add_sample_flags(demo)
     return parser
 
 

@@ -202,13 +202,7 @@ def fit_mbg(
         grad = np.array([d_r, d_alpha, d_a, d_b]) * values
         return -float(ll) / total, -grad / total
 
-    result = minimize(
-        objective,
-        np.zeros(4),
-        jac=True,
-        method="L-BFGS-B",
-        bounds=[(-LOG_PARAM_BOUND, LOG_PARAM_BOUND)] * 4,
-    )
+    result = _minimize_log_params(objective, 4)
     r, alpha, a, b = np.exp(result.x)
     params = MbgParams(float(r), float(alpha * scale), float(a), float(b))
     ll = float(np.dot(w, mbg_log_likelihood(params, x, t_x, T)))
@@ -220,6 +214,19 @@ def fit_mbg(
         iterations=int(result.nit),
         seconds=time.perf_counter() - started,
         customers=int(round(total)),
+    )
+
+
+def _minimize_log_params(objective, n_params: int):
+    """Minimise ``objective`` (value and gradient) over the logs of ``n_params`` positive
+    parameters, from all ones, each log within +-LOG_PARAM_BOUND (``_converged`` reads the
+    bounds)."""
+    return minimize(
+        objective,
+        np.zeros(n_params),
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(-LOG_PARAM_BOUND, LOG_PARAM_BOUND)] * n_params,
     )
 
 
@@ -365,13 +372,7 @@ def fit_gamma_gamma(x: np.ndarray, m: np.ndarray) -> FitResult:
         grad = np.array([d_p, d_q, d_v]) * (p, q, v) / n
         return -float(total) / n, -grad
 
-    result = minimize(
-        objective,
-        np.zeros(3),
-        jac=True,
-        method="L-BFGS-B",
-        bounds=[(-LOG_PARAM_BOUND, LOG_PARAM_BOUND)] * 3,
-    )
+    result = _minimize_log_params(objective, 3)
     p, q, v = np.exp(result.x)
     params = GammaGammaParams(float(p), float(q), float(v * scale))
     ll = float(np.sum(gamma_gamma_log_likelihood(params, x, m)))

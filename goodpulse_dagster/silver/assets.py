@@ -85,6 +85,26 @@ def write_silver_quarantine(
     return lake.write_quarantine(table_name, lake_layout.quarantine_name(SILVER), rows)
 
 
+def _silver_lake_asset(name: str, ins: dict[str, AssetIn], partitioned: bool):
+    """The ``@asset`` decorator of a silver table: stored in the lake, one run per backfill when
+    it is partitioned by quarter."""
+    return asset(
+        name=name,
+        key_prefix=[SILVER],
+        group_name=SILVER,
+        ins=ins,
+        partitions_def=quarterly_partitions if partitioned else None,
+        backfill_policy=BackfillPolicy.single_run() if partitioned else None,
+        io_manager_key=LAKE_IO_MANAGER,
+        kinds={"duckdb", LAKE_KIND},
+        owners=OWNERS,
+        code_version=CODE_VERSION,
+        tags={"layer": SILVER},
+        # It reads and writes the lake: transient S3 errors are retried.
+        retry_policy=STEP_RETRY_POLICY,
+    )
+
+
 def build_silver_asset(table_name: str):
     table = SOURCE_TABLES[table_name]
     transform, parents = TRANSFORMS[table_name]
@@ -97,21 +117,7 @@ def build_silver_asset(table_name: str):
         }
     )
 
-    @asset(
-        name=table_name,
-        key_prefix=[SILVER],
-        group_name=SILVER,
-        ins=ins,
-        partitions_def=quarterly_partitions if table.partitioned else None,
-        backfill_policy=BackfillPolicy.single_run() if table.partitioned else None,
-        io_manager_key=LAKE_IO_MANAGER,
-        kinds={"duckdb", LAKE_KIND},
-        owners=OWNERS,
-        code_version=CODE_VERSION,
-        tags={"layer": SILVER},
-        # It reads and writes the lake: transient S3 errors are retried.
-        retry_policy=STEP_RETRY_POLICY,
-    )
+    @_silver_lake_asset(table_name, ins, table.partitioned)
     def _silver(
         context: AssetExecutionContext,
         lake: LakeResource,
@@ -142,25 +148,14 @@ LIFECYCLE_INPUTS = {
 
 
 def build_unified_user_lifecycle_asset():
-    @asset(
-        name="unified_user_lifecycle",
-        key_prefix=[SILVER],
-        group_name=SILVER,
-        # Parquet datasets that the one DuckDB query scans in place: only the columns it uses are
-        # read, and at 3M orders the six tables are not all held in memory as Arrow first.
-        ins={
-            arg: AssetIn(key=AssetKey([SILVER, t]), metadata=DATASET_INPUT)
-            for arg, t in LIFECYCLE_INPUTS.items()
-        },
-        partitions_def=quarterly_partitions,
-        backfill_policy=BackfillPolicy.single_run(),
-        io_manager_key=LAKE_IO_MANAGER,
-        kinds={"duckdb", LAKE_KIND},
-        owners=OWNERS,
-        code_version=CODE_VERSION,
-        tags={"layer": SILVER},
-        retry_policy=STEP_RETRY_POLICY,
-    )
+    # Parquet datasets that the one DuckDB query scans in place: only the columns it uses are
+    # read, and at 3M orders the six tables are not all held in memory as Arrow first.
+    ins = {
+        arg: AssetIn(key=AssetKey([SILVER, t]), metadata=DATASET_INPUT)
+        for arg, t in LIFECYCLE_INPUTS.items()
+    }
+
+    @_silver_lake_asset("unified_user_lifecycle", ins, partitioned=True)
     # Not annotated pa.Table: the inputs are pyarrow datasets on local storage, tables on S3.
     def unified_user_lifecycle(
         context: AssetExecutionContext, orders, customers, items, payments, reviews, products
