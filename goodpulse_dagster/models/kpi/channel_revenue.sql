@@ -16,23 +16,13 @@ grid AS (
     FROM channels c
     CROSS JOIN (SELECT unnest($value_segments) AS value_segment) v
 ),
-cells AS (
-    SELECT acquisition_channel, value_segment, count(*) AS customers,
-           sum(lifetime_revenue)::DECIMAL(18,2) AS revenue
-    FROM customer_360
-    GROUP BY ALL
-),
+labelled AS (SELECT acquisition_channel, value_segment, lifetime_revenue FROM customer_360),
+-- include: filled_cells
 all_rows AS (
     -- value_segment NULL: the channel total.
     SELECT acquisition_channel, NULL::VARCHAR AS value_segment, customers, revenue FROM channels
     UNION ALL
-    SELECT
-        acquisition_channel,
-        value_segment,
-        coalesce(c.customers, 0) AS customers,
-        coalesce(c.revenue, 0)::DECIMAL(18,2) AS revenue
-    FROM grid
-    FULL JOIN cells c USING (acquisition_channel, value_segment)
+    SELECT acquisition_channel, value_segment, customers, revenue FROM filled
 ),
 totals AS (
     SELECT count(*) AS all_customers, sum(lifetime_revenue)::DOUBLE AS all_revenue

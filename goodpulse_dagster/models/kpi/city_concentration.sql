@@ -3,12 +3,9 @@
 -- Grain: one row per (customer_city, customer_state), by rank (revenue, customers, name: unique).
 -- Inputs: customer_360.
 -- Parameters: $top_n_cities.
-WITH cities AS (
-    SELECT customer_city, customer_state, count(*) AS customers,
-           sum(lifetime_revenue)::DECIMAL(18,2) AS revenue
-    FROM customer_360
-    GROUP BY ALL
-),
+WITH
+labelled AS (SELECT customer_city, customer_state, lifetime_revenue FROM customer_360),
+-- include: cells
 ranked AS (
     -- A unique rank: revenue, then customers, then name, so the top N is always N cities.
     SELECT
@@ -18,7 +15,7 @@ ranked AS (
                 revenue DESC, customers DESC, customer_city NULLS LAST, customer_state NULLS LAST
         ) AS rank,
         (sum(revenue) OVER ())::DOUBLE AS all_revenue
-    FROM cities
+    FROM cells
 )
 SELECT
     customer_city,

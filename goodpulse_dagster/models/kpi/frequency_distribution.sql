@@ -5,7 +5,7 @@
 -- Inputs: customer_360.
 -- Parameters: $frequency_tiers (the categories, in order).
 WITH
-categories AS (SELECT unnest($frequency_tiers) AS category),
+grid AS (SELECT unnest($frequency_tiers) AS category),
 labelled AS (SELECT frequency_tier AS category, lifetime_revenue FROM customer_360),
 -- include: category_revenue
 final AS (SELECT * RENAME (category AS frequency_tier) FROM measured)

@@ -12,12 +12,8 @@ final AS (
         lifecycle_stage,
         customers,
         customers / nullif(sum(customers) OVER (PARTITION BY value_segment), 0)
-            AS share_within_segment
-    FROM filled
+            AS share_within_segment,
+        cell_order
+    FROM ordered
 )
-SELECT * FROM final
-ORDER BY
-    list_position($value_segments, value_segment) NULLS LAST,
-    list_position($lifecycle_stages, lifecycle_stage) NULLS LAST,
-    value_segment,
-    lifecycle_stage
+SELECT * EXCLUDE (cell_order) FROM final ORDER BY cell_order

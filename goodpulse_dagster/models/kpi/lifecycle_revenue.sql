@@ -5,7 +5,7 @@
 -- Inputs: customer_360.
 -- Parameters: $lifecycle_stages (the categories, in order).
 WITH
-categories AS (SELECT unnest($lifecycle_stages) AS category),
+grid AS (SELECT unnest($lifecycle_stages) AS category),
 labelled AS (SELECT lifecycle_stage AS category, lifetime_revenue FROM customer_360),
 -- include: category_revenue
 final AS (SELECT * EXCLUDE (revenue_per_customer) RENAME (category AS lifecycle_stage) FROM measured)

@@ -6,11 +6,6 @@
 WITH
 -- include: value_stage_cells
 final AS (
-    SELECT value_segment, lifecycle_stage, customers, revenue FROM filled
+    SELECT value_segment, lifecycle_stage, customers, revenue, cell_order FROM ordered
 )
-SELECT * FROM final
-ORDER BY
-    list_position($value_segments, value_segment) NULLS LAST,
-    list_position($lifecycle_stages, lifecycle_stage) NULLS LAST,
-    value_segment,
-    lifecycle_stage
+SELECT * EXCLUDE (cell_order) FROM final ORDER BY cell_order

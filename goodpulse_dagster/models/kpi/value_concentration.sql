@@ -5,7 +5,7 @@
 -- Inputs: customer_360.
 -- Parameters: $value_segments (the categories, in order).
 WITH
-categories AS (SELECT unnest($value_segments) AS category),
+grid AS (SELECT unnest($value_segments) AS category),
 labelled AS (SELECT value_segment AS category, lifetime_revenue FROM customer_360),
 -- include: category_revenue
 final AS (SELECT * RENAME (category AS value_segment) FROM measured)

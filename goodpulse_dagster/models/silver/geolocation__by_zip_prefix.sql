@@ -4,45 +4,41 @@
 -- Grain: one row per geolocation_zip_code_prefix.
 -- Input: points (the standardised, deduplicated points inside Brazil that have a prefix, from
 -- geolocation.sql and silver/rules.py). Parameters: none.
-WITH city_counts AS (
-    SELECT geolocation_zip_code_prefix, geolocation_city, count(*) AS n
-    FROM points
-    WHERE geolocation_city IS NOT NULL
-    GROUP BY 1, 2
+WITH place_values AS (
+    -- The city and the state follow one rule (the modal value), so both are handled as rows:
+    -- one row per point and place column (geolocation_city or geolocation_state) that has a
+    -- value (UNPIVOT leaves the NULLs out, so a NULL never wins).
+    UNPIVOT (SELECT geolocation_zip_code_prefix, geolocation_city, geolocation_state FROM points)
+    ON geolocation_city, geolocation_state
+    INTO NAME place_column VALUE place
 ),
 
-modal_city AS (
-    SELECT geolocation_zip_code_prefix, geolocation_city
-    FROM city_counts
+modal_places AS (
+    -- The most frequent city and state of each prefix, ties broken alphabetically.
+    SELECT geolocation_zip_code_prefix, place_column, place
+    FROM place_values
+    GROUP BY geolocation_zip_code_prefix, place_column, place
     QUALIFY row_number() OVER (
-        PARTITION BY geolocation_zip_code_prefix ORDER BY n DESC, geolocation_city
+        PARTITION BY geolocation_zip_code_prefix, place_column ORDER BY count(*) DESC, place
     ) = 1
 ),
 
-state_counts AS (
-    SELECT geolocation_zip_code_prefix, geolocation_state, count(*) AS n
-    FROM points
-    WHERE geolocation_state IS NOT NULL
-    GROUP BY 1, 2
-),
-
-modal_state AS (
-    SELECT geolocation_zip_code_prefix, geolocation_state
-    FROM state_counts
-    QUALIFY row_number() OVER (
-        PARTITION BY geolocation_zip_code_prefix ORDER BY n DESC, geolocation_state
-    ) = 1
+modal AS (
+    -- Back to one row per prefix, with columns geolocation_city and geolocation_state.
+    PIVOT modal_places
+    ON place_column IN ('geolocation_city', 'geolocation_state')
+    USING any_value(place)
+    GROUP BY geolocation_zip_code_prefix
 )
 
 SELECT
     points.geolocation_zip_code_prefix,
     median(points.geolocation_lat) AS geolocation_lat,
     median(points.geolocation_lng) AS geolocation_lng,
-    any_value(modal_city.geolocation_city) AS geolocation_city,
-    any_value(modal_state.geolocation_state) AS geolocation_state,
+    any_value(modal.geolocation_city) AS geolocation_city,
+    any_value(modal.geolocation_state) AS geolocation_state,
     count(*) AS geolocation_points
 FROM points
-LEFT JOIN modal_city USING (geolocation_zip_code_prefix)
-LEFT JOIN modal_state USING (geolocation_zip_code_prefix)
+LEFT JOIN modal USING (geolocation_zip_code_prefix)
 GROUP BY points.geolocation_zip_code_prefix
 ORDER BY points.geolocation_zip_code_prefix
