@@ -9,6 +9,7 @@ environment variable (``env_var``), the Dagster resource ``AnalyticsSettings``
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import Field, dataclass, field, fields
 from datetime import date
 from functools import cache
@@ -91,64 +92,77 @@ class MetricParams:
     )
 
     def __post_init__(self) -> None:
-        if not self.completed_statuses:
-            raise UserSettingsError("completed_statuses must name at least one order status")
-        if not 1 < self.regular_min_orders < self.power_user_min_orders:
-            raise UserSettingsError(
-                "frequency thresholds must satisfy 1 < regular_min_orders < power_user_min_orders, "
-                f"got {self.regular_min_orders} and {self.power_user_min_orders}"
-            )
-        q = self.value_quantiles
-        if not (len(q) == 3 and 0 < q[0] < q[1] < q[2] < 1):
-            raise UserSettingsError(
-                f"value_quantiles must be three increasing values in (0, 1), got {q}"
-            )
-        d = self.lifecycle_days
-        if not (len(d) == 3 and 0 <= d[0] < d[1] < d[2]):
-            raise UserSettingsError(f"lifecycle_days must be three increasing day counts, got {d}")
-        if self.top_n_cities < 1:
-            raise UserSettingsError(f"top_n_cities must be at least 1, got {self.top_n_cities}")
-        if not (math.isfinite(self.max_line_amount) and self.max_line_amount > 0):
-            raise UserSettingsError(
-                "max_line_amount (GOODPULSE_MAX_LINE_AMOUNT) must be a positive amount in R$, "
-                f"got {self.max_line_amount}"
-            )
-        if self.as_of_max_gap_days < 1:
-            raise UserSettingsError(
-                "as_of_max_gap_days (GOODPULSE_AS_OF_MAX_GAP_DAYS) must be at least 1 day, "
-                f"got {self.as_of_max_gap_days}"
-            )
-        if not 0 <= self.as_of_outlier_max_share < 1:
-            raise UserSettingsError(
-                "as_of_outlier_max_share (GOODPULSE_AS_OF_OUTLIER_MAX_SHARE) must be a share from "
-                f"0 (check off) up to but not including 1, got {self.as_of_outlier_max_share}"
-            )
-        if not 0 < self.churn_high_below <= self.churn_medium_below < 1:
-            raise UserSettingsError(
-                "churn thresholds must satisfy 0 < GOODPULSE_CHURN_HIGH_BELOW <= "
-                f"GOODPULSE_CHURN_MEDIUM_BELOW < 1, got {self.churn_high_below} and "
-                f"{self.churn_medium_below}"
-            )
-        if self.backtest_holdout_days < 1:
-            raise UserSettingsError(
-                "GOODPULSE_BACKTEST_HOLDOUT_DAYS must be at least 1 day, "
-                f"got {self.backtest_holdout_days}"
-            )
-        if not 0 <= self.backtest_tie_share < 1:
-            raise UserSettingsError(
-                "GOODPULSE_BACKTEST_TIE_SHARE must be a share from 0 up to but not including 1, "
-                f"got {self.backtest_tie_share}"
-            )
-        if not self.churn_rise_warn_share >= 0:
-            raise UserSettingsError(
-                "GOODPULSE_CHURN_RISE_WARN_SHARE must be a share of 0 or more, "
-                f"got {self.churn_rise_warn_share}"
-            )
-        if self.prediction_min_repeat_customers < 1:
-            raise UserSettingsError(
-                "GOODPULSE_PREDICTION_MIN_REPEAT_CUSTOMERS must be at least 1, "
-                f"got {self.prediction_min_repeat_customers}"
-            )
+        # The first rule that does not hold is the error, in the order of _RULES.
+        for holds, message in _RULES:
+            if not holds(self):
+                raise UserSettingsError(message.format(p=self))
+
+
+# The rules a MetricParams must satisfy, each as (holds, the message when it does not). A rule is
+# tested only once the rules before it hold, and within one a tuple's length before its values.
+# A message is a str.format template of the params `p`, so that it shows the values given.
+_RULES: tuple[tuple[Callable[[MetricParams], bool], str], ...] = (
+    (
+        lambda p: bool(p.completed_statuses),
+        "completed_statuses must name at least one order status",
+    ),
+    (
+        lambda p: 1 < p.regular_min_orders < p.power_user_min_orders,
+        "frequency thresholds must satisfy 1 < regular_min_orders < power_user_min_orders, "
+        "got {p.regular_min_orders} and {p.power_user_min_orders}",
+    ),
+    (
+        lambda p: len(q := p.value_quantiles) == 3 and 0 < q[0] < q[1] < q[2] < 1,
+        "value_quantiles must be three increasing values in (0, 1), got {p.value_quantiles}",
+    ),
+    (
+        lambda p: len(d := p.lifecycle_days) == 3 and 0 <= d[0] < d[1] < d[2],
+        "lifecycle_days must be three increasing day counts, got {p.lifecycle_days}",
+    ),
+    (
+        lambda p: p.top_n_cities >= 1,
+        "top_n_cities must be at least 1, got {p.top_n_cities}",
+    ),
+    (
+        lambda p: math.isfinite(p.max_line_amount) and p.max_line_amount > 0,
+        "max_line_amount (GOODPULSE_MAX_LINE_AMOUNT) must be a positive amount in R$, "
+        "got {p.max_line_amount}",
+    ),
+    (
+        lambda p: p.as_of_max_gap_days >= 1,
+        "as_of_max_gap_days (GOODPULSE_AS_OF_MAX_GAP_DAYS) must be at least 1 day, "
+        "got {p.as_of_max_gap_days}",
+    ),
+    (
+        lambda p: 0 <= p.as_of_outlier_max_share < 1,
+        "as_of_outlier_max_share (GOODPULSE_AS_OF_OUTLIER_MAX_SHARE) must be a share from "
+        "0 (check off) up to but not including 1, got {p.as_of_outlier_max_share}",
+    ),
+    (
+        lambda p: 0 < p.churn_high_below <= p.churn_medium_below < 1,
+        "churn thresholds must satisfy 0 < GOODPULSE_CHURN_HIGH_BELOW <= "
+        "GOODPULSE_CHURN_MEDIUM_BELOW < 1, got {p.churn_high_below} and {p.churn_medium_below}",
+    ),
+    (
+        lambda p: p.backtest_holdout_days >= 1,
+        "GOODPULSE_BACKTEST_HOLDOUT_DAYS must be at least 1 day, got {p.backtest_holdout_days}",
+    ),
+    (
+        lambda p: 0 <= p.backtest_tie_share < 1,
+        "GOODPULSE_BACKTEST_TIE_SHARE must be a share from 0 up to but not including 1, "
+        "got {p.backtest_tie_share}",
+    ),
+    (
+        lambda p: p.churn_rise_warn_share >= 0,
+        "GOODPULSE_CHURN_RISE_WARN_SHARE must be a share of 0 or more, "
+        "got {p.churn_rise_warn_share}",
+    ),
+    (
+        lambda p: p.prediction_min_repeat_customers >= 1,
+        "GOODPULSE_PREDICTION_MIN_REPEAT_CUSTOMERS must be at least 1, "
+        "got {p.prediction_min_repeat_customers}",
+    ),
+)
 
 
 # --- Derived from the declaration ---------------------------------------------------------------
