@@ -31,6 +31,7 @@ RANKS: dict[str, int] = {
     "sql_params": 1,
     "atomic_files": 1,
     "lake_layout": 1,
+    "memory_budget": 1,
     "sample_data": 2,
     "landing": 2,
     "resources": 2,
