@@ -43,6 +43,7 @@ RANKS: dict[str, int] = {
     "quality": 4,
     "automation.conditions": 4,
     "run_trust": 4,
+    "run_progress": 4,
     "layer.wrapper": 5,  # a layer's assets and checks
     "automation": 6,
     "execution": 6,
