@@ -229,6 +229,20 @@ def step_tracebacks(results) -> list[str]:
     ]
 
 
+def _run_showing_progress(phase, quarters: int, job, **run):
+    """``execute_job_here(job, **run)``, each finished step shown on ``phase`` (a
+    ``run_progress.PhaseProgress``) as the step's hook reports it (automation/progress.py);
+    ``quarters``: how many of the phase's quarters the run covers."""
+    from goodpulse_dagster.automation.progress import listening
+    from goodpulse_dagster.execution import execute_job_here
+
+    phase.start_run(quarters)
+    with listening(lambda steps: phase.step(steps.done, steps.total)):
+        result = execute_job_here(job, **run)
+    phase.end_run()
+    return result
+
+
 def run_pipeline(settings=None) -> dict:
     """Materialize everything: lake (all quarters with data), then analytics. Returns timings,
     and under ``failures`` what failed (``run_trust.Failure``s), under ``results`` the runs.
@@ -247,10 +261,8 @@ def run_pipeline(settings=None) -> dict:
         ORDER_GRAIN_LAKE_KEYS,
         partition_range_tags,
     )
-    from goodpulse_dagster.automation.progress import listening
     from goodpulse_dagster.definitions import build_definitions
     from goodpulse_dagster.errors import UserError
-    from goodpulse_dagster.execution import execute_job_here
     from goodpulse_dagster.run_progress import PhaseProgress, ProgressDisplay
     from goodpulse_dagster.settings import load_settings
 
@@ -279,17 +291,16 @@ def run_pipeline(settings=None) -> dict:
     for number, (first, last) in enumerate(ranges):
         # Dimension tables are built once, by the first run.
         selection = None if number == 0 else list(ORDER_GRAIN_LAKE_KEYS)
-        lake.start_run(quarter_keys.index(last) - quarter_keys.index(first) + 1)
-        with listening(lambda steps: lake.step(steps.done, steps.total)):
-            result = execute_job_here(
-                defs.resolve_job_def(LAKE_JOB),
-                instance=instance,
-                run_config=QUIET_LOGGING,
-                tags=partition_range_tags(first, last),
-                asset_selection=selection,
-                raise_on_error=False,
-            )
-        lake.end_run()
+        result = _run_showing_progress(
+            lake,
+            quarter_keys.index(last) - quarter_keys.index(first) + 1,
+            defs.resolve_job_def(LAKE_JOB),
+            instance=instance,
+            run_config=QUIET_LOGGING,
+            tags=partition_range_tags(first, last),
+            asset_selection=selection,
+            raise_on_error=False,
+        )
         lake_results.append(result)
         targeted |= _selected_keys(defs, LAKE_JOB, selection)
         built |= {e.asset_key for e in result.get_asset_materialization_events()}
@@ -309,16 +320,15 @@ def run_pipeline(settings=None) -> dict:
     if selection:
         _say("[2/2] gold, KPIs and report ...")
         progress = PhaseProgress("analytics", display)
-        progress.start_run()
-        with listening(lambda steps: progress.step(steps.done, steps.total)):
-            analytics = execute_job_here(
-                defs.resolve_job_def(ANALYTICS_JOB),
-                instance=instance,
-                run_config=QUIET_LOGGING,
-                asset_selection=selection if not_built else None,
-                raise_on_error=False,
-            )
-        progress.end_run()
+        analytics = _run_showing_progress(
+            progress,
+            0,
+            defs.resolve_job_def(ANALYTICS_JOB),
+            instance=instance,
+            run_config=QUIET_LOGGING,
+            asset_selection=selection if not_built else None,
+            raise_on_error=False,
+        )
         progress.finish()
         results.append(analytics)
         timings["analytics_steps"] = step_seconds(analytics)
