@@ -229,6 +229,20 @@ def step_tracebacks(results) -> list[str]:
     ]
 
 
+def _run_showing_progress(phase, quarters: int, job, **run):
+    """``execute_job_here(job, **run)``, each finished step shown on ``phase`` (a
+    ``run_progress.PhaseProgress``) as the step's hook reports it (automation/progress.py);
+    ``quarters``: how many of the phase's quarters the run covers."""
+    from goodpulse_dagster.automation.progress import listening
+    from goodpulse_dagster.execution import execute_job_here
+
+    phase.start_run(quarters)
+    with listening(lambda steps: phase.step(steps.done, steps.total)):
+        result = execute_job_here(job, **run)
+    phase.end_run()
+    return result
+
+
 def run_pipeline(settings=None) -> dict:
     """Materialize everything: lake (all quarters with data), then analytics. Returns timings,
     and under ``failures`` what failed (``run_trust.Failure``s), under ``results`` the runs.
@@ -249,7 +263,7 @@ def run_pipeline(settings=None) -> dict:
     )
     from goodpulse_dagster.definitions import build_definitions
     from goodpulse_dagster.errors import UserError
-    from goodpulse_dagster.execution import execute_job_here
+    from goodpulse_dagster.run_progress import PhaseProgress, ProgressDisplay
     from goodpulse_dagster.settings import load_settings
 
     settings = settings or load_settings()
@@ -268,11 +282,18 @@ def run_pipeline(settings=None) -> dict:
         + (f", in {len(ranges)} runs" if len(ranges) > 1 else "")
         + " ..."
     )
+    # Progress on stderr as the steps finish (run_progress.py; automation/progress.py says how
+    # the steps report): stdout keeps the results.
+    display = ProgressDisplay()
+    lake = PhaseProgress("lake", display, quarters=len(quarter_orders), runs=len(ranges))
+    quarter_keys = [key for key, _ in quarter_orders]
     lake_results, targeted, built = [], set(), set()
     for number, (first, last) in enumerate(ranges):
         # Dimension tables are built once, by the first run.
         selection = None if number == 0 else list(ORDER_GRAIN_LAKE_KEYS)
-        result = execute_job_here(
+        result = _run_showing_progress(
+            lake,
+            quarter_keys.index(last) - quarter_keys.index(first) + 1,
             defs.resolve_job_def(LAKE_JOB),
             instance=instance,
             run_config=QUIET_LOGGING,
@@ -285,6 +306,7 @@ def run_pipeline(settings=None) -> dict:
         built |= {e.asset_key for e in result.get_asset_materialization_events()}
         for key, seconds in step_seconds(result).items():
             timings["lake_steps"][key] = timings["lake_steps"].get(key, 0.0) + seconds
+    lake.finish()
     timings["lake_seconds"] = time.perf_counter() - start
     materialized = sum(len(_materialized(r)) for r in lake_results)
     _say(f"      {materialized} assets materialized in {timings['lake_seconds']:.1f} s")
@@ -297,13 +319,17 @@ def run_pipeline(settings=None) -> dict:
     timings["skipped_analytics"] = None
     if selection:
         _say("[2/2] gold, KPIs and report ...")
-        analytics = execute_job_here(
+        progress = PhaseProgress("analytics", display)
+        analytics = _run_showing_progress(
+            progress,
+            0,
             defs.resolve_job_def(ANALYTICS_JOB),
             instance=instance,
             run_config=QUIET_LOGGING,
             asset_selection=selection if not_built else None,
             raise_on_error=False,
         )
+        progress.finish()
         results.append(analytics)
         timings["analytics_steps"] = step_seconds(analytics)
         _say(
@@ -416,12 +442,15 @@ def cmd_generate(args: argparse.Namespace) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> None:
+    from goodpulse_dagster import memory_budget
     from goodpulse_dagster.errors import UserError
     from goodpulse_dagster.run_trust import record_failures
     from goodpulse_dagster.settings import load_settings
 
     _apply_location_flags(args)
     settings = load_settings()
+    # Every DuckDB database of the run gets this budget; a bad GOODPULSE_MEMORY_LIMIT stops here.
+    _say(memory_budget.in_force().describe())
     started = time.perf_counter()
     timings = run_pipeline(settings)
     failures, results = timings.pop("failures"), timings.pop("results")

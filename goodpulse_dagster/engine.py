@@ -34,6 +34,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as ds
 
+from goodpulse_dagster import memory_budget
+
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 SHARED = "_shared"
 MACROS = f"{SHARED}/macros"
@@ -143,13 +145,14 @@ def connect() -> duckdb.DuckDBPyConnection:
     Opening a new in-memory database costs 40-60 ms here, a cursor on an open one ~10 us, and the
     transforms run hundreds of small queries per run. A cursor has its own registered and
     temporary tables, dropped when it is closed, so callers (threads included) stay isolated. The
-    database is re-opened in a forked child (keyed by process id), and gets the shared macros
-    when it is opened.
+    database is re-opened in a forked child (keyed by process id), and gets the memory budget
+    (memory_budget.py) and the shared macros when it is opened.
     """
     global _DATABASE
     with _DATABASE_LOCK:
         if _DATABASE is None or _DATABASE[0] != os.getpid():
             database = duckdb.connect(":memory:")
+            memory_budget.in_force().apply(database)
             database.execute(model_sql(MACROS))
             _DATABASE = (os.getpid(), database)
         return _DATABASE[1].cursor()

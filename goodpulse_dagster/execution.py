@@ -35,6 +35,9 @@ from dagster import (
 # The tag Dagster puts on a run of one partition (``execute_in_process(partition_key=...)`` and
 # the launchpad set it the same way).
 PARTITION_TAG = "dagster/partition"
+# The tags Dagster's own single-run backfills put on a run covering a range of partitions.
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 # Jobs being run by ``execute_job_here``, by the key their reconstructable pointer carries.
 _JOBS: dict[str, JobDefinition] = {}

@@ -7,6 +7,8 @@ The home (``GOODPULSE_HOME``, settings.py)::
     <home>/staging/              parsed copies of raw files, by content hash (bronze/staging.py)
     <home>/cache/raw/            local copies of S3 raw objects, by ETag
     <home>/reports/              the executive report
+    <home>/tmp/duckdb/           DuckDB's spill files (default of GOODPULSE_TEMP_DIR), created
+                                 when DuckDB first spills and removed when its database closes
     <home>/warehouse.duckdb      the DuckDB warehouse (default of GOODPULSE_WAREHOUSE)
 
 The lake, as '/'-separated paths relative to its root (``resources/lake.py``'s ``LakeStore``)::
@@ -58,6 +60,11 @@ def reports_dir(home: Path) -> Path:
 def home_of_reports(reports: Path) -> Path:
     """The home whose ``reports_dir`` is ``reports``."""
     return Path(reports).parent
+
+
+def duckdb_temp_dir(home: Path) -> Path:
+    """Where DuckDB spills what does not fit in its memory limit (memory_budget.py)."""
+    return Path(home) / "tmp" / "duckdb"
 
 
 def default_warehouse(home: Path) -> Path:

@@ -34,6 +34,9 @@
 | GOODPULSE_PG_URL | (none) | the same as one `postgresql+psycopg2://` URL, for deploy/dagster.postgres-url.yaml |
 | GOODPULSE_CODE_SERVER_HOST / _PORT | (none) | the gRPC code server; read by Dagster from deploy/workspace.grpc.yaml (webserver, daemon) |
 | GOODPULSE_LAKE_RUN_MAX_ORDERS | 1000000 | `goodpulse run` splits the lake phase into runs of at most this many orders |
+| GOODPULSE_MEMORY_LIMIT | 2GB, or a quarter of the machine's memory when less | DuckDB's memory_limit of every database the package opens (`500MB`, `2GB`); beyond it DuckDB spills to disk |
+| GOODPULSE_TEMP_DIR | $GOODPULSE_HOME/tmp/duckdb | where DuckDB spills what does not fit in the memory limit |
+| GOODPULSE_THREADS | (the machine's cores) | DuckDB threads of every database the package opens |
 | GOODPULSE_S3_MAX_ATTEMPTS | 5 | attempts of one S3 request (boto3 standard retry mode: backoff, throttling and 5xx retried) |
 | GOODPULSE_ALERT_WEBHOOK_URL | (off) | URL that run-failure and check-failure alerts are POSTed to as JSON (`text` + details) |
 | GOODPULSE_ALERT_SMTP_HOST | (off) | SMTP server that alert e-mails go through |
@@ -60,12 +63,14 @@ from __future__ import annotations
 import codecs
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 from goodpulse_dagster import lake_layout
 from goodpulse_dagster.errors import UserSettingsError, mask_url_secrets
+from goodpulse_dagster.memory_budget import MemoryBudget
 from goodpulse_dagster.params import (
     MetricParams,
     element_type,
@@ -327,8 +332,63 @@ def metric_params_from_env(env: dict[str, str] | None = None) -> MetricParams:
     return MetricParams(**values)
 
 
+# --- The DuckDB memory budget (memory_budget.py) --------------------------------------------------
+
+# The whole run (Python, Dagster and DuckDB) is meant to peak at no more than ~3 GB of memory, so
+# DuckDB gets at most 2 GB, and on a small machine a quarter of its memory.
+DEFAULT_MEMORY_LIMIT_BYTES = 2 * 10**9
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)", re.IGNORECASE)
+
+
+def default_memory_limit(total_memory_bytes: int) -> str:
+    """The smaller of 2 GB and a quarter of ``total_memory_bytes``, as DuckDB size text."""
+    limit = min(DEFAULT_MEMORY_LIMIT_BYTES, total_memory_bytes // 4)
+    if limit == DEFAULT_MEMORY_LIMIT_BYTES:
+        return "2GB"
+    return f"{limit // 10**6}MB"
+
+
+def _memory_limit(text: str) -> str:
+    """A DuckDB size ('500MB', '2GB', '1.5GiB'), spaces removed; a percentage is not taken, as
+    DuckDB's would be of the whole machine, not of what the run may use."""
+    match = _SIZE.fullmatch(text.strip())
+    if match is None or float(match.group(1)) == 0:
+        raise UserSettingsError(
+            f"GOODPULSE_MEMORY_LIMIT must be a size above 0 such as 500MB or 2GB, got {text!r}."
+        )
+    return f"{match.group(1)}{match.group(2).upper().replace('I', 'i')}"
+
+
+def memory_budget_from_env(env: dict[str, str] | None = None) -> MemoryBudget:
+    """The budget from GOODPULSE_MEMORY_LIMIT, GOODPULSE_TEMP_DIR and GOODPULSE_THREADS."""
+    memory = _env("GOODPULSE_MEMORY_LIMIT", None, env)
+    if memory is None:
+        import psutil
+
+        memory = default_memory_limit(psutil.virtual_memory().total)
+    threads = _env("GOODPULSE_THREADS", None, env)
+    try:
+        thread_count = int(threads) if threads is not None else (os.cpu_count() or 1)
+    except ValueError:
+        thread_count = 0
+    if thread_count < 1:
+        raise UserSettingsError(
+            f"GOODPULSE_THREADS must be a whole number of at least 1, got {threads!r}."
+        )
+    temp = _env("GOODPULSE_TEMP_DIR", str(lake_layout.duckdb_temp_dir(_home(env))), env)
+    return MemoryBudget(
+        memory_limit=_memory_limit(memory),
+        temp_directory=Path(temp).absolute(),
+        threads=thread_count,
+    )
+
+
+def _home(env: dict[str, str] | None) -> Path:
+    return Path(_env("GOODPULSE_HOME", ".goodpulse", env)).absolute()
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
-    home = Path(_env("GOODPULSE_HOME", ".goodpulse", env)).absolute()
+    home = _home(env)
     storage = _env("GOODPULSE_STORAGE", STORAGE_LOCAL, env).lower()
     if storage not in (STORAGE_LOCAL, STORAGE_S3):
         raise ValueError(f"GOODPULSE_STORAGE must be 'local' or 's3', got {storage!r}")

@@ -31,6 +31,7 @@ RANKS: dict[str, int] = {
     "sql_params": 1,
     "atomic_files": 1,
     "lake_layout": 1,
+    "memory_budget": 1,
     "sample_data": 2,
     "landing": 2,
     "resources": 2,
@@ -42,6 +43,7 @@ RANKS: dict[str, int] = {
     "quality": 4,
     "automation.conditions": 4,
     "run_trust": 4,
+    "run_progress": 4,
     "layer.wrapper": 5,  # a layer's assets and checks
     "automation": 6,
     "execution": 6,

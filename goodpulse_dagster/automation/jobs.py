@@ -12,11 +12,16 @@ orders (issue "fast where people use it"). The CLI runs the same jobs in process
 
 Run kinds. Every run of a job carries ``goodpulse/run_kind`` (``lake`` or ``analytics``), which
 the run queue in ``dagster.yaml`` limits: lake runs up to the number of run slots, analytics runs
-(one DuckDB warehouse writer) one at a time.
+(one DuckDB warehouse writer) one at a time. They also carry the DuckDB budget
+(``goodpulse/memory_limit``, ``goodpulse/threads``; memory_budget.py), and each finished step logs
+the run's progress (automation/progress.py).
 """
 
 from dagster import AssetKey, AssetSelection, define_asset_job, in_process_executor
 
+from goodpulse_dagster import memory_budget
+from goodpulse_dagster.automation.progress import PROGRESS_HOOKS
+from goodpulse_dagster.execution import RANGE_END_TAG, RANGE_START_TAG
 from goodpulse_dagster.schema import (
     BRONZE,
     GOLD,
@@ -35,9 +40,9 @@ LAKE_RUN = "lake"
 ANALYTICS_RUN = "analytics"
 # The executor of every run of the code location (Definitions(executor=...)) and of each job.
 RUN_EXECUTOR = in_process_executor
-# The tags Dagster's own single-run backfills put on a run covering a range of partitions.
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
+# Every run of the two jobs shows the DuckDB budget of this code location's process (the one that
+# runs the steps: in-process executor) in its tags.
+BUDGET_TAGS = memory_budget.in_force().run_tags()
 
 
 def partition_range_tags(first: str, last: str) -> dict[str, str]:
@@ -71,12 +76,15 @@ lake_job = define_asset_job(
     "the quarantine tables of what they set aside; the unpartitioned dimension tables are "
     "refreshed with it.",
     executor_def=RUN_EXECUTOR,
-    run_tags={RUN_KIND_TAG: LAKE_RUN},
+    run_tags={RUN_KIND_TAG: LAKE_RUN, **BUDGET_TAGS},
+    # Each finished step logs the run's progress (automation/progress.py).
+    hooks=PROGRESS_HOOKS,
 )
 analytics_job = define_asset_job(
     ANALYTICS_JOB,
     selection=analytics_selection,
     description="Gold, KPI and the executive report from every quarter of silver.",
     executor_def=RUN_EXECUTOR,
-    run_tags={RUN_KIND_TAG: ANALYTICS_RUN},
+    run_tags={RUN_KIND_TAG: ANALYTICS_RUN, **BUDGET_TAGS},
+    hooks=PROGRESS_HOOKS,
 )

@@ -46,6 +46,7 @@ from dagster import (
 )
 from pydantic import Field, PrivateAttr
 
+from goodpulse_dagster import memory_budget
 from goodpulse_dagster.errors import UserError
 from goodpulse_dagster.resources.parquet_io import LOAD_AS
 from goodpulse_dagster.sql_helpers import sql_list
@@ -83,14 +84,17 @@ def _lock_holder(message: str) -> str:
 
 def connect_warehouse(database: str, read_only: bool = False, config: dict | None = None):
     """``duckdb.connect``, retried for at most ``LOCK_RETRY_SECONDS`` while another process holds
-    the file's lock, then a ``WarehouseLockedError`` naming that process.
+    the file's lock, then a ``WarehouseLockedError`` naming that process. The connection gets
+    the process's memory budget (memory_budget.py).
 
     dagster-duckdb retried 10 times with doubling waits: a run stayed silent for ~105 s before
     failing with DuckDB's raw error."""
     deadline = time.monotonic() + LOCK_RETRY_SECONDS
     while True:
         try:
-            return duckdb.connect(database=database, read_only=read_only, config=config or {})
+            con = duckdb.connect(database=database, read_only=read_only, config=config or {})
+            memory_budget.in_force().apply(con)
+            return con
         except duckdb.IOException as error:
             if "lock" not in str(error).lower():
                 raise
