@@ -73,11 +73,15 @@ def test_gold_customer_tables_are_written_in_the_warehouse(handled):
     assert outputs["gold/customer_unified_lifecycle"] == InPlace.__name__
 
 
-def test_readers_of_customer_360_get_a_relation_not_its_rows(handled):
+def test_readers_of_the_customer_grain_tables_get_a_relation_not_their_rows(handled):
     events, _ = handled
-    loads = [kind for what, key, kind in events if what == "input" and key == "gold/customer_360"]
-    # The segmentation and the KPI step read it in the warehouse; predictions still load it.
-    assert loads.count(Relation.__name__) >= 2
+    customer_grain = ("gold/customer_360", "gold/customer_predictions")
+    loads = [(key, kind) for what, key, kind in events if what == "input" and key in customer_grain]
+    # The segmentation, KPI, prediction and check steps all read them in the warehouse.
+    assert {key for key, _ in loads} == set(customer_grain)
+    assert {kind for _, kind in loads} == {Relation.__name__}
+    outputs = {key: kind for what, key, kind in events if what == "output"}
+    assert outputs["gold/customer_predictions"] == InPlace.__name__
 
 
 def test_the_in_place_tables_hold_the_hand_worked_customers(handled):
