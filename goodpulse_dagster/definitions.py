@@ -40,7 +40,7 @@ from goodpulse_dagster.resources.storage import (
     S3Connection,
     analytics_settings,
 )
-from goodpulse_dagster.resources.warehouse import WarehouseIOManager
+from goodpulse_dagster.resources.warehouse import WarehouseIOManager, WarehouseResource
 from goodpulse_dagster.run_trust import DEPENDENCY_GRAPH, DependencyGraph
 from goodpulse_dagster.settings import Settings, load_settings
 from goodpulse_dagster.silver.assets import silver_assets
@@ -91,6 +91,8 @@ def build_resources(settings: Settings) -> dict:
         "reports": ReportsResource(directory=str(settings.reports_dir)),
         LAKE_IO_MANAGER: ParquetLakeIOManager(lake=lake),
         WAREHOUSE_IO_MANAGER: WarehouseIOManager(database=str(settings.warehouse_path)),
+        # The warehouse as the engine of the gold and KPI steps (the IO manager's connection).
+        "warehouse": WarehouseResource(database=str(settings.warehouse_path)),
         # Thresholds of the freshness checks and of freshness_sensor (automation/freshness_checks.py).
         FRESHNESS_RESOURCE: FreshnessSettings(
             raw_max_age_hours=settings.raw_max_age_hours,

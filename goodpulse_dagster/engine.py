@@ -26,6 +26,8 @@ import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +42,19 @@ MODELS_DIR = Path(__file__).resolve().parent / "models"
 SHARED = "_shared"
 MACROS = f"{SHARED}/macros"
 
+
+@dataclass(frozen=True)
+class Relation:
+    """An input that stays where it is: a SELECT the database the model runs in can answer (a
+    warehouse table, ``SELECT ... FROM gold.customer_360``). It is registered as a temporary view,
+    so nothing is copied into Python; it is valid only on that database (``use_connection``)."""
+
+    sql: str
+
+
 # An input table: DuckDB scans any of these in place (a Parquet dataset reads only the columns a
-# query uses).
-Input = pd.DataFrame | pa.Table | ds.Dataset
+# query uses; a Relation is read where it lies).
+Input = pd.DataFrame | pa.Table | ds.Dataset | Relation
 
 _INCLUDE = re.compile(r"^--\s*include:\s*(\w+)\s*$", re.MULTILINE)
 _PARAMETER = re.compile(r"\$([A-Za-z_]\w*)")
@@ -137,6 +149,28 @@ def to_pandas(table: pa.Table) -> pd.DataFrame:
 
 _DATABASE: tuple[int, duckdb.DuckDBPyConnection] | None = None
 _DATABASE_LOCK = threading.Lock()
+# The database models run in when not the process's in-memory one: the warehouse, while a gold or
+# KPI step works in it (``use_connection``), so inputs and results never leave it.
+_IN_USE: ContextVar[duckdb.DuckDBPyConnection | None] = ContextVar("goodpulse_engine", default=None)
+
+
+def install_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """The shared macros (models/_shared/macros.sql) in ``con``'s database: every cursor on it
+    sees them."""
+    con.execute(model_sql(MACROS))
+
+
+@contextmanager
+def use_connection(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Run every model of the block in ``con``'s database (its macros installed) instead of the
+    in-memory one: a step working in the warehouse reads its tables in place and writes its
+    results there (``Session.create_table``)."""
+    install_macros(con)
+    token = _IN_USE.set(con)
+    try:
+        yield
+    finally:
+        _IN_USE.reset(token)
 
 
 def connect() -> duckdb.DuckDBPyConnection:
@@ -149,11 +183,14 @@ def connect() -> duckdb.DuckDBPyConnection:
     (memory_budget.py) and the shared macros when it is opened.
     """
     global _DATABASE
+    in_use = _IN_USE.get()
+    if in_use is not None:
+        return in_use.cursor()
     with _DATABASE_LOCK:
         if _DATABASE is None or _DATABASE[0] != os.getpid():
             database = duckdb.connect(":memory:")
             memory_budget.in_force().apply(database)
-            database.execute(model_sql(MACROS))
+            install_macros(database)
             _DATABASE = (os.getpid(), database)
         return _DATABASE[1].cursor()
 
@@ -199,6 +236,9 @@ class Session:
             self.register(name, table)
 
     def register(self, name: str, table: Any) -> None:
+        if isinstance(table, Relation):
+            self._con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {table.sql}")
+            return
         self._con.register(name, table)
         if isinstance(table, pa.Table):
             self._arrow[name] = table
@@ -227,6 +267,35 @@ class Session:
         else:
             result = self.sql(sql, params or {}).to_arrow_table()
         return _shaped(result, name, columns)
+
+    def create_table(
+        self,
+        name: str,
+        target: str,
+        params: Mapping[str, object] | None = None,
+        columns: Mapping[str, str] | None = None,
+    ) -> int:
+        """Write model ``name``'s result as table ``target`` of the session's database (replacing
+        it), cast to the declared ``columns``, without it passing through Python; its row count.
+
+        Rows in any order (these tables have none): DuckDB then writes each thread's full row
+        groups as it goes, instead of holding part-filled ones for the checkpoint."""
+        sql = model_sql(name)
+        if columns is not None:
+            returned = self.sql(f"SELECT * FROM ({sql}) LIMIT 0", params or {}).columns
+            if returned != list(columns):
+                raise ValueError(
+                    f"model {name!r} returned columns {returned}, expected {list(columns)}"
+                )
+            casts = ", ".join(f"CAST({c} AS {t}) AS {c}" for c, t in columns.items())
+            sql = f"SELECT {casts} FROM ({sql})"
+        statement = f"CREATE OR REPLACE TABLE {target} AS\n{sql}"
+        self._con.execute("SET preserve_insertion_order = false")
+        try:
+            self._con.execute(statement, _bind(statement, params or {}))
+        finally:
+            self._con.execute("RESET preserve_insertion_order")
+        return self._con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
 
     def materialize(self, name: str, params: Mapping[str, object] | None = None) -> None:
         """Keep model ``name``'s result as the temporary table named after its last part

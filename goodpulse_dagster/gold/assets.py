@@ -10,6 +10,7 @@ from dagster import (
     AssetIn,
     AssetKey,
     AssetOut,
+    MetadataValue,
     Output,
     ResourceParam,
     asset,
@@ -18,6 +19,8 @@ from dagster import (
 
 from goodpulse_dagster.asset_conventions import (
     DUCKDB_POOL,
+    PREVIEW_ROWS,
+    frame_to_markdown,
     warehouse_asset_args,
     warehouse_asset_out,
     warehouse_output,
@@ -26,17 +29,22 @@ from goodpulse_dagster.gold.transforms import (
     SEGMENTATION_INPUT_COLUMNS,
     build_cohort_retention,
     build_customer_segmentation,
-    build_customer_tables,
+    create_customer_tables,
 )
 from goodpulse_dagster.resources.parquet_io import DATASET_INPUT
 from goodpulse_dagster.resources.storage import AnalyticsSettings, ReportsResource
-from goodpulse_dagster.resources.warehouse import ARROW_INPUT
+from goodpulse_dagster.resources.warehouse import (
+    RELATION_INPUT,
+    InPlace,
+    WarehouseResource,
+)
 from goodpulse_dagster.retries import STEP_RETRY_POLICY, user_errors_fail_fast
 from goodpulse_dagster.run_trust import DependencyGraph, guard_upstream_checks
 from goodpulse_dagster.schema import (
     GOLD,
     SILVER,
 )
+from goodpulse_dagster.sql_helpers import decimals_to_float
 
 CODE_VERSION = "2"  # 2: cohort_retention.is_complete (issue 20)
 # Scanned by DuckDB in place (a Parquet dataset on local storage): the transforms read a few of
@@ -57,11 +65,13 @@ def _gold_asset(name: str, ins: dict[str, AssetIn], build):
         analytics: AnalyticsSettings,
         reports: ReportsResource,
         dependency_graph: ResourceParam[DependencyGraph],
+        warehouse: WarehouseResource,
         **inputs,
     ) -> Output:
         with user_errors_fail_fast():
             guard_upstream_checks(context, reports.directory, dependency_graph)
-            return warehouse_output(build(analytics.params(), **inputs))
+            with warehouse.engine():
+                return warehouse_output(build(analytics.params(), **inputs))
 
     return _gold
 
@@ -109,6 +119,7 @@ def customer_tables(
     analytics: AnalyticsSettings,
     reports: ReportsResource,
     dependency_graph: ResourceParam[DependencyGraph],
+    warehouse: WarehouseResource,
     lifecycle,
     closed_deals: pa.Table,
     leads: pa.Table,
@@ -116,10 +127,27 @@ def customer_tables(
 ):
     with user_errors_fail_fast():
         guard_upstream_checks(context, reports.directory, dependency_graph)
-        tables = build_customer_tables(lifecycle, closed_deals, leads, sellers, analytics.params())
+        # Written in the warehouse itself: a customer-grain table never passes through Python.
+        with warehouse.engine():
+            rows = create_customer_tables(
+                lifecycle, closed_deals, leads, sellers, analytics.params()
+            )
+            previews = {
+                name: decimals_to_float(warehouse.first_customers(f"{GOLD}.{name}", PREVIEW_ROWS))
+                for name in CUSTOMER_TABLES
+            }
     for name in CUSTOMER_TABLES:
         if AssetKey([GOLD, name]) in context.selected_asset_keys:
-            yield warehouse_output(getattr(tables, name), output_name=name)
+            yield Output(
+                InPlace(rows[name]),
+                output_name=name,
+                metadata={
+                    "dagster/row_count": rows[name],
+                    "preview": MetadataValue.md(
+                        frame_to_markdown(previews[name], total_rows=rows[name])
+                    ),
+                },
+            )
 
 
 gold_assets = [
@@ -127,11 +155,10 @@ gold_assets = [
     _gold_asset(
         "customer_segmentation",
         {
-            # Loaded as Arrow, not pandas (the transform queries it with DuckDB), and only the
-            # columns it reads (docs/performance.md).
+            # Read in the warehouse, only the columns it uses (docs/performance.md).
             "customer_360": AssetIn(
                 key=CUSTOMER_360_KEY,
-                metadata={**ARROW_INPUT, "columns": list(SEGMENTATION_INPUT_COLUMNS)},
+                metadata={**RELATION_INPUT, "columns": list(SEGMENTATION_INPUT_COLUMNS)},
             )
         },
         lambda params, customer_360: build_customer_segmentation(customer_360),

@@ -4,10 +4,10 @@ reconciled with silver (customers, completed orders, completed revenue to the ce
 All ERROR and blocking: a gold table that fails one would carry the error into every KPI.
 """
 
-import pyarrow as pa
 from dagster import AssetCheckResult, AssetIn, AssetKey, asset_check
 
 from goodpulse_dagster.asset_conventions import DUCKDB_POOL
+from goodpulse_dagster.engine import Relation
 from goodpulse_dagster.quality.checks import (
     Outcome,
     Rule,
@@ -22,6 +22,7 @@ from goodpulse_dagster.quality.rules import (
 )
 from goodpulse_dagster.resources.parquet_io import DATASET_INPUT
 from goodpulse_dagster.resources.storage import AnalyticsSettings
+from goodpulse_dagster.resources.warehouse import WarehouseResource
 from goodpulse_dagster.schema import GOLD, GOLD_SPECS, GOLD_TABLES, SILVER
 
 LIFECYCLE_KEY = AssetKey([SILVER, "unified_user_lifecycle"])
@@ -60,9 +61,12 @@ def gold_rules(table: str) -> list[Rule]:
     pool=DUCKDB_POOL,
 )
 def customer_360_reconciles_with_silver(
-    customer_360: pa.Table, lifecycle, analytics: AnalyticsSettings
+    lifecycle, analytics: AnalyticsSettings, warehouse: WarehouseResource
 ) -> AssetCheckResult:
-    finding = revenue_reconciliation(lifecycle, customer_360, analytics.completed_statuses)
+    # customer_360 is summed where it lies, in the warehouse: its rows never reach Python.
+    customer_360 = Relation(f"SELECT * FROM {GOLD}.customer_360")
+    with warehouse.engine():
+        finding = revenue_reconciliation(lifecycle, customer_360, analytics.completed_statuses)
     return to_result(customer_360_reconciles_with_silver.check_key, Outcome(finding))
 
 

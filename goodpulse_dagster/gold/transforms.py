@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 
 from goodpulse_dagster import schema
-from goodpulse_dagster.engine import Input, run_model, session, to_pandas
+from goodpulse_dagster.engine import Input, Relation, run_model, session, to_pandas
 from goodpulse_dagster.gold.as_of import compute_as_of
 from goodpulse_dagster.params import MetricParams
 from goodpulse_dagster.sql_params import (
@@ -101,6 +101,40 @@ def build_customer_tables(
         s.register("customer_unified_lifecycle", unified)
         customer_360 = s.run("gold/customer_360", {}, schema.CUSTOMER_360_COLUMNS)
     return CustomerTables(customer_360, unified)
+
+
+def create_customer_tables(
+    lifecycle: Input, closed_deals: Input, leads: Input, sellers: Input, params: MetricParams
+) -> dict[str, int]:
+    """``build_customer_tables`` written as ``gold.customer_unified_lifecycle`` and
+    ``gold.customer_360`` of the database the engine runs in (the warehouse: a gold step runs in
+    ``WarehouseResource.engine``), without either passing through Python; rows of each.
+
+    Both tables, always: customer_360 is read from its sibling, which the same statement history
+    just wrote (a subset run of customer_360 alone would otherwise recompute every customer)."""
+    sql_params = {**metric_sql_params(params), "as_of": compute_as_of(lifecycle, params)}
+    inputs = {
+        "lifecycle": lifecycle,
+        "closed_deals": closed_deals,
+        "leads": leads,
+        "sellers": sellers,
+        "rfm_codes": rfm_code_table(),
+    }
+    unified, customer_360 = (f"{schema.GOLD}.{name}" for name in CustomerTables._fields[::-1])
+    with session(inputs) as s:
+        rows = {
+            "customer_unified_lifecycle": s.create_table(
+                "gold/customer_unified_lifecycle",
+                unified,
+                sql_params,
+                schema.CUSTOMER_UNIFIED_LIFECYCLE_COLUMNS,
+            )
+        }
+        s.register("customer_unified_lifecycle", Relation(f"SELECT * FROM {unified}"))
+        rows["customer_360"] = s.create_table(
+            "gold/customer_360", customer_360, {}, schema.CUSTOMER_360_COLUMNS
+        )
+    return rows
 
 
 # --- customer_segmentation -----------------------------------------------------------------------

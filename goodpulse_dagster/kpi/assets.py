@@ -28,7 +28,11 @@ from goodpulse_dagster.report import (
 )
 from goodpulse_dagster.resources.parquet_io import DATASET_INPUT
 from goodpulse_dagster.resources.storage import AnalyticsSettings, ReportsResource
-from goodpulse_dagster.resources.warehouse import ARROW_INPUT
+from goodpulse_dagster.resources.warehouse import (
+    ARROW_INPUT,
+    RELATION_INPUT,
+    WarehouseResource,
+)
 from goodpulse_dagster.retries import STEP_RETRY_POLICY, user_errors_fail_fast
 from goodpulse_dagster.run_trust import DependencyGraph, guard_upstream_checks
 from goodpulse_dagster.schema import (
@@ -47,11 +51,11 @@ INPUT_ASSETS = {
     "lifecycle": AssetKey([SILVER, "unified_user_lifecycle"]),
     "cohort_retention": AssetKey([GOLD, "cohort_retention"]),
 }
-# How each is loaded: gold tables as Arrow (customer_360 only the columns the KPI queries read),
-# the silver lifecycle as a Parquet dataset that DuckDB scans in place (the transforms query all
-# of them with DuckDB).
+# How each is loaded: customer_360 left in the warehouse (the columns the KPI queries read), the
+# small cohort table as Arrow, the silver lifecycle as a Parquet dataset that DuckDB scans in
+# place; the step runs its queries in the warehouse (``WarehouseResource.engine``).
 INPUT_METADATA = {
-    "customer_360": {**ARROW_INPUT, "columns": list(KPI_CUSTOMER_360_COLUMNS)},
+    "customer_360": {**RELATION_INPUT, "columns": list(KPI_CUSTOMER_360_COLUMNS)},
     "lifecycle": DATASET_INPUT,
     "cohort_retention": ARROW_INPUT,
 }
@@ -103,6 +107,7 @@ def kpi_tables(
     analytics: AnalyticsSettings,
     reports: ReportsResource,
     dependency_graph: ResourceParam[DependencyGraph],
+    warehouse: WarehouseResource,
     customer_360,
     lifecycle,
     cohort_retention,
@@ -115,11 +120,12 @@ def kpi_tables(
             "cohort_retention": cohort_retention,
             "params": analytics.params(),
         }
-        frames = {
-            name: build_kpi(name, **{arg: loaded[arg] for arg in KPI_INPUTS[name]})
-            for name in KPI_TABLES
-            if AssetKey([KPI, name]) in context.selected_asset_keys
-        }
+        with warehouse.engine():
+            frames = {
+                name: build_kpi(name, **{arg: loaded[arg] for arg in KPI_INPUTS[name]})
+                for name in KPI_TABLES
+                if AssetKey([KPI, name]) in context.selected_asset_keys
+            }
     for name, frame in frames.items():
         yield _kpi_output(name, frame)
 

@@ -8,8 +8,6 @@ predictions/clv_model.py); docs/predictions.md says what the numbers mean.
 import math
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 from dagster import (
     AssetExecutionContext,
     AssetIn,
@@ -24,24 +22,28 @@ from dagster import (
 
 from goodpulse_dagster.asset_conventions import (
     DUCKDB_POOL,
+    PREVIEW_ROWS,
     frame_to_markdown,
     warehouse_asset_args,
     warehouse_asset_out,
-    warehouse_output,
 )
 from goodpulse_dagster.predictions.transforms import (
     EARLY_WARNING_CUSTOMER_360_COLUMNS,
     PREDICTIONS_CUSTOMER_360_COLUMNS,
     build_churn_risk_monitor,
-    build_customer_predictions,
     build_early_warning,
     build_prediction_backtest,
+    create_customer_predictions,
     high_risk_revenue_rise,
 )
 from goodpulse_dagster.report import prediction_chart_markdown, prediction_section_markdown
 from goodpulse_dagster.resources.parquet_io import DATASET_INPUT
 from goodpulse_dagster.resources.storage import AnalyticsSettings, ReportsResource
-from goodpulse_dagster.resources.warehouse import ARROW_INPUT
+from goodpulse_dagster.resources.warehouse import (
+    RELATION_INPUT,
+    InPlace,
+    WarehouseResource,
+)
 from goodpulse_dagster.run_trust import DependencyGraph, guard_upstream_checks
 from goodpulse_dagster.schema import (
     CHURN_RISK_BANDS,
@@ -62,9 +64,10 @@ CUSTOMER_360_KEY = AssetKey([GOLD, "customer_360"])
     name="customer_predictions",
     ins={
         "lifecycle": AssetIn(key=LIFECYCLE_KEY, metadata=DATASET_INPUT),
+        # Read in the warehouse, only the columns the model uses.
         "customer_360": AssetIn(
             key=CUSTOMER_360_KEY,
-            metadata={**ARROW_INPUT, "columns": list(PREDICTIONS_CUSTOMER_360_COLUMNS)},
+            metadata={**RELATION_INPUT, "columns": list(PREDICTIONS_CUSTOMER_360_COLUMNS)},
         ),
     },
     code_version=CODE_VERSION,
@@ -75,32 +78,40 @@ def customer_predictions(
     analytics: AnalyticsSettings,
     reports: ReportsResource,
     dependency_graph: ResourceParam[DependencyGraph],
+    warehouse: WarehouseResource,
     lifecycle,
-    customer_360: pa.Table,
+    customer_360,
 ) -> Output:
     guard_upstream_checks(context, reports.directory, dependency_graph)
-    predictions = build_customer_predictions(lifecycle, customer_360, analytics.params())
-    output = warehouse_output(predictions.table)
-    bands = pc.value_counts(predictions.table.column("churn_risk")).to_pylist()
-    counts = {row["values"]: row["counts"] for row in bands}
+    table = f"{GOLD}.customer_predictions"
+    # Scored and written in the warehouse: the customer-grain table never passes through Python.
+    with warehouse.engine():
+        rows, fit = create_customer_predictions(lifecycle, customer_360, analytics.params())
+        bands = warehouse.query(
+            f"SELECT churn_risk, count(*) AS customers FROM {table} GROUP BY churn_risk"
+        ).to_pylist()
+        preview = decimals_to_float(warehouse.first_customers(table, PREVIEW_ROWS))
+    counts = {row["churn_risk"]: row["customers"] for row in bands}
     # The fit (parameters, log-likelihood, convergence; predictions/checks.py reads it) and the
     # customers per band, plotted across runs in the UI.
     metadata = {
-        **output.metadata,
-        **predictions.fit.metadata(),
+        "dagster/row_count": rows,
+        "preview": MetadataValue.md(frame_to_markdown(preview, total_rows=rows)),
+        **fit.metadata(),
         **{f"{band.lower()}_risk_customers": counts.get(band, 0) for band in CHURN_RISK_BANDS},
-        "model_as_of": predictions.fit.cut.isoformat(),
+        "model_as_of": fit.cut.isoformat(),
     }
-    return Output(predictions.table, metadata=metadata)
+    return Output(InPlace(rows), metadata=metadata)
 
 
+# The customer-grain inputs stay in the warehouse, where the step runs its queries.
 PREDICTION_INPUTS = {
     "customer_predictions": AssetIn(
-        key=AssetKey([GOLD, "customer_predictions"]), metadata=ARROW_INPUT
+        key=AssetKey([GOLD, "customer_predictions"]), metadata=RELATION_INPUT
     ),
     "customer_360": AssetIn(
         key=CUSTOMER_360_KEY,
-        metadata={**ARROW_INPUT, "columns": list(EARLY_WARNING_CUSTOMER_360_COLUMNS)},
+        metadata={**RELATION_INPUT, "columns": list(EARLY_WARNING_CUSTOMER_360_COLUMNS)},
     ),
     "lifecycle": AssetIn(key=LIFECYCLE_KEY, metadata=DATASET_INPUT),
 }
@@ -161,6 +172,7 @@ def prediction_kpi_tables(
     analytics: AnalyticsSettings,
     reports: ReportsResource,
     dependency_graph: ResourceParam[DependencyGraph],
+    warehouse: WarehouseResource,
     customer_predictions,
     customer_360,
     lifecycle,
@@ -170,21 +182,22 @@ def prediction_kpi_tables(
     selected = {
         n for n in PREDICTION_KPI_TABLES if AssetKey([KPI, n]) in context.selected_asset_keys
     }
-    frames: dict[str, pd.DataFrame] = {}
-    extra: dict[str, dict] = {name: {} for name in PREDICTION_KPI_TABLES}
-    if "prediction_backtest" in selected:
-        backtest = build_prediction_backtest(lifecycle, params)
-        frames["prediction_backtest"] = backtest.table
-        extra["prediction_backtest"] = backtest.fit.metadata()
-    if "churn_risk_monitor" in selected:
-        monitor = build_churn_risk_monitor(lifecycle, params)
-        frames["churn_risk_monitor"] = monitor.table
-        extra["churn_risk_monitor"] = {
-            "skipped_dates": ", ".join(map(str, monitor.skipped)) or "none",
-            "fits_converged": sum(f.purchases.converged for f in monitor.fits),
-        }
-    if "early_warning" in selected:
-        frames["early_warning"] = build_early_warning(customer_predictions, customer_360)
+    with warehouse.engine():
+        frames: dict[str, pd.DataFrame] = {}
+        extra: dict[str, dict] = {name: {} for name in PREDICTION_KPI_TABLES}
+        if "prediction_backtest" in selected:
+            backtest = build_prediction_backtest(lifecycle, params)
+            frames["prediction_backtest"] = backtest.table
+            extra["prediction_backtest"] = backtest.fit.metadata()
+        if "churn_risk_monitor" in selected:
+            monitor = build_churn_risk_monitor(lifecycle, params)
+            frames["churn_risk_monitor"] = monitor.table
+            extra["churn_risk_monitor"] = {
+                "skipped_dates": ", ".join(map(str, monitor.skipped)) or "none",
+                "fits_converged": sum(f.purchases.converged for f in monitor.fits),
+            }
+        if "early_warning" in selected:
+            frames["early_warning"] = build_early_warning(customer_predictions, customer_360)
     shown = {name: decimals_to_float(frame) for name, frame in frames.items()}
     if len(shown) == len(PREDICTION_KPI_TABLES):
         # The report section's Markdown, as the report will show it (report/sections_predictions).

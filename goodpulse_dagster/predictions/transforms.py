@@ -206,19 +206,51 @@ class Predictions:
     fit: ModelFit
 
 
-def build_customer_predictions(
-    lifecycle: Frame, customer_360: Frame, params: MetricParams
-) -> Predictions:
-    """``gold.customer_predictions``: one row per customer of customer_360, the models fitted on
-    the completed orders up to as_of."""
+PREDICTIONS_MODEL = "gold/customer_predictions"
+
+
+def _customer_predictions(lifecycle: Frame, customer_360: Frame, params: MetricParams, write):
+    """Fit the models on the completed orders up to as_of and score every customer of
+    customer_360; ``write(session, sql_params)`` runs the scoring model (to Arrow, or into a
+    table). (what ``write`` returned, the fit)."""
     as_of = compute_as_of(lifecycle, params)
     with session({"lifecycle": lifecycle, "customer_360": customer_360}) as s:
         _create_summary(s, params, as_of)
         fit = _fit(s, as_of, params)
         _register_scores(s, fit, HORIZONS_DAYS)
         sql_params = {**_spend_params(fit), **_band_params(params), "as_of": as_of}
-        table = s.run("gold/customer_predictions", sql_params, schema.CUSTOMER_PREDICTIONS_COLUMNS)
+        return write(s, sql_params), fit
+
+
+def build_customer_predictions(
+    lifecycle: Frame, customer_360: Frame, params: MetricParams
+) -> Predictions:
+    """``gold.customer_predictions``: one row per customer of customer_360, the models fitted on
+    the completed orders up to as_of."""
+    table, fit = _customer_predictions(
+        lifecycle,
+        customer_360,
+        params,
+        lambda s, p: s.run(PREDICTIONS_MODEL, p, schema.CUSTOMER_PREDICTIONS_COLUMNS),
+    )
     return Predictions(table, fit)
+
+
+def create_customer_predictions(
+    lifecycle: Frame, customer_360: Frame, params: MetricParams
+) -> tuple[int, ModelFit]:
+    """``build_customer_predictions`` written as ``gold.customer_predictions`` of the database
+    the engine runs in (the warehouse), without the table passing through Python; its rows and
+    the fit."""
+    target = f"{schema.GOLD}.customer_predictions"
+    return _customer_predictions(
+        lifecycle,
+        customer_360,
+        params,
+        lambda s, p: s.create_table(
+            PREDICTIONS_MODEL, target, p, schema.CUSTOMER_PREDICTIONS_COLUMNS
+        ),
+    )
 
 
 # --- kpi.prediction_backtest ---------------------------------------------------------------------

@@ -32,7 +32,7 @@ from dagster import (
 
 from goodpulse_dagster import lake_layout
 from goodpulse_dagster.asset_conventions import DUCKDB_POOL
-from goodpulse_dagster.engine import arrow_schema
+from goodpulse_dagster.engine import Relation, arrow_schema
 from goodpulse_dagster.partitions import quarterly_partitions
 from goodpulse_dagster.quality.rules import (
     SEVERITY_ERROR,
@@ -48,6 +48,7 @@ from goodpulse_dagster.quality.rules import (
 )
 from goodpulse_dagster.resources.lake import LakeStore, LocalLakeStore
 from goodpulse_dagster.resources.storage import AnalyticsSettings, LakeResource
+from goodpulse_dagster.resources.warehouse import WarehouseResource
 from goodpulse_dagster.schema import BRONZE, QUARANTINE_COLUMNS, SILVER
 from goodpulse_dagster.sql_helpers import concat
 
@@ -266,25 +267,26 @@ def latest_metadata_value(
 def frame_checks(name: str, asset_key: AssetKey, rules: Sequence[Rule]):
     """One multi-asset check (one step) for the rules of a warehouse table (gold or KPI).
 
-    The table is loaded through its IO manager (the DuckDB warehouse) as an Arrow table (the rules
-    query it with DuckDB; no pandas copy of customer_360's million rows); the rules evaluate it
-    directly. Warehouse reads take the DuckDB file lock, hence the ``duckdb`` pool.
+    The rules are SQL: they run in the warehouse (``WarehouseResource.engine``) over the table
+    where it lies, so checking customer_360 copies none of its rows into Python. Warehouse reads
+    take the DuckDB file lock, hence the ``duckdb`` pool.
     """
     by_name = {rule.name: rule for rule in rules}
+    layer, table = asset_key.path
+    frame = Relation(f"SELECT * FROM {layer}.{table}")
 
     @multi_asset_check(
         name=name,
         specs=check_specs(asset_key, rules, partitioned=False),
         can_subset=True,
-        ins={"frame": asset_key},
         pool=DUCKDB_POOL,
         description=f"Data-quality checks of {asset_key.to_user_string()} (docs/data_quality.md).",
     )
-    # Annotated pa.Table: the warehouse IO manager loads it as Arrow.
-    def _checks(context: AssetCheckExecutionContext, frame: pa.Table):
-        for check_key in _ordered(context.selected_asset_check_keys, by_name):
-            rule = by_name[check_key.name]
-            yield to_result(check_key, rule.evaluate(frame), rule.description)
+    def _checks(context: AssetCheckExecutionContext, warehouse: WarehouseResource):
+        with warehouse.engine():
+            for check_key in _ordered(context.selected_asset_check_keys, by_name):
+                rule = by_name[check_key.name]
+                yield to_result(check_key, rule.evaluate(frame), rule.description)
 
     return _checks
 

@@ -585,7 +585,9 @@ def revenue_reconciliation(
 
 
 def _row_count(table: Any) -> int:
-    return table.num_rows if isinstance(table, pa.Table) else len(table)
+    if isinstance(table, pa.Table):
+        return table.num_rows
+    return _scalar_row("SELECT count(*) AS n FROM t", t=table)["n"]
 
 
 # --- Bronze schema ---------------------------------------------------------------------------

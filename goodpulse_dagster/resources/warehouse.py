@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,18 +42,25 @@ import pandas as pd
 import pyarrow as pa
 from dagster import (
     ConfigurableIOManager,
+    ConfigurableResource,
     InputContext,
     OutputContext,
     TimeWindowPartitionsDefinition,
 )
-from pydantic import Field, PrivateAttr
+from pydantic import Field
 
 from goodpulse_dagster import memory_budget
+from goodpulse_dagster.engine import Relation, use_connection
 from goodpulse_dagster.errors import UserError
 from goodpulse_dagster.resources.parquet_io import LOAD_AS
+from goodpulse_dagster.schema import GOLD, KPI
 from goodpulse_dagster.sql_helpers import sql_list
 
 ARROW_INPUT = {LOAD_AS: "arrow"}
+# An input left in the warehouse: an ``engine.Relation`` over the table, for a step that runs its
+# models in the warehouse (``WarehouseResource.engine``), so a customer-grain table is never
+# copied into Python.
+RELATION_INPUT = {LOAD_AS: "relation"}
 # A held lock is retried this long (another step of the duckdb pool closing its connection takes
 # milliseconds), then reported: a process that keeps the file open will not let go by itself.
 LOCK_RETRY_SECONDS = 2.0
@@ -104,6 +113,39 @@ def connect_warehouse(database: str, read_only: bool = False, config: dict | Non
                     "Close that process (or wait for it to finish) and run again."
                 ) from error
             time.sleep(LOCK_RETRY_INTERVAL)
+
+
+# --- One connection per process and warehouse file -------------------------------------------
+
+# The IO manager and the steps that work in the warehouse (``WarehouseResource``) share it: DuckDB
+# lets one process hold a file open for writing, and a model writing a table in place must see
+# the tables the IO manager wrote, in the same transaction history.
+_SHARED: dict[str, duckdb.DuckDBPyConnection] = {}
+
+
+def shared_connection(database: str, config: dict | None = None) -> duckdb.DuckDBPyConnection:
+    """The process's connection to ``database``, opened read-write on first use."""
+    key = str(Path(database).resolve())
+    if key not in _SHARED:
+        _SHARED[key] = connect_warehouse(
+            database, config={"custom_user_agent": "dagster", **(config or {})}
+        )
+    return _SHARED[key]
+
+
+def close_shared_connection(database: str) -> None:
+    """Close it (the end of a run or of a step's process), releasing the file."""
+    connection = _SHARED.pop(str(Path(database).resolve()), None)
+    if connection is not None:
+        connection.close()
+
+
+@dataclass(frozen=True)
+class InPlace:
+    """The value of an output its step wrote into the warehouse itself (``Session.create_table``):
+    the IO manager records it, there is nothing to write."""
+
+    rows: int
 
 
 # --- Which rows of which table an asset is ---------------------------------------------------
@@ -286,33 +328,28 @@ class WarehouseIOManager(ConfigurableIOManager):
     connection_config: dict[str, Any] = Field(
         default={}, description="DuckDB configuration options of the connection."
     )
-    _connection: duckdb.DuckDBPyConnection | None = PrivateAttr(default=None)
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
-        """The IO manager's one connection, opened read-write on first use."""
-        if self._connection is None:
-            self._connection = connect_warehouse(
-                self.database, config={"custom_user_agent": "dagster", **self.connection_config}
-            )
-        return self._connection
+        """The process's one connection to the warehouse (``shared_connection``)."""
+        return shared_connection(self.database, self.connection_config)
 
     def teardown_after_execution(self, context) -> None:
         # Dagster calls this when the run (in-process) or the step's process is done with the
         # IO manager, failed runs included: the warehouse file is released for other processes.
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+        close_shared_connection(self.database)
 
-    def handle_output(self, context: OutputContext, obj: pd.DataFrame | pa.Table) -> None:
-        if not isinstance(obj, pd.DataFrame | pa.Table):
+    def handle_output(self, context: OutputContext, obj: pd.DataFrame | pa.Table | InPlace) -> None:
+        if not isinstance(obj, pd.DataFrame | pa.Table | InPlace):
             raise TypeError(
-                f"{context.asset_key.to_user_string()}: the warehouse stores pandas DataFrames "
-                f"and Arrow tables, got {type(obj).__name__}"
+                f"{context.asset_key.to_user_string()}: the warehouse stores pandas DataFrames, "
+                f"Arrow tables and tables written in place, got {type(obj).__name__}"
             )
         table = warehouse_table(context)
         connection = self._connect()
         connection.execute(f"CREATE SCHEMA IF NOT EXISTS {table.schema}")
-        if isinstance(obj, pa.Table):
+        if isinstance(obj, InPlace):
+            rows = obj.rows
+        elif isinstance(obj, pa.Table):
             write_arrow(table, obj, connection)
             rows = obj.num_rows
         else:
@@ -328,8 +365,10 @@ class WarehouseIOManager(ConfigurableIOManager):
             {count_key: rows, "Query": table.select(), "dagster/table_name": table.name}
         )
 
-    def load_input(self, context: InputContext) -> pd.DataFrame | pa.Table:
+    def load_input(self, context: InputContext) -> pd.DataFrame | pa.Table | Relation:
         table = warehouse_table(context)
+        if (context.definition_metadata or {}).get(LOAD_AS) == "relation":
+            return Relation(table.select())
         connection = self._connect()
         arrow = connection.sql(table.select()).to_arrow_table()
         if _wants_arrow(context):
@@ -337,3 +376,37 @@ class WarehouseIOManager(ConfigurableIOManager):
         if _same_as_fetchdf(arrow):
             return arrow_to_pandas(arrow)
         return connection.sql(table.select()).df()
+
+
+class WarehouseResource(ConfigurableResource):
+    """The warehouse as the engine of a gold or KPI step: ``with warehouse.engine(): ...`` runs
+    every model of the block in the warehouse file (the same connection as the IO manager's), so
+    its ``RELATION_INPUT`` inputs are read in place and ``Session.create_table`` writes results
+    where they belong, none of them copied into Python."""
+
+    database: str = Field(description="Path to the DuckDB warehouse file.")
+
+    @contextmanager
+    def engine(self) -> Iterator[None]:
+        connection = shared_connection(self.database)
+        for schema in (GOLD, KPI):
+            connection.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        with use_connection(connection):
+            yield
+
+    def query(self, sql: str) -> pa.Table:
+        """A small result (counts, a summary) of ``sql`` over the warehouse, as Arrow."""
+        return shared_connection(self.database).sql(sql).to_arrow_table()
+
+    def first_customers(self, table: str, rows: int) -> pd.DataFrame:
+        """The first ``rows`` customers by id of a customer-grain table (a top-k in the
+        warehouse): the UI's preview of it."""
+        return (
+            shared_connection(self.database)
+            .sql(f"SELECT * FROM {table} ORDER BY customer_unique_id LIMIT {int(rows)}")
+            .to_arrow_table()
+            .to_pandas()
+        )
+
+    def teardown_after_execution(self, context) -> None:
+        close_shared_connection(self.database)
