@@ -17,7 +17,7 @@ How it stays fast, small and reproducible:
   recomputed for the rows a chunk needs. Hex ids are derived from integers when a chunk is written,
   so no array of 32-character strings outlives its chunk.
 * **Bounded memory.** Besides those ~5 bytes per order (50 MB at 10M orders), memory is set by the
-  chunk size, not by the total: orders are drawn ``chunk_orders`` at a time (200,000 by default,
+  chunk size, not by the total: orders are drawn ``chunk_orders`` at a time (100,000 by default,
   at most 1,000,000), the dimension tables that grow with the orders (products, sellers, leads,
   deals) ``export.DIMENSION_CHUNK_ROWS`` rows at a time, persons in blocks of
   ``world.PERSON_BLOCK``, and at most ``export.FRAMES_IN_FLIGHT`` frames wait to be written. Peak
