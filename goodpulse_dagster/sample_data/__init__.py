@@ -21,7 +21,7 @@ How it stays fast, small and reproducible:
   at most 1,000,000), the dimension tables that grow with the orders (products, sellers, leads,
   deals) ``export.DIMENSION_CHUNK_ROWS`` rows at a time, persons in blocks of
   ``world.PERSON_BLOCK``, and at most ``export.FRAMES_IN_FLIGHT`` frames wait to be written. Peak
-  RSS is ~0.7 GB from 1M to 30M orders (docs/performance.md, "The generator's memory").
+  RSS is 0.45-0.7 GB from 1M to 30M orders (docs/performance.md, "The generator's memory").
 * **Vectorised text** (:mod:`.text`, :mod:`.formats`). Each chunk is formatted column by column
   (digits written into numpy byte matrices, hex by ``binascii``, joins by Arrow kernels) on worker
   threads, and written as one buffer per file (:mod:`.writer`); there is no per-row Python.

@@ -104,9 +104,10 @@ def generate(
     chunk = min(
         MAX_CHUNK_ORDERS, max(ALIGN_ORDERS, -(-chunk_orders // ALIGN_ORDERS) * ALIGN_ORDERS)
     )
+    # Frames in writing order, drawn lazily: a chunk is drawn only when its first frame is asked for.
     frames = itertools.chain(
         _dimension_frames(world, injected),
-        *(
+        itertools.chain.from_iterable(
             _order_frames(world, start, min(orders, start + chunk), injected)
             for start in range(0, orders, chunk)
         ),

@@ -1,8 +1,11 @@
 """The simulated marketplace: people, cities and zip prefixes, sellers, products.
 
-Everything here is drawn once, before the order chunks, and held as small integer arrays (int32 per
-order, per-person/product/seller arrays): hex ids are derived from these integers only when a chunk
-is written, so no array of 32-character strings outlives its chunk.
+Only what must be drawn globally is held for the whole run: the person behind each order (int32)
+and each person's order count (uint8), plus small arrays that do not grow with the orders (zip
+pools, calendar). A person's or seller's home and a product's attributes are pure functions of the
+index (counter-based randomness), recomputed for the rows a chunk needs, so memory stays flat at
+any size. Hex ids are derived from these integers only when a chunk is written, so no array of
+32-character strings outlives its chunk.
 """
 
 from __future__ import annotations
@@ -74,7 +77,8 @@ class Products:
 
 
 class World:
-    """The global, compact state: people, places, products, sellers, calendar, junk-row picks."""
+    """The global, compact state (people, places, calendar, junk-row picks), and the per-index
+    attributes of people, sellers and products."""
 
     def __init__(self, n_orders: int, seed: int, messy: bool) -> None:
         self.n_orders = n_orders
