@@ -20,9 +20,11 @@ from goodpulse_dagster.sample_data import (
     REPORT_FILE_NAME,
     GenerationReport,
     dimensions,
+    export,
     formats,
     generate,
     reference_data,
+    world,
 )
 from goodpulse_dagster.sample_data.messy import INJECTION_KINDS
 from goodpulse_dagster.sample_data.randomness import mix64
@@ -110,6 +112,32 @@ def test_same_seed_gives_identical_bytes_whatever_the_chunking(tmp_path: Path) -
     assert a == c
 
 
+def test_same_bytes_whatever_the_dimension_ranges_and_person_blocks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Products, sellers, leads and deals are framed a range of rows at a time, and persons drawn
+    a block at a time (to bound memory): with tiny ranges and blocks the files are the same. The
+    97-row ranges are shorter than the distance a duplicated product may land after its source
+    (messy.INSERT_MAX_OFFSET), so duplicates cross several range boundaries."""
+    generate(tmp_path / "whole", orders=MESSY_ORDERS, seed=7, messy=True)
+    monkeypatch.setattr(export, "DIMENSION_CHUNK_ROWS", 97)
+    monkeypatch.setattr(world, "PERSON_BLOCK", 1_000)
+    generate(tmp_path / "ranges", orders=MESSY_ORDERS, seed=7, messy=True, chunk_orders=1_000)
+    assert data_files(tmp_path / "ranges") == data_files(tmp_path / "whole")
+
+
+def test_world_state_is_a_few_bytes_per_order() -> None:
+    """The state held for the whole run is the person of each order (int32) and each person's
+    order count (uint8), plus arrays that do not grow with the orders (zip pools, calendar):
+    everything else is recomputed per chunk, so memory stays flat at any size."""
+    orders = 200_000
+    state = world.World(orders, seed=42, messy=True)
+    held = sum(v.nbytes for v in vars(state).values() if isinstance(v, np.ndarray))
+    assert state.person_of_order.nbytes == 4 * orders
+    assert state.person_order_count.nbytes < orders
+    assert held - state.person_of_order.nbytes - state.person_order_count.nbytes < 400_000
+
+
 def test_different_seed_gives_different_data(tmp_path: Path) -> None:
     generate(tmp_path / "a", orders=SMALL_ORDERS, seed=1)
     generate(tmp_path / "b", orders=SMALL_ORDERS, seed=2)
@@ -132,6 +160,23 @@ def test_small_exports_are_pinned_byte_for_byte(tmp_path: Path) -> None:
     for is_messy, digest in pinned.items():
         out = tmp_path / str(is_messy)
         generate(out, orders=300, seed=1, messy=is_messy)
+        listing = "".join(
+            f"{name} {hashlib.sha256(data).hexdigest()}\n" for name, data in data_files(out).items()
+        )
+        assert hashlib.sha256(listing.encode()).hexdigest() == digest, is_messy
+
+
+def test_story_size_exports_are_pinned_byte_for_byte(tmp_path: Path) -> None:
+    """As above at 20,000 orders (every messy problem present, more than one order chunk), pinned
+    from the generator before it was made to run in bounded memory (issue 17): recomputing
+    per-person and per-product values per chunk, instead of holding them, changed no byte."""
+    pinned = {
+        False: "f850c764e33e9a4c176500b5c9c949ad982b10efe58717ea1a710167d597c644",
+        True: "2e14c05aaaa7eed32cdc11066548a8f78b17d93c6bae2ff9c57383dea125507c",
+    }
+    for is_messy, digest in pinned.items():
+        out = tmp_path / str(is_messy)
+        generate(out, orders=STORY_ORDERS, seed=42, messy=is_messy, chunk_orders=8_000)
         listing = "".join(
             f"{name} {hashlib.sha256(data).hexdigest()}\n" for name, data in data_files(out).items()
         )

@@ -12,8 +12,16 @@ How it stays fast, small and reproducible:
   A row's values thus do not depend on which chunk it is generated in: output is byte-identical for
   a seed whatever ``chunk_orders`` is, and any value can be recomputed on its own.
 * **Compact integer world** (:mod:`.world`). The only state held across chunks is the person behind
-  each order (int32 per order) and small per-person/product/seller arrays. Hex ids are derived from
-  integers when a chunk is written, so no array of 32-character strings outlives its chunk.
+  each order (int32 per order) and each person's order count (uint8 per person). Where a person or
+  seller lives and a product's category, price, weight and seller are pure functions of its index,
+  recomputed for the rows a chunk needs. Hex ids are derived from integers when a chunk is written,
+  so no array of 32-character strings outlives its chunk.
+* **Bounded memory.** Besides those ~5 bytes per order (50 MB at 10M orders), memory is set by the
+  chunk size, not by the total: orders are drawn ``chunk_orders`` at a time (100,000 by default,
+  at most 1,000,000), the dimension tables that grow with the orders (products, sellers, leads,
+  deals) ``export.DIMENSION_CHUNK_ROWS`` rows at a time, persons in blocks of
+  ``world.PERSON_BLOCK``, and at most ``export.FRAMES_IN_FLIGHT`` frames wait to be written. Peak
+  RSS is 0.45-0.7 GB from 1M to 30M orders (docs/performance.md, "The generator's memory").
 * **Vectorised text** (:mod:`.text`, :mod:`.formats`). Each chunk is formatted column by column
   (digits written into numpy byte matrices, hex by ``binascii``, joins by Arrow kernels) on worker
   threads, and written as one buffer per file (:mod:`.writer`); there is no per-row Python.

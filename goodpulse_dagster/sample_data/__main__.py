@@ -7,6 +7,7 @@ import argparse
 import json
 
 from goodpulse_dagster.sample_data import LAYOUTS, generate
+from goodpulse_dagster.sample_data.export import DEFAULT_CHUNK_ORDERS
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -16,7 +17,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--messy", action="store_true")
     parser.add_argument("--layout", choices=LAYOUTS, default="full")
-    parser.add_argument("--chunk-orders", type=int, default=200_000)
+    parser.add_argument("--chunk-orders", type=int, default=DEFAULT_CHUNK_ORDERS)
     args = parser.parse_args(argv)
     report = generate(
         args.out_dir, args.orders, args.seed, args.messy, args.layout, args.chunk_orders

@@ -1,7 +1,9 @@
 """Dimension tables of the world: products, sellers, geolocation and the category translation.
 
-They are written whole, once, before the order chunks (the marketing funnel is in
-:mod:`goodpulse_dagster.sample_data.funnel`).
+They are written before the order chunks (the marketing funnel is in
+:mod:`goodpulse_dagster.sample_data.funnel`). Products and sellers, whose number grows with the
+orders, are framed a range of indices at a time; geolocation (bounded by the reference zip ranges)
+and the translation are framed whole.
 """
 
 from __future__ import annotations
@@ -19,11 +21,12 @@ FAR_AWAY_ROWS_PER_ROW = 1 / 20_000
 MIN_FAR_AWAY_ROWS = 3
 
 
-def product_frame(world: World) -> Frame:
-    """Every product of the world, with its category and measures."""
+def product_frame(world: World, products: np.ndarray) -> Frame:
+    """The given products (indices, ascending), with their category and measures."""
     rand = world.rand
-    keys = np.arange(world.n_products, dtype=np.uint64)
-    category = world.product_category
+    keys = np.asarray(products).astype(np.uint64)
+    attributes = world.products(keys)
+    category = attributes.category
     has_category = category >= 0
 
     def described(values: np.ndarray) -> np.ndarray:
@@ -44,7 +47,7 @@ def product_frame(world: World) -> Frame:
             "product_photos_qty": described(
                 np.minimum(1 + np.floor(-np.log1p(-rand.uniform("photos", keys)) * 1.3), 20)
             ),
-            "product_weight_g": world.product_weight,
+            "product_weight_g": attributes.weight,
             "product_length_cm": np.clip(
                 np.round(rand.lognormal("length", keys, 27, 0.45)), 7, 105
             ),
@@ -55,16 +58,17 @@ def product_frame(world: World) -> Frame:
     )
 
 
-def seller_frame(world: World) -> Frame:
-    """Every seller of the world, with the city and zip prefix drawn for it."""
-    seller_keys = np.arange(world.n_sellers, dtype=np.uint64)
+def seller_frame(world: World, sellers: np.ndarray) -> Frame:
+    """The given sellers (indices, ascending), with the city and zip prefix drawn for each."""
+    seller_keys = np.asarray(sellers).astype(np.uint64)
+    city, zip_prefix = world.seller_home(seller_keys)
     return Frame(
         "sellers",
         {
             "seller_id": seller_keys,
-            "seller_zip_code_prefix": world.seller_zip,
-            "seller_city": world.seller_city,
-            "seller_state": world.city_state[world.seller_city],
+            "seller_zip_code_prefix": zip_prefix,
+            "seller_city": city,
+            "seller_state": world.city_state[city],
         },
         sort_keys(seller_keys),
     )

@@ -5,9 +5,13 @@ from __future__ import annotations
 import itertools
 import json
 import time
+from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+import numpy as np
 
 from goodpulse_dagster.sample_data.dimensions import (
     category_translation_frame,
@@ -16,8 +20,12 @@ from goodpulse_dagster.sample_data.dimensions import (
     seller_frame,
 )
 from goodpulse_dagster.sample_data.frames import ALIGN_ORDERS, Frame
-from goodpulse_dagster.sample_data.funnel import funnel_frames
-from goodpulse_dagster.sample_data.messy import Injected, duplicate_products, inject_order_problems
+from goodpulse_dagster.sample_data.funnel import deal_count, deal_frame, lead_count, lead_frame
+from goodpulse_dagster.sample_data.messy import (
+    Injected,
+    inject_order_problems,
+    products_with_duplicates,
+)
 from goodpulse_dagster.sample_data.orders import order_chunk
 from goodpulse_dagster.sample_data.world import World
 from goodpulse_dagster.sample_data.writer import (
@@ -29,8 +37,17 @@ from goodpulse_dagster.sample_data.writer import (
 
 # Worker threads that turn frames into CSV text (this machine class has 2 cores).
 ENCODE_THREADS = 2
+# Orders drawn and written at a time, unless told otherwise. Peak memory grows with it (~2 KB per
+# order of the chunk: one chunk being drawn, the previous one being encoded); 100,000 runs as fast
+# as 200,000 and peaks ~0.2 GB lower (docs/performance.md, "The generator's memory").
+DEFAULT_CHUNK_ORDERS = 100_000
 # Upper bound for a chunk: keeps each chunk's text under Arrow's 2 GiB string-array limit.
 MAX_CHUNK_ORDERS = 1_000_000
+# Rows per frame of the dimension tables that grow with the orders (products, sellers, leads,
+# deals): like chunk_orders for the order-grain tables, it bounds their memory whatever the size.
+DIMENSION_CHUNK_ROWS = 200_000
+# Encoded or encoding frames waiting to be written: one order chunk's five tables.
+FRAMES_IN_FLIGHT = 5
 
 
 @dataclass
@@ -59,7 +76,7 @@ def generate(
     seed: int = 42,
     messy: bool = False,
     layout: str = "full",
-    chunk_orders: int = 200_000,
+    chunk_orders: int = DEFAULT_CHUNK_ORDERS,
 ) -> GenerationReport:
     """Write an Olist-shaped export of ``orders`` orders to ``out_dir`` and report what was written.
 
@@ -87,28 +104,29 @@ def generate(
     chunk = min(
         MAX_CHUNK_ORDERS, max(ALIGN_ORDERS, -(-chunk_orders // ALIGN_ORDERS) * ALIGN_ORDERS)
     )
-    batches = itertools.chain(
-        [_dimension_frames(world, injected)],
-        (
+    # Frames in writing order, drawn lazily: a chunk is drawn only when its first frame is asked for.
+    frames = itertools.chain(
+        _dimension_frames(world, injected),
+        itertools.chain.from_iterable(
             _order_frames(world, start, min(orders, start + chunk), injected)
             for start in range(0, orders, chunk)
         ),
     )
     # Text encoding (numpy and Arrow kernels, which release the GIL) runs on worker threads while
-    # the main thread draws the next chunk and writes the previous one, in order: the output is the
-    # same as a sequential run, and at most two chunks are in memory.
+    # the main thread draws the next frames and writes the finished ones, in order: the output is
+    # the same as a sequential run. At most FRAMES_IN_FLIGHT frames wait to be written, besides
+    # the chunk being drawn, so memory depends on the chunk size, never on the total.
     with (
         Sink(out, layout, messy, world.quarters) as sink,
         ThreadPoolExecutor(ENCODE_THREADS) as pool,
     ):
-        pending: list[Future] = []
-        for frames in batches:
-            submitted = [pool.submit(sink.encode, frame, world.rand) for frame in frames]
-            for future in pending:
-                sink.write(*future.result())
-            pending = submitted
-        for future in pending:
-            sink.write(*future.result())
+        pending: deque[Future] = deque()
+        for frame in frames:
+            pending.append(pool.submit(sink.encode, frame, world.rand))
+            if len(pending) > FRAMES_IN_FLIGHT:
+                sink.write(*pending.popleft().result())
+        while pending:
+            sink.write(*pending.popleft().result())
 
     report = GenerationReport(
         orders=orders,
@@ -124,23 +142,33 @@ def generate(
     return report
 
 
-def _dimension_frames(world: World, injected: Injected) -> list[Frame]:
-    """The dimension tables (written once, first), messy problems included."""
-    products = product_frame(world)
-    if world.messy:
-        products = duplicate_products(world, products, injected)
-    return [
-        products,
-        seller_frame(world),
-        geolocation_frame(world),
-        category_translation_frame(),
-        *funnel_frames(world),
-    ]
+def _dimension_frames(world: World, injected: Injected) -> Iterator[Frame]:
+    """The dimension tables (written first), messy problems included: the tables that grow with
+    the orders a range of DIMENSION_CHUNK_ROWS rows at a time."""
+    for start, stop in _ranges(world.n_products, DIMENSION_CHUNK_ROWS):
+        if world.messy:
+            yield products_with_duplicates(world, start, stop, injected)
+        else:
+            yield product_frame(world, np.arange(start, stop))
+    for start, stop in _ranges(world.n_sellers, DIMENSION_CHUNK_ROWS):
+        yield seller_frame(world, np.arange(start, stop))
+    yield geolocation_frame(world)
+    yield category_translation_frame()
+    for start, stop in _ranges(lead_count(world), DIMENSION_CHUNK_ROWS):
+        yield lead_frame(world, np.arange(start, stop))
+    for start, stop in _ranges(deal_count(world), DIMENSION_CHUNK_ROWS):
+        yield deal_frame(world, np.arange(start, stop))
 
 
-def _order_frames(world: World, start: int, stop: int, injected: Injected) -> list[Frame]:
+def _order_frames(world: World, start: int, stop: int, injected: Injected) -> Iterator[Frame]:
     """The order-grain tables of orders [start, stop), messy problems included."""
     chunk = order_chunk(world, start, stop)
     if world.messy:
         chunk = inject_order_problems(world, chunk, injected)
-    return list(chunk.frames())
+    yield from chunk.frames()
+
+
+def _ranges(n: int, size: int) -> Iterator[tuple[int, int]]:
+    """[0, n) as consecutive (start, stop) ranges of at most ``size``."""
+    for start in range(0, n, size):
+        yield start, min(n, start + size)

@@ -3,7 +3,6 @@ seller)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 
 import numpy as np
@@ -46,46 +45,63 @@ STOCK, _STOCK_CDF = _weighted_vocab(ref.AVERAGE_STOCK)
 BUSINESS_TYPES, _BUSINESS_TYPE_CDF = _weighted_vocab(ref.BUSINESS_TYPES)
 
 
-def funnel_frames(world: World) -> Iterator[Frame]:
-    """Marketing-qualified leads, and the deals that closed: one per funnel seller."""
-    rand = world.rand
-    deal_sellers = np.arange(FUNNEL_SELLER_OFFSET, world.n_sellers, FUNNEL_SELLER_STRIDE)
-    n_deals = len(deal_sellers)
-    n_leads = n_deals * LEADS_PER_DEAL
-    leads = np.arange(n_leads, dtype=np.uint64)
+def deal_count(world: World) -> int:
+    """Closed deals: one per funnel seller (every FUNNEL_SELLER_STRIDE-th seller)."""
+    return len(range(FUNNEL_SELLER_OFFSET, world.n_sellers, FUNNEL_SELLER_STRIDE))
+
+
+def lead_count(world: World) -> int:
+    """Marketing-qualified leads: LEADS_PER_DEAL per closed deal."""
+    return deal_count(world) * LEADS_PER_DEAL
+
+
+def _first_contact_day(world: World, leads: np.ndarray) -> np.ndarray:
     first_day, last_day = (day_number(d) for d in FIRST_CONTACT_RANGE)
-    contact_day = rand.integers("first_contact", leads, first_day, last_day)
-    n_pages = max(5, n_leads // LEADS_PER_LANDING_PAGE)
+    return world.rand.integers("first_contact", leads, first_day, last_day)
+
+
+def lead_frame(world: World, leads: np.ndarray) -> Frame:
+    """The given marketing-qualified leads (indices, ascending)."""
+    rand = world.rand
+    leads = np.asarray(leads).astype(np.uint64)
+    n_pages = max(5, lead_count(world) // LEADS_PER_LANDING_PAGE)
     page = np.floor(n_pages * rand.uniform("landing_page", leads) ** 2).astype(np.uint64)
-    yield Frame(
+    return Frame(
         "marketing_qualified_leads",
         {
             "mql_id": leads,
-            "first_contact_date": contact_day,
+            "first_contact_date": _first_contact_day(world, leads),
             "landing_page_id": page,
             "origin": rand.choice("origin", leads, _ORIGIN_CDF),
         },
         sort_keys(leads),
     )
 
-    # The closed lead of deal d is lead d * LEADS_PER_DEAL (ids are hashed, so no pattern shows).
-    deals = np.arange(n_deals, dtype=np.uint64)
+
+def deal_frame(world: World, deals: np.ndarray) -> Frame:
+    """The given closed deals (indices, ascending): deal d closed lead d * LEADS_PER_DEAL (ids are
+    hashed, so no pattern shows) of funnel seller FUNNEL_SELLER_OFFSET + d * FUNNEL_SELLER_STRIDE."""
+    rand = world.rand
+    deals = np.asarray(deals).astype(np.uint64)
     closed = deals * np.uint64(LEADS_PER_DEAL)
+    sellers = np.uint64(FUNNEL_SELLER_OFFSET) + deals * np.uint64(FUNNEL_SELLER_STRIDE)
     won_days = np.clip(
         rand.lognormal("won_days", deals, WON_MEDIAN_DAYS, WON_SIGMA), *WON_DAYS_RANGE
     )
-    won = contact_day[closed] * SECONDS_PER_DAY + (won_days * SECONDS_PER_DAY).astype(np.int64)
+    won = _first_contact_day(world, closed) * SECONDS_PER_DAY + (won_days * SECONDS_PER_DAY).astype(
+        np.int64
+    )
     catalog = np.asarray(ref.DECLARED_CATALOG_SIZES, dtype=float)[
         rand.integers("catalog", deals, 0, len(ref.DECLARED_CATALOG_SIZES) - 1)
     ]
     revenue = np.asarray(ref.DECLARED_MONTHLY_REVENUES, dtype=float)[
         rand.integers("revenue", deals, 0, len(ref.DECLARED_MONTHLY_REVENUES) - 1)
     ]
-    yield Frame(
+    return Frame(
         "closed_deals",
         {
             "mql_id": closed,
-            "seller_id": deal_sellers.astype(np.uint64),
+            "seller_id": sellers,
             "sdr_id": rand.integers("sdr", deals, 0, SDR_POOL - 1),
             "sr_id": rand.integers("sr", deals, 0, SR_POOL - 1),
             "won_date": won,

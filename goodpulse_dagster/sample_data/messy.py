@@ -14,6 +14,7 @@ import numpy as np
 
 from goodpulse_dagster.sample_data import reference_data as ref
 from goodpulse_dagster.sample_data.dates import NULL_TIMESTAMP, SECONDS_PER_DAY
+from goodpulse_dagster.sample_data.dimensions import product_frame
 from goodpulse_dagster.sample_data.frames import (
     ALIGN_ORDERS,
     INSERTED_LINE,
@@ -87,18 +88,24 @@ def _insertion_keys(
     return sort_keys(target, INSERTED_LINE)
 
 
-def duplicate_products(world: World, products: Frame, injected: Injected) -> Frame:
-    """The products frame with exact copies of ~DUPLICATE_SHARE of its rows, each a little after
-    its source."""
+def products_with_duplicates(world: World, start: int, stop: int, injected: Injected) -> Frame:
+    """Products [start, stop) plus the exact copies (~DUPLICATE_SHARE of all products, each a
+    little after its source) that land in this range.
+
+    A copy lands up to INSERT_MAX_OFFSET rows after its source, so the copies landing here come
+    from sources in [start - INSERT_MAX_OFFSET, stop): the output is the same whatever the ranges.
+    """
     rand = world.rand
     n = world.n_products
-    keys = np.arange(n, dtype=np.uint64)
-    rows = np.flatnonzero(rand.uniform("messy_dup_products", keys) < DUPLICATE_SHARE)
-    copies = products.take(rows)
-    offset = rand.integers("messy_dup_products.at", keys[rows], 0, INSERT_MAX_OFFSET)
-    copies.sort_key = sort_keys(np.minimum(rows + offset, n - 1), INSERTED_LINE)
-    injected.add("duplicate_rows", "products", len(rows))
-    return products.merge(copies)
+    sources = np.arange(max(0, start - INSERT_MAX_OFFSET), stop, dtype=np.uint64)
+    sources = sources[rand.uniform("messy_dup_products", sources) < DUPLICATE_SHARE]
+    offset = rand.integers("messy_dup_products.at", sources, 0, INSERT_MAX_OFFSET)
+    target = np.minimum(sources.astype(np.int64) + offset, n - 1)
+    landing = (target >= start) & (target < stop)
+    copies = product_frame(world, sources[landing])
+    copies.sort_key = sort_keys(target[landing], INSERTED_LINE)
+    injected.add("duplicate_rows", "products", len(copies))
+    return product_frame(world, np.arange(start, stop)).merge(copies)
 
 
 def inject_order_problems(world: World, chunk: OrderChunk, injected: Injected) -> OrderChunk:

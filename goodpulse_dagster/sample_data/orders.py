@@ -111,11 +111,10 @@ def order_chunk(world: World, start: int, stop: int) -> OrderChunk:
 
     # --- where the customer lives at this order --------------------------------------------------
     person = world.person_of_order[start:stop]
+    home_city, home_zip = world.person_home(person)
     moved = (world.person_order_count[person] > 1) & (rand.uniform("moved", okey) < MOVE_SHARE)
-    city = np.where(
-        moved, rand.choice("moved_city", okey, world.customer_city_cdf), world.person_city[person]
-    )
-    zip_prefix = np.where(moved, world.draw_zip(city, "moved_zip", okey), world.person_zip[person])
+    city = np.where(moved, rand.choice("moved_city", okey, world.customer_city_cdf), home_city)
+    zip_prefix = np.where(moved, world.draw_zip(city, "moved_zip", okey), home_zip)
 
     # --- timeline -------------------------------------------------------------------------------
     day = np.searchsorted(world.day_cdf, rand.uniform("purchase_day", okey), side="right")
@@ -208,8 +207,9 @@ def order_chunk(world: World, start: int, stop: int) -> OrderChunk:
     first_product = world.draw_products("product", okey)
     same = (line == 0) | (rand.uniform("same_product", ikey) < SAME_PRODUCT_SHARE)
     product = np.where(same, first_product[item_order], world.draw_products("other_product", ikey))
-    price = world.product_price[product]
-    freight_median = FREIGHT_MEDIAN * (world.product_weight[product] / WEIGHT_MEDIAN_G) ** 0.2
+    bought = world.products(product)
+    price = bought.price
+    freight_median = FREIGHT_MEDIAN * (bought.weight / WEIGHT_MEDIAN_G) ** 0.2
     freight = np.clip(
         np.round(100 * freight_median * np.exp(FREIGHT_SIGMA * rand.normal("freight", ikey))),
         *FREIGHT_RANGE_CENTS,
@@ -221,7 +221,7 @@ def order_chunk(world: World, start: int, stop: int) -> OrderChunk:
             "order_id": okey[item_order],
             "order_item_id": line + 1,
             "product_id": product.astype(np.uint64),
-            "seller_id": world.product_seller[product].astype(np.uint64),
+            "seller_id": bought.seller.astype(np.uint64),
             "shipping_limit_date": paid_from
             + rand.integers("shipping_limit", ikey, *SHIPPING_LIMIT_DAYS) * SECONDS_PER_DAY
             + rand.integers("shipping_limit_second", ikey, 0, SECONDS_PER_DAY - 1),
