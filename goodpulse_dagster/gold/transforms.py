@@ -75,6 +75,14 @@ class CustomerTables(NamedTuple):
     customer_unified_lifecycle: pa.Table
 
 
+def _customer_table_run(
+    lifecycle: Input, closed_deals: Input, leads: Input, sellers: Input, params: MetricParams
+) -> tuple[dict[str, Input], dict[str, object]]:
+    """The inputs and parameters of models/gold/customer_unified_lifecycle.sql."""
+    inputs, sql_params = _customer_table_run(lifecycle, closed_deals, leads, sellers, params)
+    return inputs, sql_params
+
+
 def build_customer_tables(
     lifecycle: Input, closed_deals: Input, leads: Input, sellers: Input, params: MetricParams
 ) -> CustomerTables:
@@ -84,14 +92,7 @@ def build_customer_tables(
     One query computes the unified rows and customer_360 selects its first columns (the comment
     at the top of models/gold/customer_unified_lifecycle.sql says why).
     """
-    sql_params = {**metric_sql_params(params), "as_of": compute_as_of(lifecycle, params)}
-    inputs = {
-        "lifecycle": lifecycle,
-        "closed_deals": closed_deals,
-        "leads": leads,
-        "sellers": sellers,
-        "rfm_codes": rfm_code_table(),
-    }
+    inputs, sql_params = _customer_table_run(lifecycle, closed_deals, leads, sellers, params)
     with session(inputs) as s:
         unified = s.run(
             "gold/customer_unified_lifecycle",
@@ -112,14 +113,7 @@ def create_customer_tables(
 
     Both tables, always: customer_360 is read from its sibling, which the same statement history
     just wrote (a subset run of customer_360 alone would otherwise recompute every customer)."""
-    sql_params = {**metric_sql_params(params), "as_of": compute_as_of(lifecycle, params)}
-    inputs = {
-        "lifecycle": lifecycle,
-        "closed_deals": closed_deals,
-        "leads": leads,
-        "sellers": sellers,
-        "rfm_codes": rfm_code_table(),
-    }
+    inputs, sql_params = _customer_table_run(lifecycle, closed_deals, leads, sellers, params)
     unified, customer_360 = (f"{schema.GOLD}.{name}" for name in CustomerTables._fields[::-1])
     with session(inputs) as s:
         rows = {
