@@ -79,7 +79,14 @@ def _customer_table_run(
     lifecycle: Input, closed_deals: Input, leads: Input, sellers: Input, params: MetricParams
 ) -> tuple[dict[str, Input], dict[str, object]]:
     """The inputs and parameters of models/gold/customer_unified_lifecycle.sql."""
-    inputs, sql_params = _customer_table_run(lifecycle, closed_deals, leads, sellers, params)
+    sql_params = {**metric_sql_params(params), "as_of": compute_as_of(lifecycle, params)}
+    inputs = {
+        "lifecycle": lifecycle,
+        "closed_deals": closed_deals,
+        "leads": leads,
+        "sellers": sellers,
+        "rfm_codes": rfm_code_table(),
+    }
     return inputs, sql_params
 
 
