@@ -33,7 +33,7 @@
 | GOODPULSE_PG_HOST / _PORT / _USER / _PASSWORD / _DB | (none) | the Postgres run database; read by Dagster from deploy/dagster.postgres.yaml, not here (docs/deployment.md) |
 | GOODPULSE_PG_URL | (none) | the same as one `postgresql+psycopg2://` URL, for deploy/dagster.postgres-url.yaml |
 | GOODPULSE_CODE_SERVER_HOST / _PORT | (none) | the gRPC code server; read by Dagster from deploy/workspace.grpc.yaml (webserver, daemon) |
-| GOODPULSE_LAKE_RUN_MAX_ORDERS | 1000000 | `goodpulse run` splits the lake phase into runs of at most this many orders |
+| GOODPULSE_LAKE_RUN_MAX_ORDERS | 300000 | `goodpulse run` splits the lake phase into runs of at most this many orders |
 | GOODPULSE_MEMORY_LIMIT | 2GB, or a quarter of the machine's memory when less | DuckDB's memory_limit of every database the package opens (`500MB`, `2GB`); beyond it DuckDB spills to disk |
 | GOODPULSE_TEMP_DIR | $GOODPULSE_HOME/tmp/duckdb | where DuckDB spills what does not fit in the memory limit |
 | GOODPULSE_THREADS | (the machine's cores) | DuckDB threads of every database the package opens |
@@ -160,7 +160,7 @@ class Settings:
     orphan_error_rate: float
     # The CLI runs the lake job over consecutive quarters holding at most this many orders per
     # run, so memory is bounded by the run size, not the data size (docs/performance.md).
-    lake_run_max_orders: int = 1_000_000
+    lake_run_max_orders: int = 300_000
     # The text encoding of the raw CSV files: 'auto' detects it per file (bronze/parsing.py).
     csv_encoding: str = "auto"
     # Freshness thresholds (automation/freshness_checks.py).
@@ -412,7 +412,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         metrics=metric_params_from_env(env),
         orphan_error_rate=float(_env("GOODPULSE_ORPHAN_ERROR_RATE", "0.01", env)),
         lake_run_max_orders=_positive_int(
-            _env("GOODPULSE_LAKE_RUN_MAX_ORDERS", "1000000", env), "GOODPULSE_LAKE_RUN_MAX_ORDERS"
+            _env("GOODPULSE_LAKE_RUN_MAX_ORDERS", "300000", env), "GOODPULSE_LAKE_RUN_MAX_ORDERS"
         ),
         csv_encoding=_encoding(_env("GOODPULSE_CSV_ENCODING", "auto", env)),
         raw_max_age_hours=_positive_number(
