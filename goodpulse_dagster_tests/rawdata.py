@@ -1,4 +1,4 @@
-"""Write small raw landing zones for tests: Kaggle headers from schema.py, rows given by hand."""
+"""Write small raw landing zones for tests: Kaggle headers from the table specs (schema/), rows given by hand."""
 
 import csv
 from pathlib import Path

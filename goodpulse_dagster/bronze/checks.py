@@ -129,7 +129,7 @@ def bronze_rules(table: str) -> list[Rule]:
     rules = [
         Rule(
             "expected_columns",
-            "Every declared column of the table (schema.py) is present with its declared type.",
+            "Every declared column of the table (its table spec, schema/) is present with its declared type.",
             expected_columns,
             blocking=True,
         ),

@@ -1,6 +1,6 @@
 """The charts of the executive report and of the KPI assets' UI metadata, as SVG documents.
 
-Every chart function takes the one table it draws (with the columns of ``schema.py``) and returns
+Every chart function takes the one table it draws (with the columns of the table specs (``schema/``)) and returns
 an SVG document (a ``str``), or ``None`` when the table has nothing to draw. No Dagster imports:
 the report package and the tests call these directly.
 

@@ -1,6 +1,6 @@
 """Data-quality rules as pure functions: tables in (Arrow or pandas), violation counts out.
 
-The asset checks in ``goodpulse_dagster/checks`` are thin wrappers around these: they load the
+The asset checks in each layer's ``checks.py`` are thin wrappers around these: they load the
 partitions a run materialized, call one function, and turn the ``Finding`` into an
 ``AssetCheckResult``. Keeping the rules here (no Dagster) means each one is unit-tested on a
 three-row table, and the docs, the checks and the tests share one definition of "violation".

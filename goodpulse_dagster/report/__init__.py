@@ -2,7 +2,7 @@
 
 Pure rendering, no Dagster imports. How it is built:
 
-* ``inputs``: the tables, normalised to the columns of ``schema.py``;
+* ``inputs``: the tables, normalised to the columns of the table specs (``schema/``);
 * ``findings`` and ``findings_predictions``: what the numbers say, sentences written from the
   data, every number quoted recorded by name; ``recommendations``: actions chosen by rules on
   those numbers (``Thresholds``, ``settings.ReportMargins``);

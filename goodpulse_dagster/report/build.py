@@ -1,6 +1,6 @@
 """Building the report: the tables in, the findings and sections computed, both documents out.
 
-``build_report`` takes DataFrames keyed by table name (the columns of ``schema.py``) and returns a
+``build_report`` takes DataFrames keyed by table name (the columns of the table specs (``schema/``)) and returns a
 ``Report`` with the HTML page, its Markdown twin, the charts, and the findings and
 recommendations with every number they quote (``numbers``).
 """

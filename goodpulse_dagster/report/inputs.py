@@ -1,4 +1,4 @@
-"""The tables the report reads, normalised to the columns of schema.py, and small readers of
+"""The tables the report reads, normalised to the columns of the table specs (schema/), and small readers of
 their values that treat NULL, NaN and infinity alike (as "no value")."""
 
 from __future__ import annotations
@@ -26,7 +26,9 @@ def normalise_table(name: str, df: pd.DataFrame | None) -> pd.DataFrame:
         df = pd.DataFrame(columns=list(cols))
     missing = [c for c in cols if c not in df.columns]
     if missing:
-        raise ValueError(f"table {name!r} lacks columns {missing}; schema.py defines {list(cols)}")
+        raise ValueError(
+            f"table {name!r} lacks columns {missing}; the table spec (schema/) defines {list(cols)}"
+        )
     out = df[list(cols)].copy()
     for col, sql_type in cols.items():
         s = out[col]

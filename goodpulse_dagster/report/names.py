@@ -10,7 +10,7 @@ HTML_FILE = "goodpulse_report.html"
 MARKDOWN_FILE = "goodpulse_report.md"
 
 
-# The tables build_report reads, with the columns it expects (exactly those of schema.py).
+# The tables build_report reads, with the columns it expects (exactly those of the table specs, schema/).
 GOLD_INPUTS = ("customer_segmentation", "cohort_retention")
 TABLE_COLUMNS: dict[str, dict[str, str]] = {
     **schema.KPI_TABLES,

@@ -68,7 +68,7 @@ def _prediction_tables() -> dict[str, pd.DataFrame]:
 
 
 def golden_tables() -> dict[str, pd.DataFrame]:
-    """Every table the report reads, keyed by name, with exactly the columns of schema.py."""
+    """Every table the report reads, keyed by name, with exactly the columns of the table specs (schema/)."""
     tables = {name: _frame(schema.KPI_TABLES[name], rows) for name, rows in E.KPI_ROWS.items()}
     gold = schema.GOLD_TABLES
     tables["customer_segmentation"] = _frame(
