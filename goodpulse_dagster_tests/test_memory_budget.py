@@ -154,3 +154,23 @@ def test_bad_threads_are_refused_naming_the_variable_and_value(text):
         memory_budget_from_env({"GOODPULSE_THREADS": text})
     assert "GOODPULSE_THREADS" in str(refused.value)
     assert repr(text) in str(refused.value)
+
+
+def test_a_model_over_the_budget_says_which_setting_to_raise():
+    import duckdb
+
+    from goodpulse_dagster import engine
+
+    con = duckdb.connect()
+    con.execute("SET memory_limit = '16MB'")
+    con.execute("SET threads = 1")
+    # A list of five million integers is one value: DuckDB cannot spill it, so it runs out.
+    with (
+        pytest.raises(engine.MemoryBudgetExceededError) as raised,
+        engine._within_budget("kpi/example"),
+    ):
+        con.sql("SELECT list(i) FROM range(5000000) t(i)").fetchall()
+    message = str(raised.value)
+    assert message.startswith("model kpi/example needed more memory than the DuckDB budget of ")
+    assert "Raise GOODPULSE_MEMORY_LIMIT" in message
+    con.close()
