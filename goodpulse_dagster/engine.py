@@ -163,10 +163,10 @@ def install_macros(con: duckdb.DuckDBPyConnection) -> None:
 
 @contextmanager
 def use_connection(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """Run every model of the block in ``con``'s database (its macros installed) instead of the
-    in-memory one: a step working in the warehouse reads its tables in place and writes its
-    results there (``Session.create_table``)."""
-    install_macros(con)
+    """Run every model of the block in ``con``'s database instead of the in-memory one: a step
+    working in the warehouse reads its tables in place and writes its results there
+    (``Session.create_table``). ``con``'s database must have the macros (``install_macros``,
+    done once when it is opened)."""
     token = _IN_USE.set(con)
     try:
         yield
@@ -305,7 +305,8 @@ class Session:
         groups as it goes, instead of holding part-filled ones for the checkpoint."""
         sql = model_sql(name)
         if columns is not None:
-            returned = self.sql(f"SELECT * FROM ({sql}) LIMIT 0", params or {}).columns
+            # A relation is bound, not run: its columns cost nothing.
+            returned = self.sql(sql, params or {}).columns
             if returned != list(columns):
                 raise ValueError(
                     f"model {name!r} returned columns {returned}, expected {list(columns)}"

@@ -50,7 +50,7 @@ from dagster import (
 from pydantic import Field
 
 from goodpulse_dagster import memory_budget
-from goodpulse_dagster.engine import Relation, use_connection
+from goodpulse_dagster.engine import Relation, install_macros, use_connection
 from goodpulse_dagster.errors import UserError
 from goodpulse_dagster.resources.parquet_io import LOAD_AS
 from goodpulse_dagster.schema import GOLD, KPI
@@ -124,12 +124,15 @@ _SHARED: dict[str, duckdb.DuckDBPyConnection] = {}
 
 
 def shared_connection(database: str, config: dict | None = None) -> duckdb.DuckDBPyConnection:
-    """The process's connection to ``database``, opened read-write on first use."""
+    """The process's connection to ``database``, opened read-write on first use, with the models'
+    macros (once per connection, not per step)."""
     key = str(Path(database).resolve())
     if key not in _SHARED:
-        _SHARED[key] = connect_warehouse(
+        connection = connect_warehouse(
             database, config={"custom_user_agent": "dagster", **(config or {})}
         )
+        install_macros(connection)
+        _SHARED[key] = connection
     return _SHARED[key]
 
 
