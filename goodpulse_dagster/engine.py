@@ -327,7 +327,8 @@ class Session:
         (``gold/customer_predictions__summary`` -> ``summary``)."""
         table = name.rsplit("/", 1)[-1].rsplit("__", 1)[-1]
         sql = f"CREATE OR REPLACE TEMP TABLE {table} AS\n{model_sql(name)}"
-        self._con.execute(sql, _bind(sql, params or {}))
+        with _within_budget(name):
+            self._con.execute(sql, _bind(sql, params or {}))
 
 
 @contextmanager

@@ -90,6 +90,20 @@ def _customer_table_run(
     return inputs, sql_params
 
 
+# The per-customer steps of models/gold/customer_unified_lifecycle.sql, in order: each is kept as a
+# temporary table (``Session.materialize``) that DuckDB can spill, so the customer tables are built
+# within the memory budget at any number of customers (the comment atop each step says why).
+CUSTOMER_STEPS = tuple(
+    f"gold/customer_unified_lifecycle__{step}"
+    for step in ("first_orders", "latest_orders", "totals")
+)
+
+
+def _materialize_customer_steps(s, sql_params: dict[str, object]) -> None:
+    for step in CUSTOMER_STEPS:
+        s.materialize(step, sql_params)
+
+
 def build_customer_tables(
     lifecycle: Input, closed_deals: Input, leads: Input, sellers: Input, params: MetricParams
 ) -> CustomerTables:
@@ -101,6 +115,7 @@ def build_customer_tables(
     """
     inputs, sql_params = _customer_table_run(lifecycle, closed_deals, leads, sellers, params)
     with session(inputs) as s:
+        _materialize_customer_steps(s, sql_params)
         unified = s.run(
             "gold/customer_unified_lifecycle",
             sql_params,
@@ -123,6 +138,7 @@ def create_customer_tables(
     inputs, sql_params = _customer_table_run(lifecycle, closed_deals, leads, sellers, params)
     unified, customer_360 = (f"{schema.GOLD}.{name}" for name in CustomerTables._fields[::-1])
     with session(inputs) as s:
+        _materialize_customer_steps(s, sql_params)
         rows = {
             "customer_unified_lifecycle": s.create_table(
                 "gold/customer_unified_lifecycle",

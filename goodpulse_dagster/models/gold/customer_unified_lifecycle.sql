@@ -1,56 +1,16 @@
 -- gold.customer_unified_lifecycle: customer_360 plus cohorts and first-order context.
 -- Grain: one row per customer (customer_unique_id) with at least one completed order; rows in no
 -- particular order (sorting a million wide rows cost 0.35-0.6 s for an order no reader relies on).
--- Inputs: lifecycle (silver.unified_user_lifecycle), closed_deals, leads, sellers (silver),
---   rfm_codes (the 25 (r_score, f_score) -> rfm_segment rows of gold.RFM_SEGMENTS).
--- Parameters: $completed_statuses, $as_of, $rfm_scale, $value_quantiles, $regular_min_orders,
+-- Inputs: first_orders, latest_orders, totals (the steps customer_unified_lifecycle__<step>.sql,
+--   over silver.unified_user_lifecycle's completed orders), closed_deals, leads, sellers
+--   (silver), rfm_codes (the 25 (r_score, f_score) -> rfm_segment rows of gold.RFM_SEGMENTS).
+-- Parameters: $as_of, $rfm_scale, $value_quantiles, $regular_min_orders,
 --   $power_user_min_orders, $active_days, $warm_days, $at_risk_days and the labels of
 --   transforms/metric_params.label_params ($one_time ... $dormant, $unknown, $unattributed,
 --   $label_separator).
 -- customer_360 is this table's first columns (gold/customer_360.sql selects them): one query for
 -- both, because as two the second recomputed every customer's first order (1.1-1.2 s at 1M).
 WITH
--- include: completed
-first_orders AS (
-    -- A customer's first completed order: earliest purchase time, ties broken by the lowest
-    -- order_id. Only the columns read of it: the window sorts what it carries (0.5 s at 1M orders
-    -- for these, 1.2 s for every column; arg_min over a struct was slower still, 1.9 s).
-    SELECT customer_unique_id, order_id, order_purchase_timestamp, first_item_seller_id,
-           first_item_category, payment_type
-    FROM completed
-    QUALIFY row_number() OVER (
-        PARTITION BY customer_unique_id ORDER BY order_purchase_timestamp, order_id
-    ) = 1
-),
-latest_orders AS (
-    -- The latest completed order decides city/state: latest purchase time, ties: highest order_id.
-    SELECT customer_unique_id, customer_city, customer_state FROM completed
-    QUALIFY row_number() OVER (
-        PARTITION BY customer_unique_id
-        ORDER BY order_purchase_timestamp DESC, order_id DESC
-    ) = 1
-),
-totals AS (
-    SELECT
-        customer_unique_id,
-        min(order_purchase_timestamp) AS first_order_at,
-        max(order_purchase_timestamp) AS last_order_at,
-        count(*) AS total_orders,
-        -- An order with no revenue at all (no payments, no items) adds 0 rather than NULL.
-        -- Money is exact: the DECIMAL(38,2) sum cast back to DECIMAL(18,2).
-        coalesce(sum(order_revenue), 0)::DECIMAL(18,2) AS lifetime_revenue,
-        coalesce(sum(item_count), 0)::BIGINT AS total_items,
-        -- Month of the purchase time, derived here so it cannot disagree with the timestamp.
-        count(DISTINCT date_trunc('month', order_purchase_timestamp)) AS active_months,
-        -- avg() skips NULLs: orders without a review / without a delivery date do not count.
-        avg(review_score) AS avg_review_score,
-        -- Averaged from an exact sum (whole microseconds, HUGEINT): a DOUBLE sum depends on the
-        -- order DuckDB's threads add in, and the same input must give the same table.
-        sum(round(delivery_days * 86400000000)::HUGEINT)::DOUBLE
-            / nullif(count(delivery_days), 0) / 86400000000 AS avg_delivery_days
-    FROM completed
-    GROUP BY customer_unique_id
-),
 deals AS (
     -- One deal per seller: a seller closed twice keeps its earliest won deal (then lowest mql_id).
     SELECT seller_id, mql_id, lead_type FROM closed_deals
