@@ -419,7 +419,7 @@ def markdown(results: dict) -> str:
         f"- {s['orders']:,}: "
         + ", ".join(f"`{k}` {v:.1f}" for k, v in s["run"]["layers"]["slowest_steps"].items())
         for s in results["scales"]
-        if s.get("run")
+        if (s.get("run") or {}).get("layers")
     ]
     if slow:
         lines += ["Slowest steps per scale:", "", *slow]
