@@ -604,9 +604,11 @@ def measure_scale(orders: int, work: Path, regenerate: bool, say=print) -> dict:
     if entry.get("warehouse") and floor is not None:
         entry["floor_agrees"] = floor_agrees(floor, entry["warehouse"])
         say(f"   floor agrees with the warehouse: {entry['floor_agrees']}")
-    entry["disk"] = {"raw_csv_mb": gen["csv_mb"], **(run["disk"] if run else {})}
-    if run:
-        entry["disk"]["spill_peak_mb"] = run["peak_spill_mb"]
+    # After a failed run, what it had written when it stopped.
+    disk = run["disk"] if run else home_disk(home)
+    failed_run = next((f for f in entry["failures"] if f["step"] == "run"), {})
+    spill = (run or failed_run).get("peak_spill_mb")
+    entry["disk"] = {"raw_csv_mb": gen["csv_mb"], **disk, "spill_peak_mb": spill}
     entry["ratios"] = scale_ratios(entry)
     say(f"   ratios {entry['ratios']}")
     return entry
