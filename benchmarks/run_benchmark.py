@@ -1,18 +1,36 @@
-"""Benchmark of the whole GoodPulse pipeline at several scales (GitHub issue 7).
+"""Benchmark of the whole GoodPulse pipeline at several scales (GitHub issues 7 and 17).
 
-    python benchmarks/run_benchmark.py --scales 100000 1000000 [3000000] --out benchmarks/results
-        [--incremental-scale 1000000] [--work benchmarks/work] [--regenerate]
+    python benchmarks/run_benchmark.py --scales 1000000 3000000 [10000000] --out benchmarks/results
+        [--incremental-scale 1000000] [--refresh-pairs 3] [--work benchmarks/work]
+        [--regenerate] [--max-rss-gb 18] [--merge]
 
 For each scale it
 
 1. generates Olist-shaped data with ``goodpulse generate`` (rows/s, peak RSS), reused from the
    work directory on later runs unless ``--regenerate``;
-2. runs ``goodpulse run`` as a subprocess on a fresh home (wall and CPU seconds, peak RSS of the
-   process tree polled with psutil); the run writes the duration of every Dagster step
-   (``GOODPULSE_TIMINGS_FILE``), grouped here into bronze, silver, gold, KPI, report, quarantine
-   and checks, the rest being Dagster's own overhead and imports;
-3. times the floor: ``floor_customer_360.sql``, customer_360 in one DuckDB query from the raw
-   CSVs, and prints the ratios pipeline / floor.
+2. runs ``goodpulse run`` as a subprocess on a fresh home: wall and CPU seconds, the peak RSS
+   of the process tree (psutil, every 50 ms) and the peak size of the spill folder
+   (``<home>/tmp/duckdb``, every 0.5 s), its progress lines echoed as they come. The run writes
+   the duration of every Dagster step (``GOODPULSE_TIMINGS_FILE``), grouped here into bronze,
+   silver, gold, KPI, report, quarantine and checks, the rest being Dagster's own overhead and
+   imports. Then the disk it used: the raw CSVs, the staging cache, the lake by layer, the
+   warehouse file (``measure.home_disk``);
+3. runs the full floor (``full_floor.py``: the whole analysis, every silver table it reads and
+   every gold and KPI table, from the same CSVs in one DuckDB process with the run's memory
+   budget), as a subprocess measured the same way, and checks that it computed what the
+   warehouse holds (customers, total revenue, the northstar row);
+4. times the customer_360 floor of earlier rounds (``floor_customer_360.sql``, one query, in
+   this process), kept for continuity with earlier results;
+5. writes ``<out>/benchmark.json`` and ``<out>/README.md`` (with the machine described, ratios
+   and the targets of issues 7 and 17) after every scale, so a stopped benchmark keeps what it
+   measured.
+
+A step that fails (an error, or a process tree over ``--max-rss-gb``) is recorded with its step,
+its error and what was measured until then (wall seconds, peak RSS, spill, the last progress
+line), and the benchmark goes on: with the next step of that scale when it does not need the
+failed one, then the next scale. With ``--merge`` the scales measured now replace those of the
+same size in an existing ``<out>/benchmark.json`` and the others are kept: a 30M run can be run
+once, alone, and merged.
 
 With ``--incremental-scale N`` it also generates N orders in the per-quarter layout, runs the
 pipeline on every quarter but the last, adds the last quarter's drops and times the refresh:
@@ -20,19 +38,17 @@ the lake runs the landing-zone sensor requests for those files (the plan and run
 ``automation/``: the order-grain bronze + silver tables of that quarter) and then gold, KPI and
 report (``analytics_job``), in a subprocess, as a share of the full run.
 
-Results: ``<out>/benchmark.json`` and ``<out>/README.md`` (with the machine described). Work files
-(data, homes) go under ``--work`` (gitignored). Not a test: nothing asserts on the timings.
+Work files (data, homes, floor databases, logs) go under ``--work`` (gitignored). Not a test:
+nothing asserts on the timings.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime
@@ -41,79 +57,44 @@ from pathlib import Path
 import psutil
 
 HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:  # the sibling modules, also when loaded by path (the tests)
+    sys.path.insert(0, str(HERE))
+
+from benchmark_report import TARGETS, markdown  # noqa: E402
+from measure import MeasuredFailure, home_disk, mb  # noqa: E402
+from measure import run_measured as _run_measured  # noqa: E402
+
 FLOOR_SQL = HERE / "floor_customer_360.sql"
+FULL_FLOOR = HERE / "full_floor.py"
 SEED = 42
 LAYERS = ("bronze", "silver", "gold", "kpi", "report", "quarantine")
-POLL_SECONDS = 0.05
-# Targets of issue 7 on the reference machine (2 cores, 24 GB).
-TARGETS = {
-    "run_100k_seconds": 30,
-    "run_1m_seconds": 120,
-    "rss_1m_gb": 4,
-    "rss_3m_gb": 10,
-    "ratio_1m_over_100k": 10,
-    "incremental_share": 0.35,
-}
+
+MAX_RSS_MB: int | None = None  # --max-rss-gb: stop a child whose process tree exceeds it
 
 
-# --- measuring a subprocess -------------------------------------------------------------------
-
-
-MAX_RSS_MB: int | None = None  # --max-rss-gb: stop a run whose process tree exceeds it
-
-
-class RssLimitExceeded(RuntimeError):
-    pass
-
-
-def run_measured(cmd: list[str], env: dict[str, str] | None = None, log: Path | None = None):
-    """Run ``cmd``; wall seconds, CPU seconds (user + sys of it and its children), the peak RSS of
-    its process tree (psutil, polled every 50 ms) and the return code. With ``MAX_RSS_MB`` set,
-    the tree is killed (and ``RssLimitExceeded`` raised) when its RSS passes it, so a benchmark
-    on a shared machine cannot push others into the OOM killer."""
-    before = os.times()
-    started = time.perf_counter()
-    out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115
-    try:
-        proc = psutil.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
-        peak = 0
-        while proc.poll() is None:
-            try:
-                tree = [proc, *proc.children(recursive=True)]
-                rss = 0
-                for p in tree:
-                    with contextlib.suppress(psutil.Error):
-                        rss += p.memory_info().rss
-                peak = max(peak, rss)
-            except psutil.Error:
-                pass
-            if MAX_RSS_MB and peak >> 20 > MAX_RSS_MB:
-                for p in [*proc.children(recursive=True), proc]:
-                    with contextlib.suppress(psutil.Error):
-                        p.kill()
-                proc.wait()
-                raise RssLimitExceeded(
-                    f"{' '.join(cmd)}: RSS {peak >> 20} MB passed {MAX_RSS_MB} MB after "
-                    f"{time.perf_counter() - started:.0f} s"
-                )
-            time.sleep(POLL_SECONDS)
-        code = proc.wait()
-    finally:
-        if log:
-            out.close()
-    wall = time.perf_counter() - started
-    after = os.times()
-    cpu = (after.children_user - before.children_user) + (
-        after.children_system - before.children_system
-    )
-    if code != 0:
-        tail = log.read_text()[-3000:] if log else ""
-        raise RuntimeError(f"{' '.join(cmd)} exited with {code}\n{tail}")
-    return {"wall_seconds": round(wall, 2), "cpu_seconds": round(cpu, 2), "peak_rss_mb": peak >> 20}
+def run_measured(cmd: list[str], **kwargs) -> dict:
+    """``measure.run_measured`` under this benchmark's ``--max-rss-gb``."""
+    return _run_measured(cmd, max_rss_mb=MAX_RSS_MB, **kwargs)
 
 
 def goodpulse_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "goodpulse_dagster.cli", *args]
+
+
+def child_env(home: Path, **extra: str) -> dict[str, str]:
+    """The environment of a child working in ``home``: the CLI's in-memory Dagster instance, as
+    a user runs it, and the default spill folder of that home (unless the caller's environment
+    names one: then every child spills there)."""
+    env = {**os.environ, "GOODPULSE_HOME": str(home), **extra}
+    env.pop("DAGSTER_HOME", None)
+    return env
+
+
+def spill_dir(env: dict[str, str]) -> Path:
+    """The spill folder the child's memory budget names (settings.py's default: the home's)."""
+    from goodpulse_dagster.settings import memory_budget_from_env
+
+    return memory_budget_from_env(env).temp_directory
 
 
 # --- the machine --------------------------------------------------------------------------------
@@ -145,6 +126,9 @@ def machine() -> dict:
         "pandas": pandas.__version__,
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
     }
+
+
+# --- steps --------------------------------------------------------------------------------------
 
 
 # --- steps --------------------------------------------------------------------------------------
@@ -236,41 +220,78 @@ def summarise_steps(timings: dict) -> dict:
 
 
 def pipeline(raw: Path, home: Path, work: Path, label: str) -> dict:
+    """``goodpulse run`` on a fresh ``home``: its measurement, layers and disk."""
     shutil.rmtree(home, ignore_errors=True)
     timings_file = work / f"timings_{label}.json"
-    env = {**os.environ, "GOODPULSE_TIMINGS_FILE": str(timings_file)}
-    env.pop("DAGSTER_HOME", None)  # the CLI's in-memory instance, as a user runs it
+    timings_file.unlink(missing_ok=True)
+    env = child_env(home, GOODPULSE_TIMINGS_FILE=str(timings_file))
     cmd = goodpulse_cmd("run", "--home", str(home), "--raw-dir", str(raw))
-    measured = run_measured(cmd, env=env, log=work / f"run_{label}.log")
+    measured = run_measured(cmd, env=env, log=work / f"run_{label}.log", spill_dir=spill_dir(env))
     timings = json.loads(timings_file.read_text())
-    return {**measured, "layers": summarise_steps(timings), "timings_file": str(timings_file)}
+    return {
+        **measured,
+        "layers": summarise_steps(timings),
+        "timings_file": str(timings_file),
+        "disk": home_disk(home),
+    }
 
 
-def floor(raw: Path) -> dict:
+def full_floor(raw: Path, work: Path, label: str) -> dict:
+    """``full_floor.py`` in a child process on its own home (its spill folder), measured like
+    the run; the floor database is removed afterwards (its size is recorded)."""
+    home = work / f"floor_home_{label}"
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    database, result = home / "floor.duckdb", home / "floor.json"
+    env = child_env(home)
+    measured = run_measured(
+        [sys.executable, str(FULL_FLOOR), str(raw), str(database), str(result)],
+        env=env,
+        log=work / f"floor_{label}.log",
+        spill_dir=spill_dir(env),
+    )
+    out = {**measured, **json.loads(result.read_text()), "database_mb": mb(database.stat().st_size)}
+    shutil.rmtree(home, ignore_errors=True)
+    return out
+
+
+def floor_customer_360(raw: Path) -> dict:
+    """The floor of earlier rounds: customer_360's core columns in one query from the CSVs, in
+    this process, under the run's memory budget (so it cannot take the machine's memory)."""
     import duckdb
+
+    from goodpulse_dagster.settings import memory_budget_from_env
 
     sql = FLOOR_SQL.read_text().replace("{raw}", str(raw))
     con = duckdb.connect()
     try:
+        memory_budget_from_env(child_env(raw.parent / "floor_customer_360_home")).apply(con)
         started = time.perf_counter()
-        rows = con.sql(f"SELECT count(*), sum(lifetime_revenue) FROM ({sql})").fetchall()[0]
+        rows = con.execute(f"SELECT count(*), sum(lifetime_revenue) FROM ({sql})").fetchall()[0]
         seconds = time.perf_counter() - started
     finally:
         con.close()
     return {"customer_360_seconds": round(seconds, 2), "customers": rows[0], "revenue": rows[1]}
 
 
-def warehouse_check(home: Path) -> dict:
+def warehouse_figures(home: Path) -> dict:
+    """The warehouse's customers, total revenue and northstar row, by the floor's own query."""
     import duckdb
+    from full_floor import comparable_figures
 
     from goodpulse_dagster.lake_layout import default_warehouse
 
     con = duckdb.connect(str(default_warehouse(home)), read_only=True)
     try:
-        row = con.sql("SELECT count(*), sum(lifetime_revenue) FROM gold.customer_360").fetchall()
+        return comparable_figures(con)
     finally:
         con.close()
-    return {"customers": row[0][0], "revenue": row[0][1]}
+
+
+def floor_agrees(floor: dict, warehouse: dict) -> dict:
+    """Whether the full floor computed what the pipeline's warehouse holds."""
+    checks = {key: floor[key] == warehouse[key] for key in ("customers", "revenue", "northstar")}
+    return {**checks, "all": all(checks.values())}
 
 
 # --- incremental refresh ----------------------------------------------------------------------
@@ -517,195 +538,145 @@ def _refresh(orders: int, raw: Path, home: Path, work: Path, landed: list[str]):
 
 
 # --- report -----------------------------------------------------------------------------------
+# --- one scale, robustly ------------------------------------------------------------------------
 
 
-def _fmt(value, digits: int = 1) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:,.{digits}f}"
-    return f"{value:,}" if isinstance(value, int) else str(value)
+def _failure(step: str, error: Exception) -> dict:
+    """A failed step as recorded: its error's message (the tail of the child's log) and what was
+    measured until it failed."""
+    partial = error.partial if isinstance(error, MeasuredFailure) else {}
+    return {"step": step, "error": str(error)[-2000:], **partial}
 
 
-def targets_table(results: dict) -> list[str]:
-    """Issue 7's targets against this run's figures (only those the run measured)."""
-    by_scale = {s["orders"]: s for s in results["scales"]}
-    rows = []
+def measure_scale(orders: int, work: Path, regenerate: bool, say=print) -> dict:
+    """Every measurement of one scale; a failed step is recorded in ``failures`` and the steps
+    that do not need it still run."""
+    entry: dict = {
+        "orders": orders,
+        "measured_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        "failures": [],
+    }
+    raw, home, label = work / f"raw_{orders}", work / f"home_{orders}", str(orders)
 
-    def row(target: str, value: str, met: bool) -> None:
-        rows.append(f"| {target} | {value} | {'yes' if met else 'no'} |")
-
-    gens = [s["generator"] for s in results["scales"] if not s["generator"].get("reused")]
-    if gens:
-        big = max(gens, key=lambda g: g["orders"])
-        row(
-            "generator: bounded memory (peak < 4 GB)",
-            f"{big['orders']:,} orders: {_fmt(big['wall_seconds'])} s, {big['peak_rss_mb']:,} MB",
-            big["peak_rss_mb"] < 4096,
-        )
-    if 100_000 in by_scale:
-        wall = by_scale[100_000]["run"]["wall_seconds"]
-        row("100,000 orders end to end <= 30 s", f"{_fmt(wall)} s", wall <= 30)
-    if 1_000_000 in by_scale:
-        run = by_scale[1_000_000]["run"]
-        row(
-            "1,000,000 orders <= 120 s",
-            f"{_fmt(run['wall_seconds'])} s",
-            run["wall_seconds"] <= 120,
-        )
-        row(
-            "1,000,000 orders peak RSS <= 4 GB",
-            f"{run['peak_rss_mb']:,} MB",
-            run["peak_rss_mb"] <= 4096,
-        )
-    if 3_000_000 in by_scale:
-        run = by_scale[3_000_000]["run"]
-        # run_measured raises when the run fails: a recorded run completed.
-        ok = run["peak_rss_mb"] <= 10240
-        row(
-            "3,000,000 orders complete, peak RSS <= 10 GB",
-            f"{_fmt(run['wall_seconds'])} s, {run['peak_rss_mb']:,} MB",
-            ok,
-        )
-    if 100_000 in by_scale and 1_000_000 in by_scale:
-        ratio = (
-            by_scale[1_000_000]["run"]["wall_seconds"] / by_scale[100_000]["run"]["wall_seconds"]
-        )
-        row("1M run <= 10 x the 100k run", f"{ratio:.1f}x", ratio <= 10)
-    inc = results.get("incremental")
-    if inc and "refresh_share_of_full_run" in inc:
-        share = inc["refresh_share_of_full_run"]
-        row(
-            "refresh of one new quarter <= 35% of the full run (1M)",
-            f"{_fmt(inc['refresh']['wall_seconds'])} s = {share * 100:.0f}%",
-            share <= 0.35,
-        )
-    if not rows:
-        return []
-    return [
-        "Against the targets (issue 7):",
-        "",
-        "| target | measured | met |",
-        "|---|---|---|",
-    ] + rows
-
-
-def markdown(results: dict) -> str:
-    m = results["machine"]
-    lines = [
-        "# GoodPulse benchmark",
-        "",
-        f"Run {results['started_at']} with `python benchmarks/run_benchmark.py "
-        f"{' '.join(results['argv'])}`.",
-        "",
-        f"Machine: {m['cpu']}, {m['cores']} cores, {m['ram_gb']} GB RAM, {m['os']}; "
-        f"Python {m['python']}, DuckDB {m['duckdb']}, Dagster {m['dagster']}, "
-        f"pyarrow {m['pyarrow']}, pandas {m['pandas']}. "
-        f"Load average at start: {m['load_average_at_start']} (other work on the machine "
-        "inflates wall times; CPU seconds are less sensitive to it).",
-        "",
-        "Times in seconds. Layer columns are the sums of the Dagster step durations of that "
-        "layer's assets (load inputs, compute, store outputs); checks are the asset-check "
-        "steps; overhead is the rest of the two runs (run set-up, event log, step launch); the "
-        "whole run also includes process start and imports.",
-        "",
-        "| scale (orders) | generator s (orders/s, RSS MB) | bronze | silver | gold | KPI | "
-        "report | quarantine | checks | Dagster overhead | whole run wall | whole run CPU | "
-        "peak RSS MB | floor customer_360 | run / floor |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for s in results["scales"]:
-        g, r, lay, f = s["generator"], s["run"], s["run"]["layers"], s["floor"]
-        lines.append(
-            f"| {s['orders']:,} | {_fmt(g['wall_seconds'])} ({_fmt(g['orders_per_second'])}, "
-            f"{g['peak_rss_mb']}) | {_fmt(lay['bronze'])} | {_fmt(lay['silver'])} | "
-            f"{_fmt(lay['gold'])} | {_fmt(lay['kpi'])} | {_fmt(lay['report'])} | "
-            f"{_fmt(lay['quarantine'])} | {_fmt(lay['checks'])} | "
-            f"{_fmt(lay['dagster_overhead'])} | {_fmt(r['wall_seconds'])} | "
-            f"{_fmt(r['cpu_seconds'])} | {r['peak_rss_mb']:,} | "
-            f"{_fmt(f['customer_360_seconds'], 2)} | {_fmt(s['ratios']['whole_run_over_floor'])} |"
-        )
-    lines += ["", "Ratios and sanity checks:", ""]
-    for s in results["scales"]:
-        ratios = s["ratios"]
-        lines.append(
-            f"- {s['orders']:,} orders: customer_360 through the pipeline (lake phase + the "
-            f"customer-table step) / floor = {_fmt(ratios['customer_360_over_floor'])}x; whole run "
-            f"/ floor = {_fmt(ratios['whole_run_over_floor'])}x; floor customers "
-            f"{s['floor']['customers']:,} vs warehouse {s['warehouse']['customers']:,}."
-        )
-    by_scale = {s["orders"]: s for s in results["scales"]}
-    if 100_000 in by_scale and 1_000_000 in by_scale:
-        ratio = (
-            by_scale[1_000_000]["run"]["wall_seconds"] / by_scale[100_000]["run"]["wall_seconds"]
-        )
-        lines.append(f"- whole run at 1M / at 100k: {ratio:.1f}x (target <= 10x).")
-    inc = results.get("incremental")
-    if inc:
-        ref = inc["refresh"]
-        lines += [
-            "",
-            f"Incremental refresh at {inc['orders']:,} orders (per-quarter layout): the initial "
-            f"run without quarter {inc['new_quarter']} took {_fmt(inc['initial_run']['wall_seconds'])}"
-            f" s; after its drops ({', '.join(inc['new_quarter_files'])}) landed, the refresh "
-            "(the lake run the landing-zone sensor requests for those files: the order-grain "
-            "bronze and silver tables of that quarter; then analytics_job) took "
-            f"{_fmt(ref['wall_seconds'])} s "
-            f"wall, {_fmt(ref['cpu_seconds'])} s CPU, peak RSS {ref['peak_rss_mb']:,} MB: "
-            f"lake {_fmt(ref['layers']['lake_phase'])} s, analytics "
-            f"{_fmt(ref['layers']['analytics_phase'])} s.",
-        ]
-        if "refresh_share_of_full_run" in inc:
-            lines.append(
-                f"That is {inc['refresh_share_of_full_run'] * 100:.0f}% of the full run at this "
-                f"scale ({_fmt(inc['full_run_seconds'])} s) and "
-                f"{inc['refresh_share_of_initial_run'] * 100:.0f}% of the initial run "
-                "(target <= 35%)."
+    def step(name: str, run):
+        started = time.perf_counter()
+        try:
+            return run()
+        except Exception as error:  # recorded, and the benchmark goes on
+            failure = _failure(name, error)
+            entry["failures"].append(failure)
+            say(
+                f"   {name} FAILED after {time.perf_counter() - started:.0f} s "
+                f"(peak RSS {failure.get('peak_rss_mb', '?')} MB): {str(error).splitlines()[0]}"
             )
-        parts, lake_run = inc.get("refresh_parts"), inc.get("one_quarter_lake_run")
-        if parts and lake_run:
-            lines.append(
-                f"The median refresh in parts: process start and exit "
-                f"{_fmt(parts['process_start_and_exit'])} s; lake phase "
-                f"{_fmt(parts['lake_phase'])} s, of which {_fmt(parts['lake_run_fixed'])} s is what "
-                f"any one-quarter lake run costs (the same run for quarter {lake_run['quarter']}, "
-                f"{lake_run['orders']:,} orders, took {_fmt(lake_run['median_seconds'])} s: median "
-                f"of {', '.join(_fmt(x) for x in lake_run['runs_seconds'])}) and "
-                f"{_fmt(parts['lake_for_the_quarter'])} s the quarter's data; analytics phase "
-                f"{_fmt(parts['analytics_phase'])} s (a full recompute: as_of and the quantiles "
-                "move with every quarter)."
-            )
-            if "share_without_the_quarter" in inc:
-                lines.append(
-                    "Without the quarter's data (its lake time cut to nothing), the refresh would "
-                    f"still be {inc['share_without_the_quarter'] * 100:.0f}% of the full run."
-                )
-        if inc.get("pairs"):
-            lines.append(
-                f"Measured as {len(inc['pairs'])} pairs, each a refresh from the same state then "
-                "a full run at this scale, back to back; the figures above are the median "
-                "pair's (the higher middle one for an even count). Pairs (refresh s / full run s = share): "
-                + "; ".join(
-                    f"{_fmt(p['refresh_seconds'])} / {_fmt(p['full_run_seconds'])} = "
-                    f"{p['share'] * 100:.1f}%"
-                    for p in inc["pairs"]
-                )
-                + "."
-            )
-    lines += ["", *targets_table(results)]
-    lines += ["", "Slowest steps per scale:", ""]
-    for s in results["scales"]:
-        slow = ", ".join(f"`{k}` {v:.1f}" for k, v in s["run"]["layers"]["slowest_steps"].items())
-        lines.append(f"- {s['orders']:,}: {slow}")
-    return "\n".join(lines) + "\n"
+            return None
+
+    gen = step("generate", lambda: generate(orders, raw, "full", regenerate, work))
+    if gen is None:
+        return entry
+    entry["generator"] = gen
+    say(f"   generator {gen['wall_seconds']} s, {gen['peak_rss_mb']} MB, {gen['csv_mb']} MB of CSV")
+    run = step("run", lambda: pipeline(raw, home, work, label))
+    if run is not None:
+        entry["run"] = run
+        lay, disk = run["layers"], run["disk"]
+        say(
+            f"   goodpulse run {run['wall_seconds']} s wall, {run['cpu_seconds']} s CPU, "
+            f"peak RSS {run['peak_rss_mb']} MB, peak spill {run['peak_spill_mb']} MB"
+        )
+        say("   layers: " + ", ".join(f"{k} {lay[k]}" for k in (*LAYERS, "checks")))
+        say(
+            f"   disk: staging {disk['staging_mb']} MB, lake {disk['lake_mb']} MB "
+            f"{disk['lake_by_layer_mb']}, warehouse {disk['warehouse_mb']} MB"
+        )
+        entry["warehouse"] = step("warehouse", lambda: warehouse_figures(home))
+    floor = step("floor", lambda: full_floor(raw, work, label))
+    if floor is not None:
+        entry["full_floor"] = floor
+        say(
+            f"   full floor {floor['seconds']} s ({floor['wall_seconds']} s with process start), "
+            f"peak RSS {floor['peak_rss_mb']} MB, peak spill {floor['peak_spill_mb']} MB"
+        )
+    c360 = step("floor_customer_360", lambda: floor_customer_360(raw))
+    if c360 is not None:
+        entry["floor"] = c360
+    if entry.get("warehouse") and floor is not None:
+        entry["floor_agrees"] = floor_agrees(floor, entry["warehouse"])
+        say(f"   floor agrees with the warehouse: {entry['floor_agrees']}")
+    # After a failed run, what it had written when it stopped.
+    disk = run["disk"] if run else home_disk(home)
+    failed_run = next((f for f in entry["failures"] if f["step"] == "run"), {})
+    spill = (run or failed_run).get("peak_spill_mb")
+    entry["disk"] = {"raw_csv_mb": gen["csv_mb"], **disk, "spill_peak_mb": spill}
+    entry["ratios"] = scale_ratios(entry)
+    say(f"   ratios {entry['ratios']}")
+    return entry
+
+
+def scale_ratios(entry: dict) -> dict:
+    """whole run / full floor, and the customer_360 ratios of earlier rounds, as measured."""
+    run, floor, c360 = entry.get("run"), entry.get("full_floor"), entry.get("floor")
+    ratios = {}
+    if run and floor:
+        # Both as wall time of their process, start-up included.
+        ratios["whole_run_over_full_floor"] = round(run["wall_seconds"] / floor["wall_seconds"], 1)
+    if run and c360:
+        from goodpulse_dagster.gold.assets import CUSTOMER_TABLES_OP
+
+        seconds = c360["customer_360_seconds"]
+        # The one step that computes customer_360 (with customer_unified_lifecycle).
+        c360_run = run["layers"]["lake_phase"] + run_step(run, CUSTOMER_TABLES_OP)
+        ratios["customer_360_over_floor"] = round(c360_run / seconds, 1)
+        ratios["whole_run_over_floor"] = round(run["wall_seconds"] / seconds, 1)
+    return ratios
+
+
+def run_step(run: dict, step_key: str) -> float:
+    timings = json.loads(Path(run["timings_file"]).read_text())
+    return timings["analytics_steps"].get(step_key, 0.0)
+
+
+# --- results ------------------------------------------------------------------------------------
+
+
+def merged(previous: dict | None, results: dict) -> dict:
+    """``results`` with the scales of ``previous`` it did not measure (``--merge``), in order of
+    scale; the incremental refresh of ``previous`` when this one did not measure one."""
+    if not previous:
+        return results
+    mine = {s["orders"] for s in results["scales"]}
+    kept = [s for s in previous.get("scales", []) if s["orders"] not in mine]
+    out = {**results, "scales": sorted([*kept, *results["scales"]], key=lambda s: s["orders"])}
+    if "incremental" not in results and "incremental" in previous:
+        out["incremental"] = previous["incremental"]
+    out["invocations"] = [*previous.get("invocations", []), *results["invocations"]]
+    return out
+
+
+def write_results(out: Path, results: dict) -> None:
+    (out / "benchmark.json").write_text(json.dumps(results, indent=1, default=str))
+    (out / "README.md").write_text(markdown(results))
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scales", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--out", type=Path, default=HERE / "results")
-    parser.add_argument("--work", type=Path, default=HERE / "work")
-    parser.add_argument("--incremental-scale", type=int, default=None)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="The module docstring (benchmarks/run_benchmark.py) says what each step measures.",
+    )
+    parser.add_argument(
+        "--scales", type=int, nargs="+", default=[100_000, 1_000_000], help="orders per scale"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=HERE / "results", help="benchmark.json, README.md"
+    )
+    parser.add_argument("--work", type=Path, default=HERE / "work", help="data, homes and logs")
+    parser.add_argument(
+        "--incremental-scale",
+        type=int,
+        default=None,
+        help="also time the refresh of one new quarter at this many orders",
+    )
     parser.add_argument(
         "--refresh-pairs",
         type=int,
@@ -713,72 +684,62 @@ def main(argv: list[str] | None = None) -> dict:
         help="repeat the refresh N times, each followed by a full run, and report the median "
         "pair (a shared machine's speed drifts between two measurements minutes apart)",
     )
-    parser.add_argument("--regenerate", action="store_true")
-    parser.add_argument("--max-rss-gb", type=float, default=None)
+    parser.add_argument("--regenerate", action="store_true", help="generate the data again")
+    parser.add_argument(
+        "--max-rss-gb",
+        type=float,
+        default=None,
+        help="stop a child process whose process tree passes this RSS (recorded as a failure)",
+    )
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the other scales of an existing <out>/benchmark.json (these replace theirs)",
+    )
     args = parser.parse_args(argv)
     global MAX_RSS_MB
     MAX_RSS_MB = int(args.max_rss_gb * 1024) if args.max_rss_gb else None
     args.out.mkdir(parents=True, exist_ok=True)
     args.work.mkdir(parents=True, exist_ok=True)
     work = args.work.resolve()
+    previous = None
+    if args.merge and (args.out / "benchmark.json").exists():
+        previous = json.loads((args.out / "benchmark.json").read_text())
+    started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    argv_used = sys.argv[1:] if argv is None else argv
     results: dict = {
-        "started_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "argv": sys.argv[1:] if argv is None else argv,
+        "started_at": started,
+        "argv": argv_used,
+        "invocations": [{"started_at": started, "argv": argv_used}],
         "machine": machine(),
         "targets": TARGETS,
         "scales": [],
     }
     for orders in args.scales:
         print(f"== {orders:,} orders", flush=True)
-        raw = work / f"raw_{orders}"
-        gen = generate(orders, raw, "full", args.regenerate, work)
-        print(f"   generator {gen['wall_seconds']} s, {gen['peak_rss_mb']} MB", flush=True)
-        home = work / f"home_{orders}"
-        run = pipeline(raw, home, work, str(orders))
-        print(
-            f"   goodpulse run {run['wall_seconds']} s wall, {run['cpu_seconds']} s CPU, "
-            f"{run['peak_rss_mb']} MB; layers {run['layers']}",
-            flush=True,
-        )
-        fl = floor(raw)
-        lay = run["layers"]
-        from goodpulse_dagster.gold.assets import CUSTOMER_TABLES_OP
-
-        # The one step that computes customer_360 (with customer_unified_lifecycle).
-        c360 = lay["lake_phase"] + run_step(run, CUSTOMER_TABLES_OP)
-        ratios = {
-            "customer_360_over_floor": round(c360 / fl["customer_360_seconds"], 1),
-            "whole_run_over_floor": round(run["wall_seconds"] / fl["customer_360_seconds"], 1),
-        }
-        print(f"   floor {fl}; ratios {ratios}", flush=True)
-        results["scales"].append(
-            {
-                "orders": orders,
-                "generator": gen,
-                "run": run,
-                "floor": fl,
-                "warehouse": warehouse_check(home),
-                "ratios": ratios,
-            }
-        )
+        results["scales"].append(measure_scale(orders, work, args.regenerate))
+        write_results(args.out, merged(previous, results))
     if args.incremental_scale:
         print(f"== incremental refresh at {args.incremental_scale:,} orders", flush=True)
         full = next(
-            (s["run"] for s in results["scales"] if s["orders"] == args.incremental_scale), None
+            (s.get("run") for s in results["scales"] if s["orders"] == args.incremental_scale),
+            None,
         )
-        results["incremental"] = incremental(
-            args.incremental_scale, work, args.regenerate, full, args.refresh_pairs
-        )
-        print(f"   refresh {results['incremental']['refresh']}", flush=True)
-    (args.out / "benchmark.json").write_text(json.dumps(results, indent=1, default=str))
-    (args.out / "README.md").write_text(markdown(results))
+        try:
+            results["incremental"] = incremental(
+                args.incremental_scale, work, args.regenerate, full, args.refresh_pairs
+            )
+            print(f"   refresh {results['incremental']['refresh']}", flush=True)
+        except Exception as error:  # recorded, like a scale's failure
+            results["incremental"] = {
+                "orders": args.incremental_scale,
+                "failure": _failure("incremental", error),
+            }
+            print(f"   incremental FAILED: {str(error).splitlines()[0]}", flush=True)
+    results = merged(previous, results)
+    write_results(args.out, results)
     print(markdown(results))
     return results
-
-
-def run_step(run: dict, step_key: str) -> float:
-    timings = json.loads(Path(run["timings_file"]).read_text())
-    return timings["analytics_steps"].get(step_key, 0.0)
 
 
 if __name__ == "__main__":
