@@ -24,6 +24,7 @@ baseline AS (
 per_customer AS (
     -- Calibration customers only: a customer new in the holdout is no prediction's miss.
     SELECT
+        s.customer_unique_id,
         coalesce(h.purchase_days, 0) AS actual,
         coalesce(h.orders, 0) AS actual_orders,
         sc.expected_holdout AS model,
@@ -34,10 +35,11 @@ per_customer AS (
     CROSS JOIN baseline b
 ),
 scored AS (
-    SELECT $mbg_name AS model, 1 AS model_order, actual, actual_orders, model AS expected
+    SELECT $mbg_name AS model, 1 AS model_order, customer_unique_id, actual, actual_orders,
+           model AS expected
     FROM per_customer
     UNION ALL
-    SELECT $naive_name, 2, actual, actual_orders, naive FROM per_customer
+    SELECT $naive_name, 2, customer_unique_id, actual, actual_orders, naive FROM per_customer
 )
 SELECT
     model,
@@ -47,10 +49,13 @@ SELECT
     count(*) AS customers,
     sum(actual_orders)::BIGINT AS actual_orders,
     sum(actual)::BIGINT AS actual_repeat_orders,
-    sum(expected) AS expected_repeat_orders,
-    (sum(expected) - sum(actual)) / nullif(sum(actual), 0) AS aggregate_error,
-    avg(abs(expected - actual)) AS mae,
-    sqrt(avg((expected - actual) * (expected - actual))) AS rmse
+    -- The DOUBLE sums add in customer order: unordered, they add in whatever order DuckDB's
+    -- threads finish, and two runs of the same input differed in the last bit.
+    sum(expected ORDER BY customer_unique_id) AS expected_repeat_orders,
+    (sum(expected ORDER BY customer_unique_id) - sum(actual)) / nullif(sum(actual), 0)
+        AS aggregate_error,
+    avg(abs(expected - actual) ORDER BY customer_unique_id) AS mae,
+    sqrt(avg((expected - actual) * (expected - actual) ORDER BY customer_unique_id)) AS rmse
 FROM scored
 GROUP BY model, model_order
 ORDER BY model_order
