@@ -221,6 +221,31 @@ def nested_generators(tree: exp.Expression) -> exp.Expression:
     return tree.transform(visit)
 
 
+def interval_ranges(tree: exp.Expression) -> exp.Expression:
+    """``range(start, stop, INTERVAL 3 MONTH)``: DuckDB's times from ``start`` up to, not
+    including, ``stop``. SQLGlot guards Spark's ``sequence`` (which includes ``stop``) with a
+    comparison of the interval to 0, which Spark refuses (an interval is no number). The
+    exclusive end is kept by a filter instead: ``filter(sequence(start, stop, step), t -> t <
+    stop)`` (a positive step, as the models use)."""
+
+    def visit(node: exp.Expression) -> exp.Expression:
+        if not isinstance(node, exp.GenerateSeries) or not isinstance(
+            node.args.get("step"), exp.Interval
+        ):
+            return node
+        start, end, step = node.args["start"], node.args["end"], node.args["step"]
+        series = _call("SEQUENCE", start.copy(), end.copy(), step.copy())
+        if not node.args.get("is_end_exclusive"):
+            return series
+        element = exp.to_identifier("_t")
+        keep = exp.Lambda(
+            this=exp.LT(this=exp.column(element), expression=end.copy()), expressions=[element]
+        )
+        return _call("FILTER", series, keep)
+
+    return tree.transform(visit)
+
+
 def star_modifiers(tree: exp.Expression) -> exp.Expression:
     """``* REPLACE (e AS c)`` and ``* RENAME (c AS d)``: DuckDB swaps a column's value or name in
     place. Spark knows ``* EXCEPT (c)`` only, so the column is dropped from the star and its new
@@ -271,6 +296,7 @@ REWRITES: tuple[Callable[[exp.Expression], exp.Expression], ...] = (
     star_modifiers,
     literal_unnests,
     nested_generators,
+    interval_ranges,
     list_position,
     exact_quantiles,
     month_intervals,
