@@ -21,6 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pytest
 
 from goodpulse_dagster import schema
@@ -36,6 +37,7 @@ if shutil.which("java") is None:
     pytest.skip("no Java runtime for Spark (.ci/run installs openjdk-17)", allow_module_level=True)
 
 from goodpulse_dagster.spark.layers import SILVER_INPUTS, SparkBuild  # noqa: E402
+from goodpulse_dagster.spark.runner import read_input, write_parquet  # noqa: E402
 from goodpulse_dagster.spark.session import spark_session  # noqa: E402
 from goodpulse_dagster.spark.translate import translate_sql  # noqa: E402
 
@@ -43,10 +45,9 @@ pytestmark = pytest.mark.slow
 
 TOLERANCE = 1e-9
 # Every table both engines build: gold, the KPIs and the prediction tables.
-TABLES = [
-    (schema.GOLD, name)
-    for name in (*schema.GOLD_TABLES, "customer_predictions")
-] + [(schema.KPI, name) for name in (*schema.KPI_TABLES, *schema.PREDICTION_KPI_TABLES)]
+TABLES = [(schema.GOLD, name) for name in (*schema.GOLD_TABLES, "customer_predictions")] + [
+    (schema.KPI, name) for name in (*schema.KPI_TABLES, *schema.PREDICTION_KPI_TABLES)
+]
 
 
 @pytest.fixture(scope="session")
@@ -69,6 +70,24 @@ def test_quantiles_and_month_steps_agree_on_both_engines(spark):
     assert duck[0] == pytest.approx([1.6, 5.8], abs=1e-12)
     assert list(on_spark["q"]) == pytest.approx([1.6, 5.8], abs=1e-12)
     assert duck[1] == on_spark["d"] == date(2018, 2, 28)
+
+
+def test_rewriting_a_quarter_replaces_it_and_keeps_the_others(spark, tmp_path):
+    """runner.write_parquet with partition_by: dynamic partition overwrite, never an append."""
+    path = str(tmp_path / "orders")
+    first = pa.table(
+        {"order_id": ["a", "b", "c"], "_partition": ["2017-01-01", "2017-04-01", "2017-04-01"]}
+    )
+    write_parquet(read_input(spark, first), path, ["_partition"])
+    # Re-running 2017-04-01 with one order left: that quarter is replaced, 2017-01-01 is kept.
+    rerun = pa.table({"order_id": ["d"], "_partition": ["2017-04-01"]})
+    write_parquet(read_input(spark, rerun), path, ["_partition"])
+    write_parquet(read_input(spark, rerun), path, ["_partition"])  # twice: still no append
+    rows = duckdb.sql(
+        f"SELECT _partition::VARCHAR, order_id FROM read_parquet('{path}/*/*.parquet', "
+        "hive_partitioning = true) ORDER BY ALL"
+    ).fetchall()
+    assert rows == [("2017-01-01", "a"), ("2017-04-01", "d")]
 
 
 def _silver_files(settings) -> dict[str, list[str]]:

@@ -81,7 +81,9 @@ DUCKDB_ONLY = re.compile(
 
 
 def _all_models() -> list[str]:
-    return [f"{layer}/{n}" for layer in ("silver", "gold", "kpi") for n in engine.model_names(layer)]
+    return [
+        f"{layer}/{n}" for layer in ("silver", "gold", "kpi") for n in engine.model_names(layer)
+    ]
 
 
 def _code(sql: str) -> str:
@@ -107,7 +109,9 @@ def test_the_allow_list_names_real_models_and_the_rest_run_on_spark():
 
 
 def test_an_unbound_parameter_is_an_error_naming_it():
-    with pytest.raises(TranslationError, match=r"model kpi/northstar: parameter \$\w+ is not bound"):
+    with pytest.raises(
+        TranslationError, match=r"model kpi/northstar: parameter \$\w+ is not bound"
+    ):
         spark_sql("kpi/northstar", {})
 
 

@@ -129,7 +129,9 @@ def column_unit_date_diff(tree: exp.Expression) -> exp.Expression:
         years = exp.Sub(this=field("YEAR", end), expression=field("YEAR", start))
         months = exp.Add(
             this=exp.Mul(this=exp.paren(years.copy()), expression=exp.Literal.number(12)),
-            expression=exp.paren(exp.Sub(this=field("MONTH", end), expression=field("MONTH", start))),
+            expression=exp.paren(
+                exp.Sub(this=field("MONTH", end), expression=field("MONTH", start))
+            ),
         )
         quarters = exp.Add(
             this=exp.Mul(this=exp.paren(years.copy()), expression=exp.Literal.number(4)),
@@ -139,7 +141,9 @@ def column_unit_date_diff(tree: exp.Expression) -> exp.Expression:
         )
         days = _call("DATEDIFF", exp.cast(end.copy(), "DATE"), exp.cast(start.copy(), "DATE"))
         by_unit = {"year": years, "quarter": quarters, "month": months, "day": days}
-        case = exp.Case(this=exp.Lower(this=exp.Column(this=unit.this.copy(), table=unit.args.get("table"))))
+        case = exp.Case(
+            this=exp.Lower(this=exp.Column(this=unit.this.copy(), table=unit.args.get("table")))
+        )
         for name, value in by_unit.items():
             case = case.when(exp.Literal.string(name), value)
         return case
@@ -199,9 +203,7 @@ def nested_generators(tree: exp.Expression) -> exp.Expression:
             return node
         for projection in node.expressions:
             value = projection.unalias()
-            generators = [
-                g for g in value.find_all(exp.Explode, exp.Unnest) if g is not value
-            ]
+            generators = [g for g in value.find_all(exp.Explode, exp.Unnest) if g is not value]
             if len(generators) != 1:
                 continue
             (generator,) = generators

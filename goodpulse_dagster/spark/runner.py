@@ -53,7 +53,9 @@ def shaped(frame, columns: Mapping[str, str]):
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise ValueError(f"the result has no columns {missing}; it has {frame.columns}")
-    return frame.selectExpr(*(f"CAST(`{c}` AS {spark_type(t)}) AS `{c}`" for c, t in columns.items()))
+    return frame.selectExpr(
+        *(f"CAST(`{c}` AS {spark_type(t)}) AS `{c}`" for c, t in columns.items())
+    )
 
 
 def read_input(spark, source: SparkInput):

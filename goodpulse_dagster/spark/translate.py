@@ -81,7 +81,10 @@ def macros() -> dict[str, tuple[tuple[str, ...], exp.Expression]]:
     found = {}
     for match in _MACRO.finditer(text):
         args = tuple(a.strip() for a in match.group("args").split(",") if a.strip())
-        found[match.group("name").lower()] = (args, sqlglot.parse_one(match.group("body"), read=READ))
+        found[match.group("name").lower()] = (
+            args,
+            sqlglot.parse_one(match.group("body"), read=READ),
+        )
     return found
 
 
