@@ -38,6 +38,9 @@ RANKS: dict[str, int] = {
     "retries": 2,
     "charts": 2,
     "layer": 3,  # a layer's pure code
+    # The Spark engine (issue 18): runs the gold, KPI and prediction models of those layers' pure
+    # code on Spark, so it ranks with them and imports them as a later layer would.
+    "spark": 3,
     "quality.rules": 3,
     "asset_conventions": 4,
     "quality": 4,

@@ -1,0 +1,244 @@
+"""The gold, KPI and prediction builds of the DuckDB path, step by step on Spark.
+
+Same models, same order, same inputs as ``gold/transforms.py``, ``kpi/transforms.py`` and
+``predictions/transforms.py``; every table is written to ``<out>/<layer>/<table>`` as a Parquet
+dataset (gold and KPI tables are not partitioned in the DuckDB path either), and the next steps
+read what was written.
+
+What stays on the driver, and why:
+
+* ``as_of`` (``gold/as_of.compute_as_of``): one date from the lifecycle's purchase times and
+  the mistyped-date guard, computed by DuckDB over the lifecycle's Parquet files (two columns).
+  It is Python-side SQL, not a model; phase 2 may move it onto Spark.
+* The prediction fit (``predictions/clv_model.py``, numpy/scipy L-BFGS): it reads the distinct
+  (frequency, recency, age) triples with their counts and the repeat customers' (frequency,
+  value) pairs, small aggregates collected from Spark, and its scores, one row per distinct
+  triple, go back to Spark as a small table. A per-customer array never reaches the driver
+  except the repeaters' two columns, as on DuckDB.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, timedelta
+from pathlib import PurePosixPath
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+
+from goodpulse_dagster import schema
+from goodpulse_dagster.engine import arrow_schema
+from goodpulse_dagster.gold.as_of import compute_as_of
+from goodpulse_dagster.gold.transforms import rfm_code_table
+from goodpulse_dagster.kpi.transforms import CANCELED_STATUS, _delivery_bucket_lows
+from goodpulse_dagster.params import MetricParams
+from goodpulse_dagster.predictions import transforms as predictions
+from goodpulse_dagster.spark.runner import SparkSteps, read_input, write_parquet
+from goodpulse_dagster.sql_params import label_params, metric_sql_params, span_sql_params
+
+# The silver inputs of gold, by the names the models read them under.
+SILVER_INPUTS = {
+    "lifecycle": schema.LIFECYCLE,
+    "closed_deals": "closed_deals",
+    "leads": "marketing_qualified_leads",
+    "sellers": "sellers",
+}
+
+
+def table_path(out: str, layer: str, table: str) -> str:
+    """Where a table of ``layer`` is written under the output root ``out`` (a local folder or
+    an s3a:// URL)."""
+    return str(PurePosixPath(out) / layer / table) if "://" not in out else f"{out}/{layer}/{table}"
+
+
+def _kpi_params(
+    name: str, params: MetricParams, as_of: date | None
+) -> tuple[tuple[str, ...], dict[str, object]]:
+    """The inputs and parameters of ``models/kpi/<name>.sql``, as kpi/transforms.py's builder
+    of that table binds them. (Phase 2: one table of these in kpi/transforms.py, read by both
+    engines.)"""
+    metric = metric_sql_params(params)
+    c360 = ("customer_360",)
+    runs: dict[str, tuple[tuple[str, ...], dict[str, object]]] = {
+        "northstar": (
+            ("customer_360", "lifecycle"),
+            {**metric, "as_of": as_of, "canceled_status": CANCELED_STATUS},
+        ),
+        "frequency_distribution": (c360, label_params()),
+        "value_concentration": (c360, label_params()),
+        "recency_value_pivot": (c360, label_params()),
+        "lifecycle_revenue": (c360, label_params()),
+        "repeat_funnel": (c360, metric),
+        "period1_retention": (("cohort_retention",), label_params()),
+        "monthly_revenue": (("lifecycle",), {**metric, **span_sql_params(params)}),
+        "delivery_vs_review": (
+            ("lifecycle",),
+            {
+                **metric,
+                "bucket_labels": list(schema.DELIVERY_BUCKETS),
+                "bucket_orders": list(range(1, len(schema.DELIVERY_BUCKETS) + 1)),
+                "bucket_lows": _delivery_bucket_lows(),
+            },
+        ),
+        "channel_revenue": (c360, label_params()),
+        "city_concentration": (c360, metric),
+        "health_by_value": (c360, label_params()),
+    }
+    return runs[name]
+
+
+class SparkBuild:
+    """One run of gold, KPIs and predictions on Spark over silver Parquet datasets."""
+
+    def __init__(
+        self,
+        spark,
+        silver: Mapping[str, str | Sequence[str]],
+        out: str,
+        params: MetricParams,
+        lifecycle_files: Sequence[str] | None = None,
+    ):
+        """``silver``: silver table name -> its Parquet paths. ``lifecycle_files``: the local
+        lifecycle Parquet files for ``as_of`` (default: ``silver``'s lifecycle paths)."""
+        self.steps = SparkSteps(
+            spark, {view: silver[table] for view, table in SILVER_INPUTS.items()}
+        )
+        self.out = out
+        self.params = params
+        files = lifecycle_files or silver[schema.LIFECYCLE]
+        self.as_of = compute_as_of(ds.dataset(list(_as_list(files))), params)
+        self.written: dict[tuple[str, str], str] = {}
+
+    def _write(self, layer: str, table: str, model: str, sql_params, columns) -> str:
+        path = table_path(self.out, layer, table)
+        self.steps.create_table(model, path, sql_params, columns, view=table)
+        self.written[(layer, table)] = path
+        return path
+
+    # --- gold ----------------------------------------------------------------------------------
+
+    def gold(self) -> None:
+        """customer_unified_lifecycle, customer_360 (of it), customer_segmentation and
+        cohort_retention, as gold/transforms.py builds them."""
+        self.steps.register("rfm_codes", rfm_code_table())
+        sql_params = {**metric_sql_params(self.params), "as_of": self.as_of}
+        self._write(
+            schema.GOLD, "customer_unified_lifecycle", "gold/customer_unified_lifecycle",
+            sql_params, schema.CUSTOMER_UNIFIED_LIFECYCLE_COLUMNS,
+        )  # fmt: skip
+        self._write(
+            schema.GOLD, "customer_360", "gold/customer_360", {}, schema.CUSTOMER_360_COLUMNS
+        )
+        self._write(
+            schema.GOLD, "customer_segmentation", "gold/customer_segmentation", label_params(),
+            schema.CUSTOMER_SEGMENTATION_COLUMNS,
+        )  # fmt: skip
+        self._write(
+            schema.GOLD, "cohort_retention", "gold/cohort_retention",
+            {**metric_sql_params(self.params), **span_sql_params(self.params)},
+            schema.COHORT_RETENTION_COLUMNS,
+        )  # fmt: skip
+
+    # --- kpi -----------------------------------------------------------------------------------
+
+    def kpis(self) -> None:
+        """The 12 KPI tables of ``schema.KPI_TABLES`` (after ``gold``)."""
+        for name, columns in schema.KPI_TABLES.items():
+            _, sql_params = _kpi_params(name, self.params, self.as_of)
+            self._write(schema.KPI, name, f"kpi/{name}", sql_params, columns)
+
+    # --- predictions ---------------------------------------------------------------------------
+
+    def predictions(self) -> None:
+        """gold.customer_predictions, kpi.early_warning, kpi.prediction_backtest and
+        kpi.churn_risk_monitor, as predictions/transforms.py builds them (after ``gold``)."""
+        self._customer_predictions()
+        self._write(
+            schema.KPI, "early_warning", "kpi/early_warning",
+            {**label_params(), "high_risk": schema.CHURN_RISK_BANDS[-1]},
+            schema.PREDICTION_KPI_TABLES["early_warning"],
+        )  # fmt: skip
+        self._prediction_backtest()
+        self._churn_risk_monitor()
+
+    def _customer_predictions(self) -> None:
+        s, params = self.steps, self.params
+        predictions._create_summary(s, params, self.as_of)
+        fit = predictions._fit(s, self.as_of, params)
+        predictions._register_scores(s, fit, predictions.HORIZONS_DAYS)
+        sql_params = {
+            **predictions._spend_params(fit),
+            **predictions._band_params(params),
+            "as_of": self.as_of,
+        }
+        self._write(
+            schema.GOLD, "customer_predictions", predictions.PREDICTIONS_MODEL, sql_params,
+            schema.CUSTOMER_PREDICTIONS_COLUMNS,
+        )  # fmt: skip
+        s.unregister("scores")
+
+    def _prediction_backtest(self) -> None:
+        s, params = self.steps, self.params
+        cut = self.as_of - timedelta(days=params.backtest_holdout_days)
+        mbg_name, naive_name = schema.PREDICTION_MODELS
+        predictions._create_summary(s, params, cut)
+        fit = predictions._fit(s, cut, params)
+        predictions._register_scores(s, fit, {"expected_holdout": params.backtest_holdout_days})
+        self._write(
+            schema.KPI, "prediction_backtest", "kpi/prediction_backtest",
+            {
+                "completed_statuses": list(params.completed_statuses), "cut": cut,
+                "holdout_end": self.as_of, "holdout_days": params.backtest_holdout_days,
+                "mbg_name": mbg_name, "naive_name": naive_name,
+            },
+            schema.PREDICTION_KPI_TABLES["prediction_backtest"],
+        )  # fmt: skip
+        s.unregister("scores")
+
+    def _monitor_dates(self) -> list[date]:
+        """predictions.monitor_dates on Spark: the quarter ends before as_of, then as_of."""
+        quarter_ends = self.steps.run(
+            "kpi/churn_risk_monitor__dates",
+            {"as_of": self.as_of, "completed_statuses": list(self.params.completed_statuses)},
+        ).column("quarter_end")
+        # As predictions.monitor_dates: Spark's quarter ends are TIMESTAMP_NTZ, DuckDB's TIMESTAMP.
+        ends = sorted(
+            t.date() for t in quarter_ends.to_pylist() if t is not None and t.date() < self.as_of
+        )
+        return [*ends, self.as_of]
+
+    def _churn_risk_monitor(self) -> None:
+        """One refit per monitor date, each date's rows appended to one Parquet dataset (the
+        dates are few: a handful of quarters)."""
+        s, params = self.steps, self.params
+        dates = self._monitor_dates()
+        columns = schema.PREDICTION_KPI_TABLES["churn_risk_monitor"]
+        path = table_path(self.out, schema.KPI, "churn_risk_monitor")
+        frames = []
+        predictions._create_days(s, params, dates[-1])
+        for cut in dates:
+            predictions._create_summary(s, params, cut, days_ready=True)
+            if s.run(predictions.FIT_REPEATERS).num_rows < params.prediction_min_repeat_customers:
+                continue
+            fit = predictions._fit(s, cut, params)
+            predictions._register_scores(s, fit, {})
+            sql_params = {
+                **label_params(),
+                **predictions._band_params(params),
+                "value_quantiles": list(params.value_quantiles),
+                "cut": cut,
+                "is_latest": cut == dates[-1],
+                "converged": fit.purchases.converged,
+            }
+            frames.append(s.run("kpi/churn_risk_monitor", sql_params, columns))
+            s.unregister("scores")
+        table = pa.concat_tables(frames) if frames else arrow_schema(columns).empty_table()
+        write_parquet(read_input(s.spark, table), path)
+        self.written[(schema.KPI, "churn_risk_monitor")] = path
+
+    def close(self) -> None:
+        self.steps.close()
+
+
+def _as_list(paths: str | Sequence[str]) -> list[str]:
+    return [paths] if isinstance(paths, str) else list(paths)
