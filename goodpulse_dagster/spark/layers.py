@@ -29,7 +29,7 @@ import pyarrow.dataset as ds
 from goodpulse_dagster import schema
 from goodpulse_dagster.engine import arrow_schema
 from goodpulse_dagster.gold.as_of import compute_as_of
-from goodpulse_dagster.gold.transforms import rfm_code_table
+from goodpulse_dagster.gold.transforms import CUSTOMER_STEPS, rfm_code_table
 from goodpulse_dagster.kpi.transforms import CANCELED_STATUS, _delivery_bucket_lows
 from goodpulse_dagster.params import MetricParams
 from goodpulse_dagster.predictions import transforms as predictions
@@ -122,6 +122,8 @@ class SparkBuild:
         cohort_retention, as gold/transforms.py builds them."""
         self.steps.register("rfm_codes", rfm_code_table())
         sql_params = {**metric_sql_params(self.params), "as_of": self.as_of}
+        for step in CUSTOMER_STEPS:
+            self.steps.materialize(step, sql_params)
         self._write(
             schema.GOLD, "customer_unified_lifecycle", "gold/customer_unified_lifecycle",
             sql_params, schema.CUSTOMER_UNIFIED_LIFECYCLE_COLUMNS,
