@@ -20,6 +20,7 @@ from dagster import (
 from goodpulse_dagster.execution import execute_job_here
 from goodpulse_dagster.resources import warehouse
 from goodpulse_dagster.resources.warehouse import ARROW_INPUT, WarehouseIOManager
+from goodpulse_dagster.schema import TABLE_SPECS
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 
@@ -83,6 +84,30 @@ def test_a_frame_replaces_its_table_and_an_empty_one_still_creates_it(tmp_path):
     frames["sales"] = pd.DataFrame({"city": ["c"], "orders": [3], "revenue": [9.0]})
     _run(database, [sales, nothing])
     assert _rows(database, "SELECT * FROM gold.sales") == [("c", 3, 9.0)]
+
+
+def test_an_empty_frame_of_a_declared_table_gets_the_declared_types(tmp_path):
+    # The hand-worked fixture has too few repeat customers for a churn monitor: the frame is
+    # empty, its text and date columns pandas objects without a value. The table still has
+    # the types its spec declares (schema/), not DuckDB's "NULL" type.
+    spec = TABLE_SPECS[("kpi", "churn_risk_monitor")]
+    database = tmp_path / "warehouse.duckdb"
+
+    @asset(key_prefix=["kpi"])
+    def churn_risk_monitor() -> pd.DataFrame:
+        return pd.DataFrame({c.name: pd.Series([], dtype=object) for c in spec.columns})
+
+    _run(database, [churn_risk_monitor])
+    types = dict(
+        _rows(
+            database,
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_name = 'churn_risk_monitor'",
+        )
+    )
+    assert types["as_of"] == "DATE"
+    assert types["value_segment"] == "VARCHAR"
+    assert types == {c.name: c.type for c in spec.columns}
 
 
 def test_an_input_is_a_frame_or_with_arrow_input_an_arrow_table(tmp_path):

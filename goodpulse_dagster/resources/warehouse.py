@@ -53,7 +53,7 @@ from goodpulse_dagster import memory_budget
 from goodpulse_dagster.engine import Relation, install_macros, use_connection
 from goodpulse_dagster.errors import UserError
 from goodpulse_dagster.resources.parquet_io import LOAD_AS
-from goodpulse_dagster.schema import GOLD, KPI
+from goodpulse_dagster.schema import GOLD, KPI, TABLE_SPECS
 from goodpulse_dagster.sql_helpers import sql_list
 
 ARROW_INPUT = {LOAD_AS: "arrow"}
@@ -251,16 +251,32 @@ def _table_exists(table: WarehouseTable, connection) -> bool:
     )
 
 
+def _declared_columns(table: WarehouseTable, frame: pd.DataFrame) -> str | None:
+    """``name TYPE, ...`` of the table's spec (schema/), when the frame has exactly its columns."""
+    spec = TABLE_SPECS.get((table.schema, table.table))
+    if spec is None or [c.name for c in spec.columns] != [str(c) for c in frame.columns]:
+        return None
+    return ", ".join(f"{c.name} {c.type}" for c in spec.columns)
+
+
 def write_pandas(table: WarehouseTable, frame: pd.DataFrame, connection) -> None:
     """Replace the table's rows (of the run's partitions) by ``frame``'s. An existing table keeps
     its column types (INSERT casts to them); an empty frame still creates the table."""
     connection.register(_REGISTERED_OUTPUT, frame)
     try:
         if not _table_exists(table, connection):
-            # From a zero-row frame too: the table is created with the frame's columns.
-            connection.execute(f"CREATE TABLE {table.name} AS SELECT * FROM {_REGISTERED_OUTPUT}")
-            return
-        connection.execute(f"DELETE FROM {table.name}{table.where}")
+            declared = _declared_columns(table, frame)
+            if declared is None:
+                connection.execute(
+                    f"CREATE TABLE {table.name} AS SELECT * FROM {_REGISTERED_OUTPUT}"
+                )
+                return
+            # With the declared types: a zero-row frame's columns have none (pandas object
+            # columns without a value become DuckDB's "NULL" type), and the table would keep
+            # them when rows come.
+            connection.execute(f"CREATE TABLE {table.name} ({declared})")
+        else:
+            connection.execute(f"DELETE FROM {table.name}{table.where}")
         if not frame.empty:
             connection.execute(f"INSERT INTO {table.name} SELECT * FROM {_REGISTERED_OUTPUT}")
     finally:
