@@ -653,7 +653,11 @@ def route_staged_rows(
                 WHERE NOT ({PARTITION_COLUMN} BETWEEN $first AND $last)
             ) routed
             """
-        quarantine_params = {"first": bounds[0], "last": bounds[1], "quarantined_at": quarantined_at}
+        quarantine_params = {
+            "first": bounds[0],
+            "last": bounds[1],
+            "quarantined_at": quarantined_at,
+        }
         parts = [*unrouted, outside]
         con.execute(
             "CREATE TEMP TABLE routed_quarantine AS "

@@ -319,7 +319,9 @@ def build_bronze(
     folder = Path(folder) if folder is not None else Path(tempfile.mkdtemp(prefix="lake-out-"))
     files, duplicates = _distinct_files(stage_table(table_name, zone, staging_dir))
     # Every file's rejected rows first (in file order), then those routing set aside.
-    quarantine_parts = [f"SELECT * FROM read_parquet({_parquet_list([f.rejected_path for f in files])})"]
+    quarantine_parts = [
+        f"SELECT * FROM read_parquet({_parquet_list([f.rejected_path for f in files])})"
+    ]
     if table.partitioned:
         now = datetime.now().replace(microsecond=0)
         routes, to_check, orders_files = None, [], set()

@@ -190,7 +190,9 @@ class Cleaner:
     ):
         self.table = table
         self.now = now
-        self.folder = Path(folder) if folder is not None else Path(tempfile.mkdtemp(prefix="lake-out-"))
+        self.folder = (
+            Path(folder) if folder is not None else Path(tempfile.mkdtemp(prefix="lake-out-"))
+        )
         self.partition_keys = partition_keys
         self.con = connect()
         bind_input(self.con, "bronze", bronze)
