@@ -159,7 +159,7 @@ def _hand_made_rows(con: duckdb.DuckDBPyConnection) -> None:
             ('b', NULL::DECIMAL(18,2), DATE '2017-01-01', TIMESTAMP '2017-02-03 11:00:00'),
             ('c', 3.25::DECIMAL(18,2), DATE '2017-01-01', TIMESTAMP '2017-03-04 12:00:00'),
             ('d', 4.00::DECIMAL(18,2), DATE '2017-04-01', TIMESTAMP '2017-05-05 13:00:00')
-        ) AS t(id, amount, _partition, at)
+        ) AS t(id, amount, _partition, seen_at)
         """
     )
 
@@ -170,7 +170,7 @@ SCHEMA = pa.schema(
         ("id", pa.string()),
         ("amount", pa.decimal128(18, 2)),
         ("_partition", pa.date32()),
-        ("at", pa.timestamp("us")),
+        ("seen_at", pa.timestamp("us")),
     ]
 )
 
