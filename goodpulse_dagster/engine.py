@@ -449,9 +449,10 @@ def copy_partitions(
     schema, no row) for a key without rows.
 
     One ``COPY ... WHERE _partition = <key>`` per key, over a table (a temporary table, so the
-    query behind it runs once). Measured at 1M orders against one ``PARTITION_BY`` COPY and a
-    rename per file (docs/performance.md): the per-key COPY keeps each file's rows in the
-    table's order, writes the empty quarters too, and leaves no Hive folders to clean.
+    query behind it runs once). Against one ``PARTITION_BY`` COPY and a rename per file, on the
+    1M generated orders (10 quarters, a shared machine): 1.7 s and 2.4 s per key, against 1.7 s
+    and 3.3 s, no clear winner; the per-key COPY keeps each file's rows in the table's order,
+    writes the empty quarters too, and leaves no Hive folders to clean.
     Raises if a row belongs to a partition outside ``partition_keys``."""
     if _PARTITION_COLUMN not in _columns(con, f"SELECT * FROM {table}"):
         raise ValueError(f"a partitioned lake table needs a '{_PARTITION_COLUMN}' column")
