@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 from dagster import DagsterInstance, Definitions
 
-from goodpulse_dagster import engine
+from goodpulse_dagster import engine, lake_layout
 from goodpulse_dagster.asset_conventions import LAKE_IO_MANAGER, WAREHOUSE_IO_MANAGER
 from goodpulse_dagster.automation.jobs import ANALYTICS_JOB, LAKE_JOB, partition_range_tags
 from goodpulse_dagster.cli import run_pipeline
@@ -232,3 +232,10 @@ def test_a_lake_output_counts_its_rows_and_reads_back_through_a_dataset(tmp_path
     assert sorted(output.to_arrow().column("id").to_pylist()) == ["a", "b", "c", "d"]
     output.discard()
     assert not tmp_path.exists() or not any(tmp_path.iterdir())
+
+
+def test_published_files_leave_no_scratch_behind(handled):
+    _, settings, _ = handled
+    scratch = lake_layout.lake_output_dir(settings.home)
+    # Every file DuckDB wrote was moved into the lake, and the run's folders removed.
+    assert not scratch.exists() or list(scratch.rglob("*")) == []

@@ -58,6 +58,7 @@ class ParquetLakeIOManager(ConfigurableIOManager):
             store.publish(relpath, obj.files[None])
             context.add_output_metadata({"lake_uri": store.object_uri(relpath)})
         obj.discard()
+        self.lake.prune_output_folders(context.run_id)
 
     def load_input(self, context: InputContext) -> LakeDataset:
         store = self.lake.store()

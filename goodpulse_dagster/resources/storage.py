@@ -113,6 +113,18 @@ class LakeResource(ConfigurableResource):
         """A step's scratch folder for the files it writes (``<scratch>/<run>/<parts>``)."""
         return lake_layout.run_output_dir(Path(self.scratch_dir), run_id, *parts)
 
+    def prune_output_folders(self, run_id: str) -> None:
+        """Remove the run's scratch folders left empty once their files are published (only
+        this run's: another run may be writing its own)."""
+        root = lake_layout.run_output_dir(Path(self.scratch_dir), run_id)
+        if not root.is_dir():
+            return
+        for folder in sorted((p for p in root.rglob("*") if p.is_dir()), reverse=True):
+            if not any(folder.iterdir()):
+                folder.rmdir()
+        if not any(root.iterdir()):
+            root.rmdir()
+
     def publish_quarantine(self, table: str, layer: str, output: LakeOutput) -> str:
         """Replace a table's quarantine objects of one layer with ``output``'s files (so a re-run
         never duplicates rejected rows): one per partition key (``silver/<quarter>``) or the one
