@@ -141,14 +141,9 @@ def arrow_schema(columns: Mapping[str, str]) -> pa.Schema:
     return pa.schema([(name, arrow_type(t)) for name, t in columns.items()])
 
 
-def conform(table: pa.Table, columns: Mapping[str, str]) -> pa.Table:
-    """Select and cast ``table`` to exactly ``columns`` (order and types): the declared schema."""
-    return table.select(list(columns)).cast(arrow_schema(columns))
-
-
 def cast_select(query: str, columns: Mapping[str, str]) -> str:
     """SQL: ``query``'s ``columns`` (name -> DuckDB type), in that order and cast to those types:
-    ``conform`` done by DuckDB, so the rows never leave it."""
+    the declared schema applied by DuckDB, so the rows never leave it."""
     casts = ", ".join(f'CAST("{c}" AS {t}) AS "{c}"' for c, t in columns.items())
     return f"SELECT {casts} FROM ({query})"
 
