@@ -22,12 +22,13 @@ from dagster import (
     map_asset_specs,
 )
 
-from goodpulse_dagster import schema
+from goodpulse_dagster import engine, schema
 from goodpulse_dagster.params import MetricParams
+from goodpulse_dagster.resources.lake_data import LakeOutput
 from goodpulse_dagster.retries import STEP_RETRY_POLICY
 from goodpulse_dagster.schema.docs import asset_description
 from goodpulse_dagster.settings import STORAGE_S3, load_settings
-from goodpulse_dagster.sql_helpers import decimals_to_float
+from goodpulse_dagster.sql_helpers import decimals_to_float, quote_ident
 
 OWNERS = ["team:goodpulse-data"]
 # The storage kind shown in the UI follows the environment (as hooli does): parquet locally, s3 in
@@ -128,25 +129,38 @@ def document_table_assets(assets: list, params: MetricParams) -> list:
     return map_asset_specs(document, assets)
 
 
-def arrow_column_types(table: pa.Table) -> dict[str, str]:
-    return {f.name: str(f.type) for f in table.schema}
+def arrow_column_types(schema: pa.Schema) -> dict[str, str]:
+    """Column name -> Arrow type name (``decimal128(18, 2)``), as the UI shows a stored schema."""
+    return {f.name: str(f.type) for f in schema}
 
 
-def profile_metadata(table: pa.Table, key: AssetKey) -> dict:
-    """Row count, null count per column and the column schema of a materialized table.
+def null_counts(output: LakeOutput) -> dict[str, int]:
+    """NULLs per column of a lake output, in one SQL aggregate over its files (``count(col)``
+    counts the non-NULL values); nothing is read into Python but the counts."""
+    names = output.schema().names
+    if not names:
+        return {}
+    counts = ", ".join(f"count({quote_ident(c)})" for c in names)
+    with engine.session({"t": output.dataset()}) as s:
+        [row] = s.sql(f"SELECT count(*), {counts} FROM t").fetchall()
+    return {name: row[0] - n for name, n in zip(names, row[1:], strict=True)}
+
+
+def profile_metadata(output: LakeOutput, key: AssetKey) -> dict:
+    """Row count, null count per column and the column schema of a materialized lake table.
 
     The schema is the stored one (the bronze column_schema_change check compares it between
     runs: an export may add a column), each column with its meaning from the table spec: the UI
     shows the latest materialization's schema in place of the definition's. Lake columns name no
     setting (test_table_spec.py), so the defaults fill nothing in."""
-    nulls = {name: table.column(name).null_count for name in table.column_names}
+    nulls = null_counts(output)
     rows = "\n".join(f"| {name} | {n:,} |" for name, n in nulls.items())
     spec = schema.TABLE_SPECS.get(tuple(key.path))
     values = schema.setting_values()
     meanings = {c.name: c.describe(values) for c in spec.columns} if spec else {}
     return {
-        "dagster/row_count": table.num_rows,
-        "dagster/column_schema": table_schema(arrow_column_types(table), meanings),
+        "dagster/row_count": output.row_count,
+        "dagster/column_schema": table_schema(arrow_column_types(output.schema()), meanings),
         "null_counts": MetadataValue.md("| column | nulls |\n|---|---|\n" + rows),
         "null_cells": sum(nulls.values()),
     }

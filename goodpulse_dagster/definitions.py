@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dagster import Definitions
 
+from goodpulse_dagster import lake_layout
 from goodpulse_dagster.asset_conventions import (
     LAKE_IO_MANAGER,
     WAREHOUSE_IO_MANAGER,
@@ -72,6 +73,7 @@ def build_resources(settings: Settings) -> dict:
         s3_bucket=settings.s3_bucket,
         s3_prefix=settings.s3_lake_prefix,
         s3=s3,
+        scratch_dir=str(lake_layout.lake_output_dir(settings.home)),
     )
     landing = LandingZoneResource(
         storage=settings.storage,

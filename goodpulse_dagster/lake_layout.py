@@ -9,6 +9,7 @@ The home (``GOODPULSE_HOME``, settings.py)::
     <home>/reports/              the executive report
     <home>/tmp/duckdb/           DuckDB's spill files (default of GOODPULSE_TEMP_DIR), created
                                  when DuckDB first spills and removed when its database closes
+    <home>/tmp/lake-out/<run>/   lake objects DuckDB wrote, until the IO manager publishes them
     <home>/warehouse.duckdb      the DuckDB warehouse (default of GOODPULSE_WAREHOUSE)
 
 The lake, as '/'-separated paths relative to its root (``resources/lake.py``'s ``LakeStore``)::
@@ -65,6 +66,17 @@ def home_of_reports(reports: Path) -> Path:
 def duckdb_temp_dir(home: Path) -> Path:
     """Where DuckDB spills what does not fit in its memory limit (memory_budget.py)."""
     return Path(home) / "tmp" / "duckdb"
+
+
+def lake_output_dir(home: Path) -> Path:
+    """Where a step's lake objects are written (by DuckDB) before they are published to the lake:
+    local on either storage, so an S3 object is uploaded from a complete file."""
+    return Path(home) / "tmp" / "lake-out"
+
+
+def run_output_dir(output_dir: Path, run_id: str, *parts: str) -> Path:
+    """The scratch folder of one run's step: ``<lake-out>/<run>/<layer>/<table>``."""
+    return Path(output_dir, run_id, *parts)
 
 
 def default_warehouse(home: Path) -> Path:

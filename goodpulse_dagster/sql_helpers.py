@@ -1,4 +1,4 @@
-"""Small helpers shared by the transforms: quoting, empty and concatenated tables, presentation.
+"""Small helpers shared by the transforms: quoting, empty tables, presentation.
 
 The DuckDB connection, the DuckDB -> Arrow types and running a model belong to the engine
 (goodpulse_dagster/engine.py).
@@ -54,13 +54,3 @@ def decimals_to_float(table: Any) -> Any:
     if not decimal_columns:
         return table
     return table.astype({c: "float64" for c in decimal_columns})
-
-
-def concat(tables: list[pa.Table], schema: pa.Schema | None = None) -> pa.Table:
-    """Concatenate tables whose columns may differ (extra source columns): union by name."""
-    tables = [t for t in tables if t is not None]
-    if not tables:
-        if schema is None:
-            raise ValueError("concat of no tables needs a schema")
-        return empty_table(schema)
-    return pa.concat_tables(tables, promote_options="permissive")

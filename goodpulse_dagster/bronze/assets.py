@@ -15,7 +15,6 @@ from dagster import (
     asset,
 )
 
-from goodpulse_dagster import lake_layout
 from goodpulse_dagster.asset_conventions import (
     LAKE_IO_MANAGER,
     LAKE_KIND,
@@ -87,13 +86,19 @@ def build_bronze_asset(table: SourceTable):
     # The step's work, called by the step inside user_errors_fail_fast (retries.py).
     def _build(context: AssetExecutionContext, landing: LandingZoneResource, lake: LakeResource):
         zone = landing.zone()
-        build = build_bronze(table.name, zone, landing.staging_path, partition_window(context))
-        quarantine_uri = lake.write_quarantine(
-            table.name, lake_layout.quarantine_name(BRONZE), build.quarantine
+        build = build_bronze(
+            table.name,
+            zone,
+            landing.staging_path,
+            partition_window(context),
+            folder=lake.output_folder(context.run.run_id, BRONZE, table.name),
+            partition_keys=sorted(context.partition_keys) if table.partitioned else None,
         )
+        quarantined_rows = build.quarantine_output.row_count
+        quarantine_uri = lake.publish_quarantine(table.name, BRONZE, build.quarantine_output)
         # Every bronze asset reports the files no table reads (bronze/checks.py checks it).
         unrecognised = unrecognised_entries(zone)
-        metadata = profile_metadata(build.table, context.asset_key)
+        metadata = profile_metadata(build.output, context.asset_key)
         metadata.update(
             {
                 "source_files": MetadataValue.md(
@@ -103,7 +108,7 @@ def build_bronze_asset(table: SourceTable):
                 ),
                 "source_records": sum(f.records for f in build.files),
                 "source_encodings": ", ".join(sorted(set(build.encodings.values()))) or "none",
-                "quarantined_rows": build.quarantine.num_rows,
+                "quarantined_rows": quarantined_rows,
                 "quarantine_uri": quarantine_uri,
                 "duplicate_files_skipped": len(build.duplicate_files),
                 "extra_columns": ", ".join(build.extra_columns) or "none",
@@ -129,7 +134,8 @@ def build_bronze_asset(table: SourceTable):
             context.log.warning(
                 "same content as another file, read once: " + ", ".join(build.duplicate_files)
             )
-        return Output(build.table, metadata=metadata)
+        # Parquet files DuckDB wrote: the IO manager publishes them (resources/lake_data.py).
+        return Output(build.output, metadata=metadata)
 
     return _bronze
 

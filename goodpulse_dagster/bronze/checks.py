@@ -28,6 +28,7 @@ from goodpulse_dagster.quality.rules import (
     orphan_severity,
     quarantine_counts,
     quarantine_samples,
+    row_count,
 )
 from goodpulse_dagster.schema import BRONZE, ORDERS, SOURCE_TABLES, bronze_table_columns
 
@@ -92,7 +93,7 @@ def references_orders(inputs: LakeCheckInputs) -> Outcome:
     records = _source_records(inputs)
     if records is None:
         # No materialization record to read (a check run on its own): the run's rows instead.
-        records = orphans + inputs.reader.asset(BRONZE, inputs.table, partitioned=True).num_rows
+        records = orphans + row_count(inputs.reader.asset(BRONZE, inputs.table, partitioned=True))
     rate = orphans / records if records else 0.0
     severity = orphan_severity(orphans, records, inputs.analytics.orphan_error_rate)
     return Outcome(

@@ -41,9 +41,10 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from goodpulse_dagster.engine import arrow_schema, arrow_type
+from goodpulse_dagster.engine import arrow_schema, arrow_type, cast_select, used_params
 from goodpulse_dagster.engine import connect as sql_connect
 from goodpulse_dagster.errors import UserInputError
+from goodpulse_dagster.resources.lake_data import LakeOutput
 from goodpulse_dagster.schema import (
     INGESTED_AT_COLUMN,
     PARTITION_COLUMN,
@@ -538,10 +539,13 @@ STAGED_FILE = "_staged_file"
 
 @dataclass
 class RoutedRows:
-    """A partitioned table's rows of one window, and the rows no partition can hold."""
+    """A partitioned table's rows of one window, and the rows no partition can hold, as Parquet
+    files DuckDB wrote (``resources/lake_data.LakeOutput``)."""
 
-    rows: pa.Table  # the window's rows, with ``_partition`` before the ingestion columns
-    quarantine: pa.Table  # QUARANTINE_COLUMNS: unroutable, orphan and out-of-partition rows
+    # The window's rows, one file per partition key, ``_partition`` before the ingestion columns.
+    rows: LakeOutput
+    # One file of QUARANTINE_COLUMNS: unroutable, orphan and out-of-partition rows.
+    quarantine: LakeOutput
     # Of the files checked for orphans (rows of unknown orders), those that have none.
     orphan_free: list[Path] = field(default_factory=list)
 
@@ -565,6 +569,9 @@ def route_staged_rows(
     bounds: tuple[date, date],
     routes_path: Path | None = None,
     orphan_check_paths: list[Path] | None = None,
+    *,
+    folder: Path | None = None,
+    partition_keys: Sequence[str] | None = None,
 ) -> RoutedRows:
     """Give each staged row of an order-grain table its quarter, and keep those of ``window``.
 
@@ -576,14 +583,17 @@ def route_staged_rows(
     partitions ``bounds`` [first, last] (quarter starts; 'unroutable'), which would otherwise be
     filtered out of every run's window and lost silently.
 
-    DuckDB reads the Parquet files itself: a one-quarter refresh decodes the rows of its quarter
-    and the keys of the others, not every row of every file (at 1M orders, reading and routing
-    every row was ~1 s of each table's 1.4 s refresh step). ``window`` None: every partition.
+    DuckDB reads the Parquet files itself and writes the window's rows to one file per partition
+    key in ``folder`` (``partition_keys``; default: the quarters the rows hold), and the
+    quarantine to ``folder/routed_quarantine``: no row passes through Python. A one-quarter
+    refresh decodes the rows of its quarter and the keys of the others, not every row of every
+    file. ``window`` None: every partition.
 
     ``orphan_check_paths`` (default: all of ``paths``) are the files whose rows are checked for
     orphans; the caller leaves out files it knows have none (``bronze/staging.py`` remembers
     them). ``RoutedRows.orphan_free`` lists the checked files that had none.
     """
+    folder = Path(folder) if folder is not None else Path(tempfile.mkdtemp(prefix="lake-out-"))
     orphan_free: list[Path] = []
     con = sql_connect()
     try:
@@ -603,7 +613,7 @@ def route_staged_rows(
                 FROM src WHERE order_purchase_timestamp IS NOT NULL
                 """
             )
-            unrouted = _unroutable_orders(con, quarantined_at)
+            unrouted = [_unroutable_orders_sql()]
         else:
             con.execute(
                 f"CREATE TEMP VIEW routes AS SELECT order_id, {PARTITION_COLUMN} "
@@ -614,72 +624,79 @@ def route_staged_rows(
                 f"{PARTITION_COLUMN} FROM src JOIN routes USING (order_id)"
             )
             checked = paths if orphan_check_paths is None else orphan_check_paths
-            unrouted, orphan_free = _orphans(con, table_name, checked, quarantined_at)
+            unrouted, orphan_free = _orphans(con, table_name, checked)
         in_window = "TRUE"
         params: list[date] = []
         if window is not None:
             in_window = f"{PARTITION_COLUMN} >= ? AND {PARTITION_COLUMN} < ?"
             params = [window[0], window[1]]
         ordered = ", ".join(quote_ident(name) for name in routed_schema(file_schema).names)
-        rows = con.sql(
+        con.execute(
             f"""
+            CREATE TEMP TABLE routed_rows AS
             SELECT {ordered} FROM keyed
             WHERE {in_window} AND {PARTITION_COLUMN} BETWEEN ? AND ?
             """,
-            params=[*params, bounds[0], bounds[1]],
-        ).to_arrow_table()
-        outside = con.sql(
-            f"""
+            [*params, bounds[0], bounds[1]],
+        )
+        outside = f"""
             SELECT {quote_literal(table_name)} AS table_name, 'bronze' AS layer,
                    'unroutable' AS rule, {SOURCE_FILE_COLUMN} AS source_file,
                    NULL::BIGINT AS source_line,
                    'order ' || coalesce(order_id, '(no id)') || ': quarter '
                        || {PARTITION_COLUMN} || ' of its purchase time is outside the partitions '
-                       || ?::DATE || ' .. ' || ?::DATE AS reason,
+                       || $first::DATE || ' .. ' || $last::DATE AS reason,
                    to_json(routed)::VARCHAR AS record, NULL::DATE AS {PARTITION_COLUMN},
-                   ?::TIMESTAMP AS quarantined_at
+                   $quarantined_at::TIMESTAMP AS quarantined_at
             FROM (
-                SELECT {ordered} FROM keyed WHERE NOT ({PARTITION_COLUMN} BETWEEN ? AND ?)
+                SELECT {ordered} FROM keyed
+                WHERE NOT ({PARTITION_COLUMN} BETWEEN $first AND $last)
             ) routed
-            """,
-            params=[bounds[0], bounds[1], quarantined_at, bounds[0], bounds[1]],
-        ).to_arrow_table()
+            """
+        quarantine_params = {
+            "first": bounds[0],
+            "last": bounds[1],
+            "quarantined_at": quarantined_at,
+        }
+        parts = [*unrouted, outside]
+        con.execute(
+            "CREATE TEMP TABLE routed_quarantine AS "
+            + cast_select(" UNION ALL ".join(f"({p})" for p in parts), QUARANTINE_COLUMNS),
+            used_params(" ".join(parts), quarantine_params),
+        )
+        rows = LakeOutput.write(con, "routed_rows", folder, partition_keys, partitioned=True)
+        quarantine = LakeOutput.write(con, "routed_quarantine", folder / "routed_quarantine")
     finally:
         con.close()
-    quarantine = [t.cast(arrow_schema(QUARANTINE_COLUMNS)) for t in (unrouted, outside)]
-    return RoutedRows(
-        rows.cast(routed_schema(file_schema)), pa.concat_tables(quarantine), orphan_free
-    )
+    return RoutedRows(rows, quarantine, orphan_free)
 
 
-def _unroutable_orders(con: duckdb.DuckDBPyConnection, quarantined_at: datetime) -> pa.Table:
+def _unroutable_orders_sql() -> str:
     """Orders with no purchase time: they have no quarter."""
-    return con.sql(
-        f"""
+    return f"""
         SELECT 'orders' AS table_name, 'bronze' AS layer, 'unroutable' AS rule,
                {SOURCE_FILE_COLUMN} AS source_file, NULL::BIGINT AS source_line,
                'order ' || coalesce(order_id, '(no id)')
                    || ': order_purchase_timestamp is empty, so it has no quarter' AS reason,
                to_json(src)::VARCHAR AS record, NULL::DATE AS {PARTITION_COLUMN},
-               ?::TIMESTAMP AS quarantined_at
+               $quarantined_at::TIMESTAMP AS quarantined_at
         FROM src WHERE order_purchase_timestamp IS NULL
-        """,
-        params=[quarantined_at],
-    ).to_arrow_table()
+        """
 
 
 def _orphans(
-    con: duckdb.DuckDBPyConnection, table_name: str, paths: list[Path], quarantined_at: datetime
-) -> tuple[pa.Table, list[Path]]:
-    """Rows of ``paths`` whose order is not a routable order: they have no quarter, so they are
-    quarantined with the reason instead of being dropped; and the files of ``paths`` with none.
+    con: duckdb.DuckDBPyConnection, table_name: str, paths: list[Path]
+) -> tuple[list[str], list[Path]]:
+    """The query of the rows of ``paths`` whose order is not a routable order (none when there
+    are none): they have no quarter, so they are quarantined with the reason instead of being
+    dropped; and the files of ``paths`` with none.
 
     Counted per file on the order ids alone first (an anti-join of every staged id against every
     order: ~0.3 s per table at 1M orders): the whole rows are read only when there is an orphan
     (there rarely is).
     """
     if not paths:
-        return empty_quarantine(), []
+        return [], []
     files = ", ".join(quote_literal(str(p)) for p in paths)
     # DuckDB skips the other files: the filter is on the file name.
     con.execute(
@@ -694,14 +711,14 @@ def _orphans(
     }
     orphan_free = [p for p in paths if str(p) not in with_orphans]
     if not with_orphans:
-        return empty_quarantine(), orphan_free
+        return [], orphan_free
     query = f"""
         SELECT {quote_literal(table_name)} AS table_name, 'bronze' AS layer, 'orphan' AS rule,
                c.{SOURCE_FILE_COLUMN} AS source_file, NULL::BIGINT AS source_line,
                'order_id ' || coalesce(c.order_id, '(empty)')
                    || ' not found in orders' AS reason,
                to_json(c)::VARCHAR AS record, NULL::DATE AS {PARTITION_COLUMN},
-               ?::TIMESTAMP AS quarantined_at
+               $quarantined_at::TIMESTAMP AS quarantined_at
         FROM (SELECT * EXCLUDE ({STAGED_FILE}) FROM checked) c ANTI JOIN routes USING (order_id)
     """
-    return con.sql(query, params=[quarantined_at]).to_arrow_table(), orphan_free
+    return [query], orphan_free

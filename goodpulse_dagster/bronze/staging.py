@@ -17,6 +17,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import json
+import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -31,17 +32,18 @@ from goodpulse_dagster.bronze.parsing import (
     ingest_file,
     route_staged_rows,
 )
-from goodpulse_dagster.engine import arrow_schema
+from goodpulse_dagster.engine import cast_select, connect, copy_to_parquet
 from goodpulse_dagster.errors import UserInputError
 from goodpulse_dagster.landing.zone import LandingZone, RawObject
 from goodpulse_dagster.partitions import FIRST_QUARTER, quarter_start
+from goodpulse_dagster.resources.lake_data import LakeOutput
 from goodpulse_dagster.schema import (
     ORDERS,
     PARTITION_COLUMN,
     QUARANTINE_COLUMNS,
     SOURCE_TABLES,
 )
-from goodpulse_dagster.sql_helpers import concat, quote_literal, run_sql
+from goodpulse_dagster.sql_helpers import quote_literal, run_sql
 
 # Bump when the parsing rules change, so stale staged copies are not reused.
 # 4: money columns parse as DECIMAL(18,2), whole-number columns strictly, encodings and zips
@@ -67,14 +69,25 @@ class StagedFile:
 
 @dataclass
 class BronzeBuild:
-    """A bronze table (one partition window, or all rows of a dimension) and what was set aside."""
+    """A bronze table (one partition window, or all rows of a dimension) and what was set aside,
+    as Parquet files DuckDB wrote (``LakeOutput``s the IO manager and the quarantine publish)."""
 
-    table: pa.Table
-    quarantine: pa.Table
+    output: LakeOutput
+    quarantine_output: LakeOutput
     files: list[StagedFile]
     duplicate_files: list[str] = field(
         default_factory=list
     )  # URIs skipped: same content as another
+
+    @property
+    def table(self) -> pa.Table:
+        """The rows read back as one Arrow table: for tests and inspection only."""
+        return self.output.to_arrow()
+
+    @property
+    def quarantine(self) -> pa.Table:
+        """The quarantine read back as one Arrow table: for tests and inspection only."""
+        return self.quarantine_output.to_arrow()
 
     @property
     def extra_columns(self) -> list[str]:
@@ -184,21 +197,16 @@ def _distinct_files(files: list[StagedFile]) -> tuple[list[StagedFile], list[str
     return keep, duplicates
 
 
-def _read_valid(files: list[StagedFile], table_name: str) -> pa.Table:
-    table = SOURCE_TABLES[table_name]
-    return concat([pq.read_table(f.valid_path) for f in files], bronze_arrow_schema(table))
-
-
 def _valid_schema(files: list[StagedFile], table_name: str) -> pa.Schema:
     """The schema of the staged files together (from their footers): the table's columns, any
-    extra columns, the ingestion columns, as ``_read_valid`` would concatenate them."""
+    extra columns, the ingestion columns, as DuckDB reads them by name."""
     schemas = [pq.read_schema(f.valid_path) for f in files]
     schemas.append(bronze_arrow_schema(SOURCE_TABLES[table_name]))
     return pa.unify_schemas(schemas, promote_options="permissive")
 
 
-def _read_rejected(files: list[StagedFile]) -> list[pa.Table]:
-    return [pq.read_table(f.rejected_path) for f in files]
+def _parquet_list(paths: list[Path]) -> str:
+    return "[" + ", ".join(quote_literal(str(p)) for p in paths) + "]"
 
 
 def _order_files(zone: LandingZone, staging_dir: Path) -> list[StagedFile]:
@@ -250,16 +258,20 @@ def _order_routes_path(order_files: list[StagedFile], staging_dir: Path) -> Path
     if path.exists():
         return path
     files = "[" + ", ".join(quote_literal(str(f.valid_path)) for f in order_files) + "]"
-    routes = run_sql(
-        f"""
+    query = f"""
         SELECT order_id,
                min(date_trunc('quarter', order_purchase_timestamp))::DATE AS {PARTITION_COLUMN}
         FROM read_parquet({files}, union_by_name = true)
         WHERE order_purchase_timestamp IS NOT NULL
         GROUP BY order_id
         """
-    )
-    _write_parquet(path, routes)
+    # Written by DuckDB (one row per order: never held in Python), then renamed into place.
+    con = connect()
+    try:
+        with atomic_files.replacing(path) as tmp:
+            copy_to_parquet(con, query, tmp)
+    finally:
+        con.close()
     return path
 
 
@@ -292,13 +304,24 @@ def build_bronze(
     zone: LandingZone,
     staging_dir: Path,
     window: tuple[date, date] | None = None,
+    folder: Path | None = None,
+    partition_keys: list[str] | None = None,
 ) -> BronzeBuild:
     """The bronze rows of a table: all of them, or the partitions whose quarter start is in
     ``[window[0], window[1])``. The quarantine holds every rejected row of the table's files
-    (partition-independent, so each materialization rewrites the same complete set)."""
+    (partition-independent, so each materialization rewrites the same complete set).
+
+    DuckDB reads the staged files and writes the rows (one file per partition key in
+    ``partition_keys``, default the quarters the rows hold; one file for a dimension) and the
+    quarantine into ``folder`` (default: a new temporary folder); nothing is read into Python.
+    """
     table = SOURCE_TABLES[table_name]
+    folder = Path(folder) if folder is not None else Path(tempfile.mkdtemp(prefix="lake-out-"))
     files, duplicates = _distinct_files(stage_table(table_name, zone, staging_dir))
-    quarantine = _read_rejected(files)
+    # Every file's rejected rows first (in file order), then those routing set aside.
+    quarantine_parts = [
+        f"SELECT * FROM read_parquet({_parquet_list([f.rejected_path for f in files])})"
+    ]
     if table.partitioned:
         now = datetime.now().replace(microsecond=0)
         routes, to_check, orders_files = None, [], set()
@@ -316,17 +339,49 @@ def build_bronze(
             partition_bounds(now),
             routes,
             [f.valid_path for f in to_check],
+            folder=folder,
+            partition_keys=partition_keys,
         )
         for f in to_check:
             if f.valid_path in routed.orphan_free:
                 _remember_orphan_free(staging_dir, f, orders_files)
-        rows = routed.rows
-        quarantine.append(routed.quarantine)
+        output = routed.rows
+        routed_quarantine = list(routed.quarantine.files.values())
+        quarantine_parts.append(f"SELECT * FROM read_parquet({_parquet_list(routed_quarantine)})")
     else:
-        rows = _read_valid(files, table_name)
+        output = _write_dimension(files, folder)
+        routed = None
+    quarantine = _write_quarantine(quarantine_parts, folder / "quarantine")
+    if routed is not None:
+        routed.quarantine.discard()
     return BronzeBuild(
-        table=rows,
-        quarantine=concat(quarantine, arrow_schema(QUARANTINE_COLUMNS)),
-        files=files,
-        duplicate_files=duplicates,
+        output=output, quarantine_output=quarantine, files=files, duplicate_files=duplicates
     )
+
+
+def _write_dimension(files: list[StagedFile], folder: Path) -> LakeOutput:
+    """A dimension's bronze table: every staged file's rows, in file order, columns by name."""
+    con = connect()
+    try:
+        valid = _parquet_list([f.valid_path for f in files])
+        con.execute(
+            "CREATE TEMP TABLE bronze_rows AS "
+            f"SELECT * FROM read_parquet({valid}, union_by_name = true)"
+        )
+        return LakeOutput.write(con, "bronze_rows", folder)
+    finally:
+        con.close()
+
+
+def _write_quarantine(parts: list[str], folder: Path) -> LakeOutput:
+    """The quarantine of a table's files: ``parts`` (queries of quarantine rows) in order, cast
+    to QUARANTINE_COLUMNS, as one file. Its size is that of the rejected rows."""
+    con = connect()
+    try:
+        union = " UNION ALL BY NAME ".join(f"({p})" for p in parts)
+        con.execute(
+            "CREATE TEMP TABLE bronze_quarantine AS " + cast_select(union, QUARANTINE_COLUMNS)
+        )
+        return LakeOutput.write(con, "bronze_quarantine", folder)
+    finally:
+        con.close()

@@ -4,7 +4,6 @@ Thin wrappers: load silver (every quarter) and gold inputs, call the pure transf
 ``gold/transforms.py`` with the ``analytics`` settings, attach schema and row-count metadata.
 """
 
-import pyarrow as pa
 from dagster import (
     AssetExecutionContext,
     AssetIn,
@@ -31,7 +30,7 @@ from goodpulse_dagster.gold.transforms import (
     build_customer_segmentation,
     create_customer_tables,
 )
-from goodpulse_dagster.resources.parquet_io import DATASET_INPUT
+from goodpulse_dagster.resources.lake_data import LakeDataset
 from goodpulse_dagster.resources.storage import AnalyticsSettings, ReportsResource
 from goodpulse_dagster.resources.warehouse import (
     RELATION_INPUT,
@@ -47,9 +46,9 @@ from goodpulse_dagster.schema import (
 from goodpulse_dagster.sql_helpers import decimals_to_float
 
 CODE_VERSION = "2"  # 2: cohort_retention.is_complete (issue 20)
-# Scanned by DuckDB in place (a Parquet dataset on local storage): the transforms read a few of
-# its columns (resources/parquet_io.py).
-LIFECYCLE = AssetIn(key=AssetKey([SILVER, "unified_user_lifecycle"]), metadata=DATASET_INPUT)
+# A lake dataset scanned by DuckDB in place: the transforms read a few of its columns
+# (resources/parquet_io.py).
+LIFECYCLE = AssetIn(key=AssetKey([SILVER, "unified_user_lifecycle"]))
 CUSTOMER_360_KEY = AssetKey([GOLD, "customer_360"])
 
 
@@ -121,9 +120,9 @@ def customer_tables(
     dependency_graph: ResourceParam[DependencyGraph],
     warehouse: WarehouseResource,
     lifecycle,
-    closed_deals: pa.Table,
-    leads: pa.Table,
-    sellers: pa.Table,
+    closed_deals: LakeDataset,
+    leads: LakeDataset,
+    sellers: LakeDataset,
 ):
     with user_errors_fail_fast():
         guard_upstream_checks(context, reports.directory, dependency_graph)

@@ -20,7 +20,6 @@ from goodpulse_dagster.quality.rules import (
     retention_violations,
     revenue_reconciliation,
 )
-from goodpulse_dagster.resources.parquet_io import DATASET_INPUT
 from goodpulse_dagster.resources.storage import AnalyticsSettings
 from goodpulse_dagster.resources.warehouse import WarehouseResource
 from goodpulse_dagster.schema import GOLD, GOLD_SPECS, GOLD_TABLES, SILVER
@@ -57,7 +56,7 @@ def gold_rules(table: str) -> list[Rule]:
     name="reconciles_with_silver",
     description=RECONCILES_DESCRIPTION,
     blocking=True,
-    additional_ins={"lifecycle": AssetIn(key=LIFECYCLE_KEY, metadata=DATASET_INPUT)},
+    additional_ins={"lifecycle": AssetIn(key=LIFECYCLE_KEY)},
     pool=DUCKDB_POOL,
 )
 def customer_360_reconciles_with_silver(

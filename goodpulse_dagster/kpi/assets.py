@@ -26,7 +26,6 @@ from goodpulse_dagster.kpi.transforms import (
 from goodpulse_dagster.report import (
     kpi_chart_markdown,
 )
-from goodpulse_dagster.resources.parquet_io import DATASET_INPUT
 from goodpulse_dagster.resources.storage import AnalyticsSettings, ReportsResource
 from goodpulse_dagster.resources.warehouse import (
     ARROW_INPUT,
@@ -52,11 +51,11 @@ INPUT_ASSETS = {
     "cohort_retention": AssetKey([GOLD, "cohort_retention"]),
 }
 # How each is loaded: customer_360 left in the warehouse (the columns the KPI queries read), the
-# small cohort table as Arrow, the silver lifecycle as a Parquet dataset that DuckDB scans in
+# small cohort table as Arrow, the silver lifecycle as a lake dataset that DuckDB scans in
 # place; the step runs its queries in the warehouse (``WarehouseResource.engine``).
 INPUT_METADATA = {
     "customer_360": {**RELATION_INPUT, "columns": list(KPI_CUSTOMER_360_COLUMNS)},
-    "lifecycle": DATASET_INPUT,
+    "lifecycle": {},
     "cohort_retention": ARROW_INPUT,
 }
 

@@ -20,7 +20,6 @@ from goodpulse_dagster.quality.rules import (
     RECONCILED_GOLD_COLUMNS,
     revenue_reconciliation,
 )
-from goodpulse_dagster.resources.parquet_io import DATASET_INPUT
 from goodpulse_dagster.resources.storage import AnalyticsSettings
 from goodpulse_dagster.resources.warehouse import RELATION_INPUT, WarehouseResource
 from goodpulse_dagster.schema import KPI, KPI_TABLES
@@ -47,14 +46,14 @@ def kpi_rules(table: str) -> list[Rule]:
             key=CUSTOMER_360_KEY,
             metadata={**RELATION_INPUT, "columns": list(RECONCILED_GOLD_COLUMNS)},
         ),
-        "lifecycle": AssetIn(key=LIFECYCLE_KEY, metadata=DATASET_INPUT),
+        "lifecycle": AssetIn(key=LIFECYCLE_KEY),
     },
     pool=DUCKDB_POOL,
 )
 def northstar_reconciles_across_layers(
     northstar: pd.DataFrame,
     customer_360,
-    lifecycle,  # a Parquet dataset or an Arrow table (DATASET_INPUT)
+    lifecycle,  # a lake dataset (resources/lake_data.py)
     analytics: AnalyticsSettings,
     warehouse: WarehouseResource,
 ) -> AssetCheckResult:

@@ -37,7 +37,6 @@ from goodpulse_dagster.predictions.transforms import (
     high_risk_revenue_rise,
 )
 from goodpulse_dagster.report import prediction_chart_markdown, prediction_section_markdown
-from goodpulse_dagster.resources.parquet_io import DATASET_INPUT
 from goodpulse_dagster.resources.storage import AnalyticsSettings, ReportsResource
 from goodpulse_dagster.resources.warehouse import (
     RELATION_INPUT,
@@ -63,7 +62,7 @@ CUSTOMER_360_KEY = AssetKey([GOLD, "customer_360"])
 @asset(
     name="customer_predictions",
     ins={
-        "lifecycle": AssetIn(key=LIFECYCLE_KEY, metadata=DATASET_INPUT),
+        "lifecycle": AssetIn(key=LIFECYCLE_KEY),
         # Read in the warehouse, only the columns the model uses.
         "customer_360": AssetIn(
             key=CUSTOMER_360_KEY,
@@ -113,7 +112,7 @@ PREDICTION_INPUTS = {
         key=CUSTOMER_360_KEY,
         metadata={**RELATION_INPUT, "columns": list(EARLY_WARNING_CUSTOMER_360_COLUMNS)},
     ),
-    "lifecycle": AssetIn(key=LIFECYCLE_KEY, metadata=DATASET_INPUT),
+    "lifecycle": AssetIn(key=LIFECYCLE_KEY),
 }
 PREDICTION_TABLE_INPUTS = {
     "churn_risk_monitor": ("lifecycle",),

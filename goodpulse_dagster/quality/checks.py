@@ -7,17 +7,16 @@ function of ``quality/rules.py`` and returns an ``Outcome``; ``to_result`` turns
 ``AssetCheckResult`` with every count as metadata.
 
 Checks on partitioned assets carry the quarterly ``partitions_def`` and read only the partitions
-of the run (``context.partition_keys``), never the whole history.
+of the run (``context.partition_keys``), never the whole history. They read them as lake datasets
+(``LakeReader``): the rules are SQL that DuckDB runs over the objects where they lie.
 """
 
-import io
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckKey,
@@ -32,7 +31,7 @@ from dagster import (
 
 from goodpulse_dagster import lake_layout
 from goodpulse_dagster.asset_conventions import DUCKDB_POOL
-from goodpulse_dagster.engine import Relation, arrow_schema
+from goodpulse_dagster.engine import Relation
 from goodpulse_dagster.partitions import quarterly_partitions
 from goodpulse_dagster.quality.rules import (
     SEVERITY_ERROR,
@@ -46,11 +45,10 @@ from goodpulse_dagster.quality.rules import (
     unit_interval_columns,
     unit_interval_violations,
 )
-from goodpulse_dagster.resources.lake import LakeStore, LocalLakeStore
+from goodpulse_dagster.resources.lake_data import LakeDataset
 from goodpulse_dagster.resources.storage import AnalyticsSettings, LakeResource
 from goodpulse_dagster.resources.warehouse import WarehouseResource
-from goodpulse_dagster.schema import BRONZE, QUARANTINE_COLUMNS, SILVER
-from goodpulse_dagster.sql_helpers import concat
+from goodpulse_dagster.schema import BRONZE, SILVER
 
 SEVERITIES = {SEVERITY_WARN: AssetCheckSeverity.WARN, SEVERITY_ERROR: AssetCheckSeverity.ERROR}
 
@@ -150,19 +148,20 @@ class MissingLakeObjectError(FileNotFoundError):
 
 
 class LakeReader:
-    """Reads the lake objects of one run: an asset's partitions of the run (or its one object),
-    and the quarantine objects beside them. Every read is cached for the step."""
+    """The lake objects of one run as datasets: an asset's partitions of the run (or its one
+    object), and the quarantine objects beside them. Nothing is read until a rule's SQL scans
+    them."""
 
-    def __init__(self, store: LakeStore, partition_keys: list[str] | None):
-        self.store = store
+    def __init__(self, lake: LakeResource, partition_keys: list[str] | None):
+        self.lake = lake
+        self.store = lake.store()
         self.partition_keys = partition_keys
-        self._cache: dict[tuple, pa.Table] = {}
 
     def _relpaths(self, base: str, partitioned: bool) -> list[str]:
         keys = self.partition_keys if partitioned else None
         return lake_layout.table_objects(base, keys)
 
-    def _read(self, relpaths: list[str], schema: pa.Schema | None) -> pa.Table:
+    def _dataset(self, relpaths: list[str]) -> LakeDataset:
         missing = [p for p in relpaths if not self.store.exists(p)]
         if missing:
             raise MissingLakeObjectError(
@@ -170,43 +169,28 @@ class LakeReader:
                 + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
                 + ": materialize the asset for these partitions before checking it"
             )
-        return concat([self.store.read_table(p) for p in relpaths], schema)
+        return self.lake.dataset(relpaths)
 
-    def asset(self, layer: str, table: str, partitioned: bool) -> pa.Table:
-        key = ("asset", layer, table, partitioned)
-        if key not in self._cache:
-            self._cache[key] = self._read(
-                self._relpaths(lake_layout.table_folder(layer, table), partitioned), None
-            )
-        return self._cache[key]
+    def asset(self, layer: str, table: str, partitioned: bool) -> LakeDataset:
+        return self._dataset(self._relpaths(lake_layout.table_folder(layer, table), partitioned))
 
     def schemas(self, layer: str, table: str, partitioned: bool) -> dict[str, pa.Schema]:
         """The Parquet schema of each object of the run (read from the footer only)."""
         out = {}
         for relpath in self._relpaths(lake_layout.table_folder(layer, table), partitioned):
-            if not self.store.exists(relpath):
-                raise MissingLakeObjectError(f"{self.store.object_uri(relpath)} does not exist")
-            if isinstance(self.store, LocalLakeStore):
-                out[relpath] = pq.read_schema(self.store.path(relpath))
-            else:
-                out[relpath] = pq.read_schema(io.BytesIO(self.store.read_bytes(relpath)))
+            out[relpath] = self._dataset([relpath]).schema()
         return out
 
-    def quarantine(self, table: str, layer: str, partitioned: bool) -> pa.Table:
+    def quarantine(self, table: str, layer: str, partitioned: bool) -> LakeDataset:
         """Bronze: the table's one object (rows of every file, not partitioned). Silver: the
         run's partition objects of a partitioned table, the one object of a dimension."""
-        key = ("quarantine", table, layer, partitioned)
-        if key not in self._cache:
-            if layer == BRONZE:
-                names = [lake_layout.quarantine_name(BRONZE)]
-            elif partitioned and self.partition_keys is not None:
-                names = [lake_layout.quarantine_name(SILVER, k) for k in self.partition_keys]
-            else:
-                names = [lake_layout.quarantine_name(SILVER)]
-            relpaths = [lake_layout.quarantine_object(table, name) for name in names]
-            schema = arrow_schema(QUARANTINE_COLUMNS)
-            self._cache[key] = self._read(relpaths, schema).cast(schema)
-        return self._cache[key]
+        if layer == BRONZE:
+            names = [lake_layout.quarantine_name(BRONZE)]
+        elif partitioned and self.partition_keys is not None:
+            names = [lake_layout.quarantine_name(SILVER, k) for k in self.partition_keys]
+        else:
+            names = [lake_layout.quarantine_name(SILVER)]
+        return self._dataset([lake_layout.quarantine_object(table, name) for name in names])
 
 
 @dataclass
@@ -239,7 +223,7 @@ def lake_checks(
         context: AssetCheckExecutionContext, lake: LakeResource, analytics: AnalyticsSettings
     ):
         inputs = LakeCheckInputs(
-            table, LakeReader(lake.store(), run_partition_keys(context)), analytics, context
+            table, LakeReader(lake, run_partition_keys(context)), analytics, context
         )
         for check_key in _ordered(context.selected_asset_check_keys, by_name):
             rule = by_name[check_key.name]

@@ -1,4 +1,8 @@
-"""Data-quality rules as pure functions: tables in (Arrow or pandas), violation counts out.
+"""Data-quality rules as pure functions: tables in, violation counts out.
+
+A table is anything the engine binds (``engine.Input``): a lake dataset or a warehouse relation,
+which DuckDB reads where it lies, or an Arrow table or DataFrame (the unit tests' rows). Each rule
+is SQL, so a check never reads a lake table into Python.
 
 The asset checks in each layer's ``checks.py`` are thin wrappers around these: they load the
 partitions a run materialized, call one function, and turn the ``Finding`` into an
@@ -88,7 +92,10 @@ def _scalar_row(query: str, **tables: Any) -> dict[str, Any]:
 
 
 def _column_list(table: Any) -> list[str]:
-    return list(table.column_names) if isinstance(table, pa.Table) else list(table.columns)
+    if isinstance(table, pa.Table):
+        return list(table.column_names)
+    # A lake dataset or a relation: its columns, bound by DuckDB without reading a row.
+    return run_sql("SELECT * FROM t LIMIT 0", t=table).column_names
 
 
 # --- Keys and references ---------------------------------------------------------------------
@@ -230,7 +237,7 @@ def unknown_values(table: Any, column: str, allowed: Iterable[str]) -> Finding:
     )
     return Finding(
         violations=sum(per_value.values()),
-        counts={"rows_checked": _row_count(table), "unknown_values": len(per_value)},
+        counts={"rows_checked": row_count(table), "unknown_values": len(per_value)},
         samples=[f"{v!r}: {n} rows" for v, n in list(per_value.items())[:SAMPLE_SIZE]],
     )
 
@@ -584,7 +591,8 @@ def revenue_reconciliation(
     return Finding(len(samples), counts, samples)
 
 
-def _row_count(table: Any) -> int:
+def row_count(table: Any) -> int:
+    """Rows of a table: an Arrow table's, or counted by DuckDB (a lake dataset, a relation)."""
     if isinstance(table, pa.Table):
         return table.num_rows
     return _scalar_row("SELECT count(*) AS n FROM t", t=table)["n"]

@@ -6,18 +6,17 @@ the DuckDB table ``quarantine.<table>`` with the columns of ``schema.QUARANTINE_
 
     SELECT rule, reason, source_file, source_line FROM quarantine.order_items WHERE layer = 'bronze';
 
-The table goes to the warehouse IO manager as an Arrow table, not a DataFrame: a round trip
-through pandas would turn ``source_line`` (BIGINT with NULLs) into DOUBLE and an empty table's
-text columns into untyped ones, and a query of the quarantine should find the same typed
-(possibly empty) table every time. The IO manager's Arrow handler replaces the whole table
-(``CREATE OR REPLACE``), so re-runs never duplicate rows.
+The table is written in the warehouse itself (``CREATE OR REPLACE TABLE ... AS SELECT ... FROM
+read_parquet(...)``, the quarantine columns cast to their declared types) and handed to the
+warehouse IO manager as ``InPlace``: its rows never pass through Python, and a query of the
+quarantine finds the same typed (possibly empty) table every time. Re-runs replace the whole
+table, so they never duplicate rows.
 
 The eleven assets are one multi-asset: each is materialized, shown and selected on its own
 (``can_subset``), and a run of several writes them in one step (they were eleven steps of a few
 milliseconds of work each and ~0.1 s of Dagster's per-step cost).
 """
 
-import pyarrow as pa
 from dagster import (
     AssetExecutionContext,
     AssetKey,
@@ -33,9 +32,9 @@ from goodpulse_dagster.asset_conventions import (
     OWNERS,
     WAREHOUSE_IO_MANAGER,
 )
-from goodpulse_dagster.engine import arrow_schema, conform
-from goodpulse_dagster.resources.lake import LakeStore
+from goodpulse_dagster.engine import cast_select, connect
 from goodpulse_dagster.resources.storage import LakeResource
+from goodpulse_dagster.resources.warehouse import InPlace, WarehouseResource
 from goodpulse_dagster.retries import STEP_RETRY_POLICY
 from goodpulse_dagster.schema import (
     BRONZE,
@@ -45,31 +44,50 @@ from goodpulse_dagster.schema import (
     SOURCE_TABLES,
     SourceTable,
 )
-from goodpulse_dagster.sql_helpers import concat
+from goodpulse_dagster.sql_helpers import quote_ident
 
 CODE_VERSION = "1"
 
 
-def read_quarantine_objects(store: LakeStore, table: str) -> pa.Table:
-    """Every quarantine object of a table in the lake (bronze, silver, every quarter), as one
-    table with exactly the quarantine columns; empty (with the schema) when there are none."""
+def quarantine_source_sql(lake: LakeResource, table: str) -> str:
+    """A SELECT of every quarantine object of a table in the lake (bronze, silver, every
+    quarter) with exactly the quarantine columns; no row when there are none. The caller's
+    connection must be able to read the lake (``LakeDataset.prepare``)."""
+    store = lake.store()
     relpaths = [
         p
         for p in store.list(lake_layout.quarantine_folder(table))
         if lake_layout.is_parquet_object(p)
     ]
-    parts = [conform(store.read_table(p), QUARANTINE_COLUMNS) for p in relpaths]
-    return concat(parts, arrow_schema(QUARANTINE_COLUMNS))
+    if relpaths:
+        return cast_select(f"SELECT * FROM {lake.dataset(relpaths).sql()}", QUARANTINE_COLUMNS)
+    nulls = ", ".join(f"NULL::{t} AS {quote_ident(c)}" for c, t in QUARANTINE_COLUMNS.items())
+    return f"SELECT {nulls} WHERE FALSE"
 
 
-def _summary(rows: pa.Table) -> str:
-    counts: dict[tuple[str, str], int] = {}
-    for layer, rule in zip(
-        rows.column("layer").to_pylist(), rows.column("rule").to_pylist(), strict=True
-    ):
-        counts[(layer, rule)] = counts.get((layer, rule), 0) + 1
+def write_quarantine_table(lake: LakeResource, table: str) -> tuple[int, str]:
+    """``quarantine.<table>`` replaced by the lake's quarantine rows, written by DuckDB in the
+    database of ``connect()`` (the warehouse inside ``WarehouseResource.engine``); its row count
+    and a Markdown summary per layer and rule."""
+    target = f"{QUARANTINE}.{table}"
+    con = connect()
+    try:
+        relpaths = lake.store().list(lake_layout.quarantine_folder(table))
+        if relpaths:
+            lake.dataset(relpaths[:1]).prepare(con)
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {QUARANTINE}")
+        con.execute(f"CREATE OR REPLACE TABLE {target} AS {quarantine_source_sql(lake, table)}")
+        counts = con.execute(
+            f"SELECT layer, rule, count(*) FROM {target} GROUP BY ALL ORDER BY 1, 2"
+        ).fetchall()
+    finally:
+        con.close()
+    return sum(n for _, _, n in counts), _summary(counts)
+
+
+def _summary(counts: list[tuple[str, str, int]]) -> str:
     lines = ["| layer | rule | rows |", "|---|---|---|"]
-    lines += [f"| {layer} | {rule} | {n:,} |" for (layer, rule), n in sorted(counts.items())]
+    lines += [f"| {layer} | {rule} | {n:,} |" for layer, rule, n in counts]
     return "\n".join(lines)
 
 
@@ -101,18 +119,21 @@ def _quarantine_out(table: SourceTable) -> AssetOut:
     retry_policy=STEP_RETRY_POLICY,
     group_name=QUARANTINE,
 )
-def quarantine_tables(context: AssetExecutionContext, lake: LakeResource):
-    store = lake.store()
-    for table in SOURCE_TABLES:
-        if AssetKey([QUARANTINE, table]) not in context.selected_asset_keys:
-            continue
-        rows = read_quarantine_objects(store, table)
+def quarantine_tables(
+    context: AssetExecutionContext, lake: LakeResource, warehouse: WarehouseResource
+):
+    written = {}
+    with warehouse.engine():
+        for table in SOURCE_TABLES:
+            if AssetKey([QUARANTINE, table]) in context.selected_asset_keys:
+                written[table] = write_quarantine_table(lake, table)
+    for table, (rows, summary) in written.items():
         yield Output(
-            rows,
+            InPlace(rows),
             output_name=table,
             metadata={
                 "dagster/table_name": f"{QUARANTINE}.{table}",
-                "by_layer_and_rule": MetadataValue.md(_summary(rows)),
+                "by_layer_and_rule": MetadataValue.md(summary),
             },
         )
 

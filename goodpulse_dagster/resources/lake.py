@@ -2,12 +2,17 @@
 
 The Parquet IO manager, the quarantine writer and the staging cache all go through ``LakeStore``,
 so the local and S3 layouts are the same code with a different base location.
+
+Lake objects are written by DuckDB into a local scratch file first (resources/lake_data.py) and
+then published whole (``publish``): renamed into place locally, uploaded from disk (multipart for
+a large file) on S3, so a reader never sees half an object and a re-run replaces it.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import shutil
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
@@ -41,13 +46,12 @@ class LakeStore(ABC):
     @abstractmethod
     def delete(self, relpath: str) -> None: ...
 
+    @abstractmethod
+    def publish(self, relpath: str, local_file: Path) -> None:
+        """Replace the object with the local file ``local_file``, which is moved (gone after)."""
+
     def object_uri(self, relpath: str) -> str:
         return f"{self.uri.rstrip('/')}/{relpath}"
-
-    def write_table(self, relpath: str, table: pa.Table) -> None:
-        buf = io.BytesIO()
-        pq.write_table(table, buf, compression="zstd")
-        self.write_bytes(relpath, buf.getvalue())
 
     def read_table(self, relpath: str) -> pa.Table:
         return pq.read_table(io.BytesIO(self.read_bytes(relpath)))
@@ -71,6 +75,18 @@ class LocalLakeStore(LakeStore):
 
     def read_bytes(self, relpath: str) -> bytes:
         return self.path(relpath).read_bytes()
+
+    def publish(self, relpath: str, local_file: Path) -> None:
+        # A rename on one filesystem; across filesystems a copy beside the object, then a rename,
+        # so the object is replaced whole either way.
+        target = self.path(relpath)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(local_file, target)
+        except OSError:
+            with atomic_files.replacing(target) as tmp:
+                shutil.copyfile(local_file, tmp)
+            os.unlink(local_file)
 
     def read_table(self, relpath: str) -> pa.Table:
         # Memory-map the local file rather than copying it into a bytes buffer first.
@@ -109,6 +125,12 @@ class S3LakeStore(LakeStore):
 
     def read_bytes(self, relpath: str) -> bytes:
         return self.client.get_object(Bucket=self.bucket, Key=self.prefix + relpath)["Body"].read()
+
+    def publish(self, relpath: str, local_file: Path) -> None:
+        # boto3's managed upload streams the file from disk (multipart above 8 MB); the object
+        # appears when the upload completes, replacing the old one.
+        self.client.upload_file(str(local_file), self.bucket, self.prefix + relpath)
+        os.unlink(local_file)
 
     def exists(self, relpath: str) -> bool:
         resp = self.client.list_objects_v2(Bucket=self.bucket, Prefix=self.prefix + relpath)

@@ -17,7 +17,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 from dagster import ConfigurableResource
 from pydantic import Field, create_model
 
@@ -35,6 +34,8 @@ from goodpulse_dagster.params import (
     to_config,
 )
 from goodpulse_dagster.resources.lake import LakeStore, LocalLakeStore, S3LakeStore
+from goodpulse_dagster.resources.lake_data import LakeDataset, LakeOutput
+from goodpulse_dagster.resources.s3_filesystem import s3_filesystem
 from goodpulse_dagster.settings import STORAGE_LOCAL, STORAGE_S3
 
 # One boto3 client per (process, endpoint, region, attempts), shared by every store and landing zone of
@@ -79,6 +80,11 @@ class S3Connection(ConfigurableResource):
                     ) from None
             return _S3_CLIENTS[key]
 
+    def filesystem(self):
+        """The fsspec filesystem DuckDB reads and writes ``s3://`` URIs through
+        (resources/s3_filesystem.py), one per process and endpoint."""
+        return s3_filesystem(self.endpoint_url, self.region_name, self.max_attempts)
+
 
 class LakeResource(ConfigurableResource):
     """The Parquet lake: ``local_dir`` (storage=local) or ``s3://bucket/prefix`` (storage=s3)."""
@@ -88,19 +94,49 @@ class LakeResource(ConfigurableResource):
     s3_bucket: str | None = None
     s3_prefix: str = "lake"
     s3: S3Connection = Field(default_factory=S3Connection)
+    # Where DuckDB writes a step's lake objects before they are published
+    # (lake_layout.lake_output_dir; local in both storages).
+    scratch_dir: str = ".goodpulse/tmp/lake-out"
 
     def store(self) -> LakeStore:
         if self.storage == STORAGE_S3:
             return S3LakeStore(self.s3.client(), self.s3_bucket, self.s3_prefix)
         return LocalLakeStore(self.local_dir)
 
-    def write_quarantine(self, table: str, name: str, rows: pa.Table) -> str:
-        """Replace one quarantine object (so a re-run never duplicates rejected rows); ``name``
-        is its ``lake_layout.quarantine_name`` (``bronze``, ``silver``, ``silver/<quarter>``)."""
-        relpath = lake_layout.quarantine_object(table, name)
+    def dataset(self, relpaths: list[str]) -> LakeDataset:
+        """The objects ``relpaths`` as a dataset DuckDB scans where they lie."""
         store = self.store()
-        store.write_table(relpath, rows)
-        return store.object_uri(relpath)
+        filesystem = self.s3.filesystem() if self.storage == STORAGE_S3 else None
+        return LakeDataset(tuple(store.object_uri(p) for p in relpaths), filesystem)
+
+    def output_folder(self, run_id: str, *parts: str) -> Path:
+        """A step's scratch folder for the files it writes (``<scratch>/<run>/<parts>``)."""
+        return lake_layout.run_output_dir(Path(self.scratch_dir), run_id, *parts)
+
+    def prune_output_folders(self, run_id: str) -> None:
+        """Remove the run's scratch folders left empty once their files are published (only
+        this run's: another run may be writing its own)."""
+        root = lake_layout.run_output_dir(Path(self.scratch_dir), run_id)
+        if not root.is_dir():
+            return
+        for folder in sorted((p for p in root.rglob("*") if p.is_dir()), reverse=True):
+            if not any(folder.iterdir()):
+                folder.rmdir()
+        if not any(root.iterdir()):
+            root.rmdir()
+
+    def publish_quarantine(self, table: str, layer: str, output: LakeOutput) -> str:
+        """Replace a table's quarantine objects of one layer with ``output``'s files (so a re-run
+        never duplicates rejected rows): one per partition key (``silver/<quarter>``) or the one
+        object (``bronze``, ``silver`` of a dimension). Returns the last object's URI."""
+        store = self.store()
+        uri = ""
+        for key, path in output.files.items():
+            relpath = lake_layout.quarantine_object(table, lake_layout.quarantine_name(layer, key))
+            store.publish(relpath, path)
+            uri = store.object_uri(relpath)
+        output.discard()
+        return uri
 
 
 class LandingZoneResource(ConfigurableResource):

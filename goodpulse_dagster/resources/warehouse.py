@@ -52,10 +52,11 @@ from pydantic import Field
 from goodpulse_dagster import memory_budget
 from goodpulse_dagster.engine import Relation, install_macros, use_connection
 from goodpulse_dagster.errors import UserError
-from goodpulse_dagster.resources.parquet_io import LOAD_AS
 from goodpulse_dagster.schema import GOLD, KPI, TABLE_SPECS
 from goodpulse_dagster.sql_helpers import sql_list
 
+# The ``AssetIn`` metadata key that chooses what a warehouse input is loaded as.
+LOAD_AS = "load_as"
 ARROW_INPUT = {LOAD_AS: "arrow"}
 # An input left in the warehouse: an ``engine.Relation`` over the table, for a step that runs its
 # models in the warehouse (``WarehouseResource.engine``), so a customer-grain table is never

@@ -1,14 +1,14 @@
 """Silver: cleaned, deduplicated, standardised tables and ``unified_user_lifecycle``.
 
-Each asset loads its bronze table (and the silver dimensions it checks references against), calls a
-pure transform from ``silver/cleaning.py``, writes what it rejected to the quarantine, and
-attaches the counts that reconcile it with bronze.
+Each asset gets its bronze table (and the silver dimensions it checks references against) as
+lake datasets, calls a pure transform from ``silver/cleaning.py`` that DuckDB runs from those
+files to Parquet files (``LakeOutput``), publishes what it rejected to the quarantine, and
+attaches the counts that reconcile it with bronze. No table is read into Python.
 """
 
 from collections.abc import Callable
 from datetime import datetime
 
-import pyarrow as pa
 from dagster import (
     AssetExecutionContext,
     AssetIn,
@@ -18,7 +18,6 @@ from dagster import (
     asset,
 )
 
-from goodpulse_dagster import lake_layout
 from goodpulse_dagster.asset_conventions import (
     LAKE_IO_MANAGER,
     LAKE_KIND,
@@ -26,9 +25,8 @@ from goodpulse_dagster.asset_conventions import (
     profile_metadata,
     single_run_backfills_allowed,
 )
-from goodpulse_dagster.params import MetricParams
 from goodpulse_dagster.partitions import quarterly_partitions
-from goodpulse_dagster.resources.parquet_io import DATASET_INPUT, split_by_partition
+from goodpulse_dagster.resources.lake_data import LakeDataset
 from goodpulse_dagster.resources.storage import AnalyticsSettings, LakeResource
 from goodpulse_dagster.retries import STEP_RETRY_POLICY, user_errors_fail_fast
 from goodpulse_dagster.schema import (
@@ -40,24 +38,25 @@ from goodpulse_dagster.schema import (
 )
 from goodpulse_dagster.silver.cleaning import (
     CleanResult,
-    build_unified_user_lifecycle,
     clean_geolocation,
     clean_order_reviews,
     clean_products,
     clean_source,
+    write_unified_user_lifecycle,
 )
 
 CODE_VERSION = "1"
 
-Transform = Callable[[pa.Table, dict[str, pa.Table], datetime, MetricParams], CleanResult]
+# (bronze rows, parents by name, now, params, output: the Cleaner's folder and partition keys).
+Transform = Callable[..., CleanResult]
 
 
 def _generic(table_name: str) -> Transform:
-    def transform(bronze_rows, parents, now, params):
+    def transform(bronze_rows, parents, now, params, **output):
         refs = {
             col: (parent, parents[parent]) for col, parent in silver_references(table_name).items()
         }
-        return clean_source(table_name, bronze_rows, now, refs, params)
+        return clean_source(table_name, bronze_rows, now, refs, params, **output)
 
     return transform
 
@@ -65,24 +64,30 @@ def _generic(table_name: str) -> Transform:
 TRANSFORMS: dict[str, tuple[Transform, tuple[str, ...]]] = {
     name: (_generic(name), silver_inputs(name)) for name in SOURCE_TABLES
 }
-TRANSFORMS["order_reviews"] = (lambda b, _p, now, _params: clean_order_reviews(b, now), ())
-TRANSFORMS["geolocation"] = (lambda b, _p, now, _params: clean_geolocation(b, now), ())
+TRANSFORMS["order_reviews"] = (
+    lambda b, _p, now, _params, **out: clean_order_reviews(b, now, **out),
+    (),
+)
+TRANSFORMS["geolocation"] = (
+    lambda b, _p, now, _params, **out: clean_geolocation(b, now, **out),
+    (),
+)
 TRANSFORMS["products"] = (
-    lambda b, p, now, params: clean_products(b, p["category_translation"], now, params),
+    lambda b, p, now, params, **out: clean_products(
+        b, p["category_translation"], now, params, **out
+    ),
     silver_inputs("products"),
 )
 
 
-def write_silver_quarantine(
-    context: AssetExecutionContext, lake: LakeResource, table_name: str, rows: pa.Table
-) -> str:
-    """One quarantine object per partition (or one for a dimension), replaced on every run."""
-    if context.assets_def.partitions_def is not None:
-        uri = ""
-        for key, part in split_by_partition(rows, sorted(context.partition_keys)).items():
-            uri = lake.write_quarantine(table_name, lake_layout.quarantine_name(SILVER, key), part)
-        return uri
-    return lake.write_quarantine(table_name, lake_layout.quarantine_name(SILVER), rows)
+def _output_target(context: AssetExecutionContext, lake: LakeResource, table_name: str) -> dict:
+    """Where a silver step's files go: its scratch folder, one file per partition key of the run
+    (none for a dimension)."""
+    partitioned = context.assets_def.partitions_def is not None
+    return {
+        "folder": lake.output_folder(context.run.run_id, SILVER, table_name),
+        "partition_keys": sorted(context.partition_keys) if partitioned else None,
+    }
 
 
 def _silver_lake_asset(name: str, ins: dict[str, AssetIn], partitioned: bool):
@@ -109,13 +114,8 @@ def build_silver_asset(table_name: str):
     table = SOURCE_TABLES[table_name]
     transform, parents = TRANSFORMS[table_name]
     ins = {"bronze_rows": AssetIn(key=AssetKey([BRONZE, table_name]))}
-    # Parent tables are only looked up: a Parquet dataset reads just the key columns.
-    ins.update(
-        {
-            parent: AssetIn(key=AssetKey([SILVER, parent]), metadata=DATASET_INPUT)
-            for parent in parents
-        }
-    )
+    # Parent tables are only looked up: DuckDB reads just their key column.
+    ins.update({parent: AssetIn(key=AssetKey([SILVER, parent])) for parent in parents})
 
     @_silver_lake_asset(table_name, ins, table.partitioned)
     def _silver(
@@ -127,12 +127,19 @@ def build_silver_asset(table_name: str):
         bronze_rows = inputs.pop("bronze_rows")
         now = datetime.now().replace(microsecond=0)
         with user_errors_fail_fast():
-            result = transform(bronze_rows, inputs, now, analytics.params())
-        quarantine_uri = write_silver_quarantine(context, lake, table_name, result.quarantine)
-        metadata = profile_metadata(result.table, context.asset_key)
+            result = transform(
+                bronze_rows,
+                inputs,
+                now,
+                analytics.params(),
+                **_output_target(context, lake, table_name),
+            )
+        # One quarantine object per partition (or one for a dimension), replaced on every run.
+        quarantine_uri = lake.publish_quarantine(table_name, SILVER, result.quarantine_output)
+        metadata = profile_metadata(result.output, context.asset_key)
         metadata.update({f"rows_{k}": int(v) for k, v in result.counts.items()})
         metadata["quarantine_uri"] = quarantine_uri
-        return Output(result.table, metadata=metadata)
+        return Output(result.output, metadata=metadata)
 
     return _silver
 
@@ -148,20 +155,31 @@ LIFECYCLE_INPUTS = {
 
 
 def build_unified_user_lifecycle_asset():
-    # Parquet datasets that the one DuckDB query scans in place: only the columns it uses are
-    # read, and at 3M orders the six tables are not all held in memory as Arrow first.
-    ins = {
-        arg: AssetIn(key=AssetKey([SILVER, t]), metadata=DATASET_INPUT)
-        for arg, t in LIFECYCLE_INPUTS.items()
-    }
+    # Lake datasets that the one DuckDB query scans in place (only the columns it uses are
+    # read) and COPYs to Parquet: none of the six tables is held in Python.
+    ins = {arg: AssetIn(key=AssetKey([SILVER, t])) for arg, t in LIFECYCLE_INPUTS.items()}
 
     @_silver_lake_asset("unified_user_lifecycle", ins, partitioned=True)
-    # Not annotated pa.Table: the inputs are pyarrow datasets on local storage, tables on S3.
     def unified_user_lifecycle(
-        context: AssetExecutionContext, orders, customers, items, payments, reviews, products
+        context: AssetExecutionContext,
+        lake: LakeResource,
+        orders: LakeDataset,
+        customers: LakeDataset,
+        items: LakeDataset,
+        payments: LakeDataset,
+        reviews: LakeDataset,
+        products: LakeDataset,
     ):
-        table = build_unified_user_lifecycle(orders, customers, items, payments, reviews, products)
-        return Output(table, metadata=profile_metadata(table, context.asset_key))
+        output = write_unified_user_lifecycle(
+            orders,
+            customers,
+            items,
+            payments,
+            reviews,
+            products,
+            **_output_target(context, lake, "unified_user_lifecycle"),
+        )
+        return Output(output, metadata=profile_metadata(output, context.asset_key))
 
     return unified_user_lifecycle
 

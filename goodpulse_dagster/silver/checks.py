@@ -41,6 +41,7 @@ from goodpulse_dagster.quality.rules import (
     orphan_severity,
     out_of_range,
     reconciliation_finding,
+    row_count,
     row_count_differences,
     silver_reconciliation,
     timestamp_violations,
@@ -97,6 +98,7 @@ def primary_key(inputs: LakeCheckInputs) -> Outcome:
 def references(column: str, parent: str):
     def evaluate(inputs: LakeCheckInputs) -> Outcome:
         silver = _silver(inputs)
+        silver_rows = row_count(silver)
         quarantined = count_quarantined(
             _quarantine(inputs), ORPHAN_RULE, orphan_reason_pattern(column, parent)
         )
@@ -108,15 +110,15 @@ def references(column: str, parent: str):
             # block, rather than fail the run or pass without having looked.
             return Outcome(
                 Finding(
-                    violations=silver.num_rows,
-                    counts={"rows_checked": 0, "rows_unverified": silver.num_rows},
+                    violations=silver_rows,
+                    counts={"rows_checked": 0, "rows_unverified": silver_rows},
                     samples=[f"silver {parent} not materialized yet for this run: {missing}"],
                 ),
                 severity=SEVERITY_WARN,
             )
         live = missing_references(silver, parent_rows, column)
         orphans = quarantined + live.violations
-        rows = silver.num_rows + quarantined
+        rows = silver_rows + quarantined
         rate = orphans / rows if rows else 0.0
         error_rate = inputs.analytics.orphan_error_rate
         metadata = {"orphan_rate": rate, "orphan_error_rate": error_rate}

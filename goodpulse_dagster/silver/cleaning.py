@@ -10,12 +10,15 @@ which rules apply to which table; two tables end with a model of their own:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 
 import pyarrow as pa
 
-from goodpulse_dagster.engine import conform, run_model
+from goodpulse_dagster.engine import cast_select, model_sql, session
 from goodpulse_dagster.params import MetricParams
+from goodpulse_dagster.resources.lake_data import LakeOutput
 from goodpulse_dagster.schema import GEOLOCATION, ORDER_REVIEWS, SOURCE_TABLES, silver_table_columns
 
 # The rules' constants are defined in silver_rules and re-exported here for the checks and tests
@@ -44,6 +47,7 @@ __all__ = [
     "clean_order_reviews",
     "clean_products",
     "clean_source",
+    "write_unified_user_lifecycle",
 ]
 
 # Reviews: one per order, the latest answered; ties go to the higher score, then the higher
@@ -55,18 +59,20 @@ LATEST_REVIEW_FIRST = (
 
 def clean_source(
     table_name: str,
-    bronze: pa.Table,
+    bronze: Tabular,
     now: datetime,
     references: dict[str, tuple[str, Tabular]] | None = None,
     params: MetricParams | None = None,
+    **output,
 ) -> CleanResult:
     """The generic silver rules for a source table (every table but reviews and geolocation).
 
     ``references`` maps a column to (parent table name, a table holding the parent's keys in a
     column of the same name). ``params`` gives the line-amount ceiling (default MetricParams()).
+    ``output``: where the Parquet files go (``Cleaner``'s ``folder`` and ``partition_keys``).
     """
     params = params or MetricParams()
-    cleaner = Cleaner(SOURCE_TABLES[table_name], bronze, now)
+    cleaner = Cleaner(SOURCE_TABLES[table_name], bronze, now, **output)
     cleaner.standardise_and_dedup()
     cleaner.resolve_keys()
     cleaner.check_keys()
@@ -76,9 +82,9 @@ def clean_source(
     return cleaner.result()
 
 
-def clean_order_reviews(bronze: pa.Table, now: datetime) -> CleanResult:
+def clean_order_reviews(bronze: Tabular, now: datetime, **output) -> CleanResult:
     """One review per order: the latest answered (ties: higher score, then higher review_id)."""
-    cleaner = Cleaner(ORDER_REVIEWS, bronze, now)
+    cleaner = Cleaner(ORDER_REVIEWS, bronze, now, **output)
     cleaner.standardise_and_dedup()
     cleaner.resolve_keys(order_by=LATEST_REVIEW_FIRST, supersede=True)
     cleaner.check_keys()
@@ -89,10 +95,14 @@ def clean_order_reviews(bronze: pa.Table, now: datetime) -> CleanResult:
 
 
 def clean_products(
-    bronze: pa.Table, translation: Tabular, now: datetime, params: MetricParams | None = None
+    bronze: Tabular,
+    translation: Tabular,
+    now: datetime,
+    params: MetricParams | None = None,
+    **output,
 ) -> CleanResult:
     """Products with renamed columns and the English category name (NULL when untranslated)."""
-    cleaner = Cleaner(SOURCE_TABLES["products"], bronze, now)
+    cleaner = Cleaner(SOURCE_TABLES["products"], bronze, now, **output)
     cleaner.standardise_and_dedup()
     cleaner.resolve_keys()
     cleaner.check_keys()
@@ -100,9 +110,9 @@ def clean_products(
     return cleaner.result("silver/products__english_category", translation=translation)
 
 
-def clean_geolocation(bronze: pa.Table, now: datetime) -> CleanResult:
+def clean_geolocation(bronze: Tabular, now: datetime, **output) -> CleanResult:
     """One row per zip prefix from the in-Brazil points: median lat/lng, modal city and state."""
-    cleaner = Cleaner(GEOLOCATION, bronze, now)
+    cleaner = Cleaner(GEOLOCATION, bronze, now, **output)
     cleaner.standardise_and_dedup()
     cleaner.check_points()
     kept_points = cleaner.con.execute("SELECT count(*) FROM points").fetchall()[0][0]
@@ -112,29 +122,37 @@ def clean_geolocation(bronze: pa.Table, now: datetime) -> CleanResult:
     return result
 
 
-def build_unified_user_lifecycle(
+def write_unified_user_lifecycle(
     orders: Tabular,
     customers: Tabular,
     items: Tabular,
     payments: Tabular,
     reviews: Tabular,
     products: Tabular,
-) -> pa.Table:
-    """One row per order (every status) with its customer, money, review and delivery facts.
+    folder: Path | None = None,
+    partition_keys: Sequence[str] | None = None,
+) -> LakeOutput:
+    """One row per order (every status) with its customer, money, review and delivery facts,
+    written by DuckDB to one Parquet file per partition key (default: the quarters it holds).
 
-    Inputs are silver tables (Arrow tables or Parquet datasets, which DuckDB scans in place);
+    Inputs are silver tables (lake datasets, which DuckDB scans in place, or Arrow tables);
     order-grain inputs are for the same partitions as ``orders``.
     """
-    out = run_model(
-        "silver/unified_user_lifecycle",
-        {
-            "orders": orders,
-            "customers": customers,
-            "items": items,
-            "payments": payments,
-            "reviews": reviews,
-            "products": products,
-        },
-        {},
-    )
-    return conform(out, silver_table_columns("unified_user_lifecycle"))
+    inputs = {
+        "orders": orders,
+        "customers": customers,
+        "items": items,
+        "payments": payments,
+        "reviews": reviews,
+        "products": products,
+    }
+    model = model_sql("silver/unified_user_lifecycle")
+    columns = silver_table_columns("unified_user_lifecycle")
+    with session(inputs) as s:
+        s.connection.execute(f"CREATE TEMP TABLE lifecycle AS {cast_select(model, columns)}")
+        return LakeOutput.write(s.connection, "lifecycle", folder, partition_keys, True)
+
+
+def build_unified_user_lifecycle(*tables: Tabular) -> pa.Table:
+    """``write_unified_user_lifecycle`` read back as one Arrow table: tests and inspection."""
+    return write_unified_user_lifecycle(*tables).to_arrow()

@@ -29,13 +29,16 @@ Python; the models are plain SQL files.
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.dataset as ds
 
-from goodpulse_dagster.engine import arrow_schema, conform, connect, model_sql
+from goodpulse_dagster.engine import Input, bind_input, cast_select, connect, model_sql
+from goodpulse_dagster.resources.lake_data import LakeOutput
 from goodpulse_dagster.schema import (
     DOUBLE,
     INGESTED_AT_COLUMN,
@@ -47,7 +50,7 @@ from goodpulse_dagster.schema import (
     silver_columns,
     silver_table_columns,
 )
-from goodpulse_dagster.sql_helpers import concat, quote_ident, quote_literal
+from goodpulse_dagster.sql_helpers import quote_ident, quote_literal
 
 # Brazil's bounding box with a small margin: geolocation points outside it are data errors.
 BRAZIL_LAT = (-34.0, 5.5)
@@ -92,8 +95,9 @@ INVALID_KEY_RULE = "invalid_key"
 INVALID_VALUE_RULE = "invalid_value"
 OUT_OF_RANGE_RULE = "out_of_range"
 
-# What the transforms accept for an input table: DuckDB scans either in place.
-Tabular = pa.Table | ds.Dataset
+# What the transforms accept for an input table: a lake dataset (what a step gets), or an Arrow
+# table (tests' rows); DuckDB scans either in place.
+Tabular = Input
 
 
 def standardised_sql(table_name: str) -> str:
@@ -147,12 +151,23 @@ def _non_finite_reasons(columns: list[str]) -> str:
 
 @dataclass
 class CleanResult:
-    """A silver table, the rows it set aside, and the counts that reconcile it with bronze:
+    """A silver table and the rows it set aside, as Parquet files DuckDB wrote (``LakeOutput``s
+    the IO manager and the quarantine publish), and the counts that reconcile it with bronze:
     output_rows = input_rows - exact_duplicates - superseded - quarantined."""
 
-    table: pa.Table
-    quarantine: pa.Table
+    output: LakeOutput
+    quarantine_output: LakeOutput
     counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def table(self) -> pa.Table:
+        """The silver rows read back as one Arrow table: for tests and inspection only."""
+        return self.output.to_arrow()
+
+    @property
+    def quarantine(self) -> pa.Table:
+        """The quarantine read back as one Arrow table: for tests and inspection only."""
+        return self.quarantine_output.to_arrow()
 
 
 class Cleaner:
@@ -160,21 +175,38 @@ class Cleaner:
 
     The steps build temporary tables in order: ``dedup`` (the model's standardised rows without
     exact duplicates), ``ranked`` and ``kept`` (one row per key); each check moves the rows it
-    rejects from ``kept`` to the quarantine. ``result`` shapes ``kept`` into the silver table.
+    rejects from ``kept`` to the temporary table ``quarantine``. ``result`` shapes ``kept`` into
+    the silver table and writes it and the quarantine to Parquet (in ``folder``, one file per
+    partition key of ``partition_keys`` for an order-grain table): no row passes through Python.
     """
 
-    def __init__(self, table: SourceTable, bronze: pa.Table, now: datetime):
+    def __init__(
+        self,
+        table: SourceTable,
+        bronze: Tabular,
+        now: datetime,
+        folder: Path | None = None,
+        partition_keys: Sequence[str] | None = None,
+    ):
         self.table = table
         self.now = now
+        self.folder = (
+            Path(folder) if folder is not None else Path(tempfile.mkdtemp(prefix="lake-out-"))
+        )
+        self.partition_keys = partition_keys
         self.con = connect()
-        self.con.register("bronze", bronze)
-        self.input_rows = bronze.num_rows
+        bind_input(self.con, "bronze", bronze)
+        self.input_rows = self._count("bronze")
         self.key_cols = [quote_ident(table.silver_renames.get(c, c)) for c in table.primary_key]
         self.data_cols = [quote_ident(c) for c in silver_columns(table)]
         if table.partitioned:
             self.data_cols.append(PARTITION_COLUMN)
-        self.quarantine: list[pa.Table] = []
+        columns = ", ".join(f"{quote_ident(c)} {t}" for c, t in QUARANTINE_COLUMNS.items())
+        self.con.execute(f"CREATE TEMP TABLE quarantine ({columns})")
         self.counts: dict[str, int] = {"input_rows": self.input_rows}
+
+    def _count(self, table: str) -> int:
+        return self.con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
 
     @property
     def cols_sql(self) -> str:
@@ -182,20 +214,19 @@ class Cleaner:
 
     def quarantine_rows(self, rule: str, reason_sql: str, source: str, where: str) -> None:
         partition = PARTITION_COLUMN if self.table.partitioned else "NULL::DATE"
-        self.quarantine.append(
-            self.con.sql(
-                f"""
-                SELECT {quote_literal(self.table.name)} AS table_name, 'silver' AS layer,
-                       {quote_literal(rule)} AS rule, {SOURCE_FILE_COLUMN} AS source_file,
-                       NULL::BIGINT AS source_line, {reason_sql} AS reason,
-                       to_json(struct_pack({self.cols_sql}))::VARCHAR AS record,
-                       {partition} AS {PARTITION_COLUMN}, ?::TIMESTAMP AS quarantined_at
-                FROM {source} WHERE {where}
-                -- A stable order, so the same input gives the same quarantine object.
-                ORDER BY source_file, record
-                """,
-                params=[self.now],
-            ).to_arrow_table()
+        self.con.execute(
+            f"""
+            INSERT INTO quarantine
+            SELECT {quote_literal(self.table.name)} AS table_name, 'silver' AS layer,
+                   {quote_literal(rule)} AS rule, {SOURCE_FILE_COLUMN} AS source_file,
+                   NULL::BIGINT AS source_line, {reason_sql} AS reason,
+                   to_json(struct_pack({self.cols_sql}))::VARCHAR AS record,
+                   {partition} AS {PARTITION_COLUMN}, ?::TIMESTAMP AS quarantined_at
+            FROM {source} WHERE {where}
+            -- A stable order, so the same input gives the same quarantine object.
+            ORDER BY source_file, record
+            """,
+            [self.now],
         )
 
     def _quarantine_from_kept(self, rule: str, reason_sql: str, bad: str) -> None:
@@ -216,8 +247,7 @@ class Cleaner:
             GROUP BY ALL
             """
         )
-        kept = self.con.execute("SELECT count(*) FROM dedup").fetchall()[0][0]
-        self.counts["exact_duplicates"] = self.input_rows - kept
+        self.counts["exact_duplicates"] = self.input_rows - self._count("dedup")
 
     def resolve_keys(self, order_by: str | None = None, supersede: bool = False) -> None:
         """Keep one row per primary key, the first by ``order_by`` (default: from the latest
@@ -266,14 +296,12 @@ class Cleaner:
         """Quarantine orphans: rows of ``kept`` whose reference is not a key of its parent.
 
         ``references`` maps a column to (parent table name, a table holding the parent's keys in
-        a column of the same name).
+        a column of the same name): a lake dataset is read by DuckDB, the key column only.
         """
         conditions, reasons = [], []
         for col, (parent_name, parent) in references.items():
             view = f"parent_{col}"
-            # A Parquet dataset (DATASET_INPUT) reads only the key column here.
-            keys = parent.to_table(columns=[col]) if isinstance(parent, ds.Dataset) else parent
-            self.con.register(view, keys.select([col]))
+            bind_input(self.con, view, parent)
             c = quote_ident(col)
             cond = (
                 f"({c} IS NOT NULL AND {c} NOT IN (SELECT {c} FROM {view} WHERE {c} IS NOT NULL))"
@@ -387,27 +415,31 @@ class Cleaner:
         )
 
     def result(self, final_model: str | None = None, **inputs: Tabular) -> CleanResult:
-        """The silver table, its quarantine and counts; the connection is closed.
+        """The silver table and its quarantine, written to Parquet, and the counts; the
+        connection is closed.
 
         The table is ``kept`` ordered by its key, or ``final_model``'s result (a model reading
-        this cleaner's ``kept`` or ``points`` and the named ``inputs``), conformed to the
-        declared silver columns.
-        """
+        this cleaner's ``kept`` or ``points`` and the named ``inputs``), cast to the declared
+        silver columns by DuckDB."""
+        partitioned = self.table.partitioned
         try:
             for name, table in inputs.items():
-                self.con.register(name, table)
+                bind_input(self.con, name, table)
             if final_model is None:
                 final_sql = f"SELECT * FROM kept ORDER BY {', '.join(self.key_cols)}"
             else:
                 final_sql = model_sql(final_model)
-            out = self.con.sql(final_sql).to_arrow_table()
+            columns = silver_table_columns(self.table.name)
+            # A table in the final order (insertion order is kept), written per partition.
+            self.con.execute(f"CREATE TEMP TABLE silver_rows AS {cast_select(final_sql, columns)}")
+            output = LakeOutput.write(
+                self.con, "silver_rows", self.folder, self.partition_keys, partitioned
+            )
+            quarantine = LakeOutput.write(
+                self.con, "quarantine", self.folder / "quarantine", self.partition_keys, partitioned
+            )
         finally:
             self.con.close()
-        quarantine = concat(self.quarantine, arrow_schema(QUARANTINE_COLUMNS)).cast(
-            arrow_schema(QUARANTINE_COLUMNS)
-        )
-        self.counts["quarantined"] = quarantine.num_rows
-        self.counts["output_rows"] = out.num_rows
-        return CleanResult(
-            conform(out, silver_table_columns(self.table.name)), quarantine, self.counts
-        )
+        self.counts["quarantined"] = quarantine.row_count
+        self.counts["output_rows"] = output.row_count
+        return CleanResult(output, quarantine, self.counts)
