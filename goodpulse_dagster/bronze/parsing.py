@@ -40,8 +40,15 @@ from typing import BinaryIO
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
-from goodpulse_dagster.engine import arrow_schema, arrow_type, cast_select, used_params
+from goodpulse_dagster.engine import (
+    arrow_schema,
+    arrow_type,
+    cast_select,
+    copy_to_parquet,
+    used_params,
+)
 from goodpulse_dagster.engine import connect as sql_connect
 from goodpulse_dagster.errors import UserInputError
 from goodpulse_dagster.resources.lake_data import LakeOutput
@@ -74,14 +81,31 @@ class SourceSchemaError(UserInputError):
 
 @dataclass
 class IngestedFile:
-    valid: pa.Table  # the table's columns (typed), extra columns (text), _source_file, _ingested_at
-    rejected: pa.Table  # QUARANTINE_COLUMNS
+    """One source file parsed: its rows written by DuckDB to ``valid_path`` (the table's columns
+    typed, extra columns as text, _source_file, _ingested_at) and its quarantined rows to
+    ``rejected_path`` (QUARANTINE_COLUMNS). A file's rows never pass through Python: at 10M
+    orders the orders export alone is 10M rows."""
+
+    valid_path: Path
+    rejected_path: Path
+    valid_rows: int
+    rejected_rows: int
     extra_columns: list[str]
     encoding: str = "utf-8"  # the encoding the file was read with
 
     @property
     def record_count(self) -> int:
-        return self.valid.num_rows + self.rejected.num_rows
+        return self.valid_rows + self.rejected_rows
+
+    @property
+    def valid(self) -> pa.Table:
+        """The valid rows read back (for tests and inspection)."""
+        return pq.read_table(self.valid_path)
+
+    @property
+    def rejected(self) -> pa.Table:
+        """The quarantined rows read back (for tests and inspection)."""
+        return pq.read_table(self.rejected_path)
 
 
 # --- Bytes: compressed files, encodings, physical lines ------------------------------------------
@@ -296,17 +320,26 @@ def ingest_file(
     ingested_at: datetime,
     encoding: str = AUTO_ENCODING,
     scratch_dir: Path | None = None,
+    valid_path: Path | None = None,
+    rejected_path: Path | None = None,
 ) -> IngestedFile:
-    """Read one source file into its typed bronze columns plus the quarantined rows.
+    """Parse one source file into its typed bronze columns plus the quarantined rows, written
+    to the Parquet files ``valid_path`` and ``rejected_path`` (default: new files in the temp
+    directory).
 
     ``source`` is the file's URI as the user knows it (landing-zone path or s3:// key); it is what
     ``_source_file`` and every error message show. ``encoding`` is GOODPULSE_CSV_ENCODING; a file
     that is not UTF-8 is transcoded into ``scratch_dir`` (default: the temp directory) and the
     copy is removed afterwards.
     """
+    if valid_path is None or rejected_path is None:
+        scratch = Path(tempfile.mkdtemp(prefix="goodpulse-ingest-"))
+        valid_path = valid_path or scratch / "valid.parquet"
+        rejected_path = rejected_path or scratch / "rejected.parquet"
+    targets = (Path(valid_path), Path(rejected_path))
     if path.stat().st_size == 0:
         # An empty file is a valid, empty table.
-        return IngestedFile(empty_table(bronze_arrow_schema(table)), empty_quarantine(), [])
+        return _empty_file(table, targets, "utf-8")
     try:
         codec = detect_encoding(path, source, encoding)
     except (OSError, EOFError) as exc:  # a truncated or corrupt .gz file
@@ -315,21 +348,39 @@ def ingest_file(
             "and run again."
         ) from exc
     if codec in _NATIVE_ENCODINGS:
-        return _ingest_utf8(table, path, source, ingested_at, codec)
+        return _ingest_utf8(table, path, source, ingested_at, codec, targets)
     scratch = Path(scratch_dir or tempfile.gettempdir())
     utf8 = transcode_to_utf8(path, codec, scratch / f"{uuid.uuid4().hex}.csv")
     try:
-        return _ingest_utf8(table, utf8, source, ingested_at, codec)
+        return _ingest_utf8(table, utf8, source, ingested_at, codec, targets)
     finally:
         os.unlink(utf8)
 
 
+def _write_arrow(target: Path, rows: pa.Table) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(rows, target, compression="zstd")
+
+
+def _empty_file(table: SourceTable, targets: tuple[Path, Path], codec: str) -> IngestedFile:
+    valid_path, rejected_path = targets
+    _write_arrow(valid_path, empty_table(bronze_arrow_schema(table)))
+    _write_arrow(rejected_path, empty_quarantine())
+    return IngestedFile(valid_path, rejected_path, 0, 0, [], codec)
+
+
 def _ingest_utf8(
-    table: SourceTable, path: Path, source: str, ingested_at: datetime, codec: str
+    table: SourceTable,
+    path: Path,
+    source: str,
+    ingested_at: datetime,
+    codec: str,
+    targets: tuple[Path, Path],
 ) -> IngestedFile:
+    valid_path, rejected_path = targets
     header = read_header(path)
     if not header:  # e.g. a compressed empty file
-        return IngestedFile(empty_table(bronze_arrow_schema(table)), empty_quarantine(), [], codec)
+        return _empty_file(table, targets, codec)
     extras = check_header(table, header, source)
     file_types = {c: table.columns.get(c, "VARCHAR") for c in header}
     whole = [c for c, t in file_types.items() if is_whole_number_type(t)]
@@ -346,24 +397,23 @@ def _ingest_utf8(
         ]
         select += [quote_ident(c) for c in extras]
         keep = f"WHERE rowid NOT IN (SELECT rec FROM {not_whole})" if not_whole else ""
-        valid = con.sql(
-            f"""
+        # Straight from DuckDB to the staged file, in the file's order (a scan keeps the
+        # insertion order: preserve_insertion_order is on).
+        valid = f"""
             SELECT {", ".join(select)},
                    {quote_literal(source)} AS {SOURCE_FILE_COLUMN},
-                   ?::TIMESTAMP AS {INGESTED_AT_COLUMN}
+                   {quote_literal(ingested_at.isoformat(sep=" "))}::TIMESTAMP
+                       AS {INGESTED_AT_COLUMN}
             FROM raw {keep}
-            """,
-            params=[ingested_at],
-        ).to_arrow_table()
+            """
+        copy_to_parquet(con, valid, valid_path)
+        valid_rows = con.execute(f"SELECT count(*) FROM raw {keep}").fetchall()[0][0]
+        # The rejected lines: as many as the file has bad lines, not of the file's size.
         rejected = _rejected_rows(con, table, path, source, ingested_at, rejects, not_whole)
     finally:
         con.close()
-    return IngestedFile(
-        valid.cast(bronze_arrow_schema(table, extras)),
-        rejected.cast(arrow_schema(QUARANTINE_COLUMNS)),
-        extras,
-        codec,
-    )
+    _write_arrow(rejected_path, rejected.cast(arrow_schema(QUARANTINE_COLUMNS)))
+    return IngestedFile(valid_path, rejected_path, valid_rows, rejected.num_rows, extras, codec)
 
 
 def _typed(column: str, duckdb_type: str, read_as_text: bool) -> str:

@@ -119,11 +119,6 @@ def file_content_hash(path: Path, cache_dir: Path) -> str:
     return digest.hexdigest()
 
 
-def _write_parquet(target: Path, table: pa.Table) -> None:
-    with atomic_files.replacing(target) as tmp:
-        pq.write_table(table, tmp, compression="zstd")
-
-
 def _staging_key(content_hash: str, encoding: str) -> str:
     """The name of a file's staged copy: its content hash, and a forced encoding."""
     setting = encoding.strip().lower()
@@ -159,9 +154,9 @@ def stage_table(table_name: str, zone: LandingZone, staging_dir: Path) -> list[S
                 datetime.now().replace(microsecond=0),
                 encoding=zone.encoding,
                 scratch_dir=staging_dir / "_utf8",
+                valid_path=valid_path,
+                rejected_path=rejected_path,
             )
-            _write_parquet(valid_path, ingested.valid)
-            _write_parquet(rejected_path, ingested.rejected)
             meta = {
                 "extra_columns": ingested.extra_columns,
                 "records": ingested.record_count,
