@@ -69,6 +69,10 @@ def test_the_small_budget_is_in_force_and_binds(bounded_and_default):
     assert f"memory_limit {SMALL_BUDGET}" not in (tmp / "default.log").read_text()
 
 
+# Empty on the generated data (no customer there is both high-risk and still Active or Warm): it
+# is compared all the same, but an empty table cannot show a difference.
+EMPTY_ON_GENERATED_DATA = {(schema.KPI, "early_warning")}
+
 ANALYSIS_TABLES = [
     *((schema.GOLD, t) for t in (*schema.GOLD_TABLES, *schema.PREDICTION_GOLD_TABLES)),
     *((schema.KPI, t) for t in (*schema.KPI_TABLES, *schema.PREDICTION_KPI_TABLES)),
@@ -80,7 +84,7 @@ def test_every_figure_is_the_same_as_under_the_default_budget(bounded_and_defaul
     *_, con = bounded_and_default
     name = f"{layer}.{table}"
     rows = con.execute(f"SELECT count(*) FROM dflt.{name}").fetchall()[0][0]
-    assert rows > 0, f"{name} is empty: nothing compared"
+    assert (rows == 0) == ((layer, table) in EMPTY_ON_GENERATED_DATA), f"{name}: {rows} rows"
     # Every row of each side is in the other, as many times (EXCEPT ALL keeps duplicates): the
     # same table, bit for bit, DOUBLE columns included (the models add in a fixed order).
     for a, b in (("bounded", "dflt"), ("dflt", "bounded")):

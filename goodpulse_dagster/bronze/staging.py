@@ -36,7 +36,7 @@ from goodpulse_dagster.engine import cast_select, connect, copy_to_parquet
 from goodpulse_dagster.errors import UserInputError
 from goodpulse_dagster.landing.zone import LandingZone, RawObject
 from goodpulse_dagster.partitions import FIRST_QUARTER, quarter_start
-from goodpulse_dagster.resources.lake_data import LakeOutput
+from goodpulse_dagster.resources.lake_data import BuildReadBack, LakeOutput
 from goodpulse_dagster.schema import (
     ORDERS,
     PARTITION_COLUMN,
@@ -68,7 +68,7 @@ class StagedFile:
 
 
 @dataclass
-class BronzeBuild:
+class BronzeBuild(BuildReadBack):
     """A bronze table (one partition window, or all rows of a dimension) and what was set aside,
     as Parquet files DuckDB wrote (``LakeOutput``s the IO manager and the quarantine publish)."""
 
@@ -78,16 +78,6 @@ class BronzeBuild:
     duplicate_files: list[str] = field(
         default_factory=list
     )  # URIs skipped: same content as another
-
-    @property
-    def table(self) -> pa.Table:
-        """The rows read back as one Arrow table: for tests and inspection only."""
-        return self.output.to_arrow()
-
-    @property
-    def quarantine(self) -> pa.Table:
-        """The quarantine read back as one Arrow table: for tests and inspection only."""
-        return self.quarantine_output.to_arrow()
 
     @property
     def extra_columns(self) -> list[str]:

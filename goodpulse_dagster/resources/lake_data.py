@@ -138,3 +138,19 @@ class LakeOutput:
         for folder in folders:
             if folder.is_dir() and not any(folder.iterdir()):
                 shutil.rmtree(folder, ignore_errors=True)
+
+
+class BuildReadBack:
+    """A build's rows and quarantine (its ``output`` and ``quarantine_output``) read back as
+    Arrow tables: for tests and inspection only, never in a step."""
+
+    output: LakeOutput
+    quarantine_output: LakeOutput
+
+    @property
+    def table(self) -> pa.Table:
+        return self.output.to_arrow()
+
+    @property
+    def quarantine(self) -> pa.Table:
+        return self.quarantine_output.to_arrow()

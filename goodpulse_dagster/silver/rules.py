@@ -35,10 +35,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-import pyarrow as pa
-
 from goodpulse_dagster.engine import Input, bind_input, cast_select, connect, model_sql
-from goodpulse_dagster.resources.lake_data import LakeOutput
+from goodpulse_dagster.resources.lake_data import BuildReadBack, LakeOutput
 from goodpulse_dagster.schema import (
     DOUBLE,
     INGESTED_AT_COLUMN,
@@ -150,7 +148,7 @@ def _non_finite_reasons(columns: list[str]) -> str:
 
 
 @dataclass
-class CleanResult:
+class CleanResult(BuildReadBack):
     """A silver table and the rows it set aside, as Parquet files DuckDB wrote (``LakeOutput``s
     the IO manager and the quarantine publish), and the counts that reconcile it with bronze:
     output_rows = input_rows - exact_duplicates - superseded - quarantined."""
@@ -158,16 +156,6 @@ class CleanResult:
     output: LakeOutput
     quarantine_output: LakeOutput
     counts: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def table(self) -> pa.Table:
-        """The silver rows read back as one Arrow table: for tests and inspection only."""
-        return self.output.to_arrow()
-
-    @property
-    def quarantine(self) -> pa.Table:
-        """The quarantine read back as one Arrow table: for tests and inspection only."""
-        return self.quarantine_output.to_arrow()
 
 
 class Cleaner:
