@@ -721,8 +721,13 @@ def main(argv: list[str] | None = None) -> dict:
         write_results(args.out, merged(previous, results))
     if args.incremental_scale:
         print(f"== incremental refresh at {args.incremental_scale:,} orders", flush=True)
+        # The full run it is a share of: this invocation's, or (--merge) one already recorded.
         full = next(
-            (s.get("run") for s in results["scales"] if s["orders"] == args.incremental_scale),
+            (
+                s.get("run")
+                for s in merged(previous, results)["scales"]
+                if s["orders"] == args.incremental_scale
+            ),
             None,
         )
         try:
