@@ -36,10 +36,14 @@ def test_every_silver_table_has_one_model_and_every_model_a_table():
     names = model_names("silver")
     tables = {name.split("__")[0] for name in names}
     assert tables == set(SILVER_TABLES)
-    # The two steps after the rules, named <table>__<step>.
+    # The two steps after the rules and the lifecycle's steps, named <table>__<step>.
     assert sorted(n for n in names if "__" in n) == [
         "geolocation__by_zip_prefix",
         "products__english_category",
+        "unified_user_lifecycle__item_totals",
+        "unified_user_lifecycle__order_customers",
+        "unified_user_lifecycle__payment_totals",
+        "unified_user_lifecycle__rows",
     ]
 
 

@@ -122,6 +122,15 @@ def clean_geolocation(bronze: Tabular, now: datetime, **output) -> CleanResult:
     return result
 
 
+# The steps of models/silver/unified_user_lifecycle.sql, in order.
+LIFECYCLE_STEPS = (
+    "silver/unified_user_lifecycle__order_customers",
+    "silver/unified_user_lifecycle__item_totals",
+    "silver/unified_user_lifecycle__payment_totals",
+    "silver/unified_user_lifecycle__rows",
+)
+
+
 def write_unified_user_lifecycle(
     orders: Tabular,
     customers: Tabular,
@@ -149,6 +158,9 @@ def write_unified_user_lifecycle(
     model = model_sql("silver/unified_user_lifecycle")
     columns = silver_table_columns("unified_user_lifecycle")
     with session(inputs) as s:
+        # Its steps, each a temporary table DuckDB can spill (the comment atop each says why).
+        for step in LIFECYCLE_STEPS:
+            s.materialize(step)
         s.connection.execute(f"CREATE TEMP TABLE lifecycle AS {cast_select(model, columns)}")
         return LakeOutput.write(s.connection, "lifecycle", folder, partition_keys, True)
 
