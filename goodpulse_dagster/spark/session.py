@@ -26,7 +26,8 @@ from typing import Any
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import PrivateAttr
 
-from goodpulse_dagster.spark.settings import DEFAULT_REMOTE, engine_settings
+from goodpulse_dagster.settings import DEFAULT_SPARK_REMOTE as DEFAULT_REMOTE
+from goodpulse_dagster.settings import engine_settings_from_env
 
 # Settings every session gets, local or remote (runtime SQL settings, which a Connect client may
 # set on a cluster too):
@@ -109,7 +110,7 @@ class SparkConnectResource(ConfigurableResource):
     _stack: contextlib.ExitStack | None = PrivateAttr(default=None)
 
     def resolved_remote(self) -> str:
-        return self.remote or engine_settings().spark_remote
+        return self.remote or engine_settings_from_env().spark_remote
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
         self._stack = contextlib.ExitStack()
