@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 
 from goodpulse_dagster import schema
-from goodpulse_dagster.engine import arrow_schema
+from goodpulse_dagster.engine import Input, arrow_schema
 from goodpulse_dagster.gold.as_of import compute_as_of
 from goodpulse_dagster.gold.transforms import CUSTOMER_STEPS, rfm_code_table
 from goodpulse_dagster.kpi.transforms import kpi_sql_params
@@ -61,23 +61,37 @@ class SparkBuild:
         out: str,
         params: MetricParams,
         lifecycle_files: Sequence[str] | None = None,
+        as_of_input: Input | None = None,
     ):
-        """``silver``: silver table name -> its Parquet paths. ``lifecycle_files``: the local
-        lifecycle Parquet files for ``as_of`` (default: ``silver``'s lifecycle paths)."""
+        """``silver``: silver table name -> its Parquet paths. ``as_of`` is computed by DuckDB
+        over ``as_of_input`` (any ``engine.Input``: the Dagster assets pass a relation over the
+        Hive layout), else over ``lifecycle_files``, the local lifecycle Parquet files (default:
+        ``silver``'s lifecycle paths)."""
         self.steps = SparkSteps(
             spark, {view: silver[table] for view, table in SILVER_INPUTS.items()}
         )
         self.out = out
         self.params = params
-        files = lifecycle_files or silver[schema.LIFECYCLE]
-        self.as_of = compute_as_of(ds.dataset(list(_as_list(files))), params)
+        if as_of_input is None:
+            files = lifecycle_files or silver[schema.LIFECYCLE]
+            as_of_input = ds.dataset(list(_as_list(files)))
+        self.as_of = compute_as_of(as_of_input, params)
         self.written: dict[tuple[str, str], str] = {}
+        # Rows of each written table, and the CLV fit of customer_predictions (the assets' metadata).
+        self.rows: dict[tuple[str, str], int] = {}
+        self.fit = None
 
     def _write(self, layer: str, table: str, model: str, sql_params, columns) -> str:
         path = table_path(self.out, layer, table)
-        self.steps.create_table(model, path, sql_params, columns, view=table)
+        self.rows[(layer, table)] = self.steps.create_table(
+            model, path, sql_params, columns, view=table
+        )
         self.written[(layer, table)] = path
         return path
+
+    def use_written(self, layer: str, table: str) -> None:
+        """Read a table an earlier build wrote (another Dagster step) as the view ``table``."""
+        self.steps.register(table, table_path(self.out, layer, table))
 
     # --- gold ----------------------------------------------------------------------------------
 
@@ -131,6 +145,7 @@ class SparkBuild:
         s, params = self.steps, self.params
         predictions.create_summary(s, params, self.as_of)
         fit = predictions.fit_model(s, self.as_of, params)
+        self.fit = fit
         predictions.register_scores(s, fit, predictions.HORIZONS_DAYS)
         sql_params = {
             **predictions.spend_params(fit),
@@ -201,6 +216,7 @@ class SparkBuild:
         table = pa.concat_tables(frames) if frames else arrow_schema(columns).empty_table()
         write_parquet(read_input(s.spark, table), path)
         self.written[(schema.KPI, "churn_risk_monitor")] = path
+        self.rows[(schema.KPI, "churn_risk_monitor")] = table.num_rows
 
     def close(self) -> None:
         self.steps.close()
