@@ -20,7 +20,7 @@ predictions (the fit's metadata; the churn monitor's trend), which are engine-in
 from collections.abc import Sequence
 from decimal import Decimal
 
-from dagster import AssetCheckExecutionContext, AssetKey, multi_asset_check
+from dagster import AssetCheckExecutionContext, AssetCheckKey, AssetKey, multi_asset_check
 
 from goodpulse_dagster import schema
 from goodpulse_dagster.gold.checks import (
@@ -116,7 +116,7 @@ def _key_check(asset_key: AssetKey, rule: Rule):
             finding = spark_key_finding(spark.session, view, columns)
         finally:
             spark.session.catalog.dropTempView(view)
-        yield to_result(context.selected_asset_check_keys.pop(), Outcome(finding), rule.description)
+        yield to_result(AssetCheckKey(asset_key, rule.name), Outcome(finding), rule.description)
 
     return _check
 

@@ -73,10 +73,28 @@ def _start(remote: str, conf: Mapping[str, str]):
         # A local server takes its static settings (driver memory, UI) when it starts; pyspark
         # then tries to set them again as session settings and warns that it cannot.
         warnings.filterwarnings("ignore", message="Failed to set spark", category=UserWarning)
-        spark = builder.getOrCreate()
+        # A server URL gets a session of its own (``create``): ``getOrCreate`` would hand back
+        # the process's default session, e.g. the one of a local server started earlier.
+        spark = builder.getOrCreate() if _is_local(remote) else builder.create()
     for key, value in RUNTIME_CONF.items():
         spark.conf.set(key, value)
     return spark
+
+
+def _is_local(remote: str) -> bool:
+    return remote.startswith("local")
+
+
+def _release(spark, remote: str) -> None:
+    """End ``spark``: a local session stops its server with it. A session on a server URL only
+    releases its server-side session and closes its channel: ``stop()`` would also stop a local
+    server this process started for someone else (pyspark stops it whenever one runs)."""
+    if _is_local(remote):
+        spark.stop()
+        return
+    with contextlib.suppress(Exception):  # the server may be gone already
+        spark.client.release_session()
+    spark.client.close()
 
 
 @contextlib.contextmanager
@@ -86,14 +104,14 @@ def spark_session(
     driver_memory: str = "1g",
 ) -> Iterator[Any]:
     """A Spark Connect session to ``remote``, stopped on exit (with its local server)."""
-    local = remote.startswith("local")
+    local = _is_local(remote)
     work_dir = Path(tempfile.mkdtemp(prefix="goodpulse-spark-")) if local else None
     conf = local_conf(work_dir, shuffle_partitions, driver_memory) if work_dir else {}
     spark = _start(remote, conf)
     try:
         yield spark
     finally:
-        spark.stop()
+        _release(spark, remote)
         if work_dir is not None:
             shutil.rmtree(work_dir, ignore_errors=True)
 
