@@ -15,7 +15,7 @@ import pytest
 from dagster import AssetKey, DagsterInstance
 
 from goodpulse_dagster import lake_layout, schema
-from goodpulse_dagster.cli import run_pipeline
+from goodpulse_dagster.cli import headline_kpis, run_pipeline
 from goodpulse_dagster.definitions import build_definitions
 from goodpulse_dagster_tests.fixtures.handmade_raw import write_handmade_raw
 from goodpulse_dagster_tests.fixtures.handmade_silver import HANDMADE_AS_OF
@@ -112,6 +112,21 @@ def test_the_warehouse_serves_views_equal_to_the_duckdb_run(runs):
             _assert_same(on_spark, on_duckdb, schema.GOLD, table)
         for table in KPI_TABLES:
             _assert_same(on_spark, on_duckdb, schema.KPI, table)
+
+
+def test_goodpulse_kpis_prints_the_duckdb_runs_figures(runs):
+    """``goodpulse kpis``' headline figures, read from the Spark run's views, are the DuckDB
+    run's (floats within 1e-9)."""
+    (spark_settings, _, _), (duck_settings, _, _) = runs
+    on_spark = headline_kpis(spark_settings.warehouse_path)
+    on_duckdb = headline_kpis(duck_settings.warehouse_path)
+    assert on_spark.keys() == on_duckdb.keys()
+    assert on_duckdb["total_customers"] > 0
+    for name, value in on_duckdb.items():
+        if isinstance(value, float):
+            assert on_spark[name] == pytest.approx(value, rel=1e-9, abs=1e-9, nan_ok=True), name
+        else:
+            assert on_spark[name] == value, name
 
 
 def _assert_same(on_spark, on_duckdb, layer: str, table: str) -> None:
