@@ -38,6 +38,10 @@ the lake runs the landing-zone sensor requests for those files (the plan and run
 ``automation/``: the order-grain bronze + silver tables of that quarter) and then gold, KPI and
 report (``analytics_job``), in a subprocess, as a share of the full run.
 
+The Spark engine (issue 18) has its own benchmark, ``benchmarks/spark_benchmark.py``: local
+Spark vs DuckDB on the same generated files, per layer, with the driver's and the Spark
+server's memory (docs/scale-out.md, "Results").
+
 Work files (data, homes, floor databases, logs) go under ``--work`` (gitignored). Not a test:
 nothing asserts on the timings.
 """

@@ -371,7 +371,8 @@ def headline_kpis(warehouse: Path) -> dict[str, float | str]:
     con = connect_warehouse(str(warehouse), read_only=True)
     try:
         [(built,)] = con.sql(
-            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'kpi' "
+            # A table, or a view over the Parquet a Spark run wrote (GOODPULSE_ENGINE=spark).
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'kpi' "
             "AND table_name = 'northstar'"
         ).fetchall()
         if not built:

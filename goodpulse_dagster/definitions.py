@@ -48,17 +48,36 @@ from goodpulse_dagster.silver.assets import silver_assets
 from goodpulse_dagster.silver.checks import build_silver_checks
 
 
-def build_checks() -> list:
+def build_checks(spark: bool = False) -> list:
     """Every asset check, layer by layer (docs/data_quality.md; the freshness checks of the landing
-    zone, silver and the report in automation/freshness_checks.py, which never block)."""
-    return [
-        *build_bronze_checks(),
+    zone, silver and the report in automation/freshness_checks.py, which never block). With
+    ``spark``, the checks of the assets Spark builds are spark/checks.py's (same names)."""
+    layer_checks = [
         *build_silver_checks(),
         *build_gold_checks(),
         *build_kpi_checks(),
-        *build_freshness_checks(),
         *build_prediction_checks(),
     ]
+    if spark:
+        # Imported only with GOODPULSE_ENGINE=spark: the DuckDB path never loads the extra.
+        from goodpulse_dagster.spark.checks import SPARK_CHECKED_KEYS, build_spark_checks
+
+        layer_checks = [
+            check
+            for check in layer_checks
+            if not {k.asset_key for k in check.check_keys} & SPARK_CHECKED_KEYS
+        ] + build_spark_checks()
+    return [*build_bronze_checks(), *layer_checks, *build_freshness_checks()]
+
+
+def engine_assets(assets: list, spark: bool) -> list:
+    """``assets``, or with ``spark`` the same with the Spark implementations swapped in for the
+    unified lifecycle, gold, KPI and prediction assets (same keys; spark/assets.py)."""
+    if not spark:
+        return assets
+    from goodpulse_dagster.spark.assets import with_spark_assets
+
+    return with_spark_assets(assets)
 
 
 def build_resources(settings: Settings) -> dict:
@@ -86,7 +105,7 @@ def build_resources(settings: Settings) -> dict:
         s3=s3,
     )
     analytics = analytics_settings(settings.metrics, settings.orphan_error_rate)
-    return {
+    resources = {
         "lake": lake,
         "landing": landing,
         "analytics": analytics,
@@ -102,22 +121,32 @@ def build_resources(settings: Settings) -> dict:
             automation_cycle_minutes=settings.automation_cycle_minutes,
         ),
     }
+    if settings.engine.spark:
+        from goodpulse_dagster.spark.assets import SPARK_RESOURCE
+        from goodpulse_dagster.spark.session import SparkConnectResource
+
+        # The Spark Connect session of a run (opened when its first Spark step starts).
+        resources[SPARK_RESOURCE] = SparkConnectResource(remote=settings.engine.spark_remote)
+    return resources
 
 
 def build_definitions(settings: Settings | None = None) -> Definitions:
     settings = settings or load_settings()
     # In data-flow order; descriptions and column schemas come from the table specs.
-    assets = [
-        *raw_assets,
-        *bronze_assets,
-        *silver_assets,
-        *gold_assets,
-        *kpi_assets,
-        *prediction_assets,
-        *report_assets,
-        *quarantine_assets,
-    ]
-    checks = build_checks()
+    assets = engine_assets(
+        [
+            *raw_assets,
+            *bronze_assets,
+            *silver_assets,
+            *gold_assets,
+            *kpi_assets,
+            *prediction_assets,
+            *report_assets,
+            *quarantine_assets,
+        ],
+        settings.engine.spark,
+    )
+    checks = build_checks(settings.engine.spark)
     return Definitions(
         assets=document_table_assets(assets, settings.metrics),
         asset_checks=checks,

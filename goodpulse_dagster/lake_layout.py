@@ -20,6 +20,12 @@ The lake, as '/'-separated paths relative to its root (``resources/lake.py``'s `
     quarantine/<table>/silver/<quarter>.parquet  rows silver set aside, per quarter ...
     quarantine/<table>/silver.parquet            ... or in one object for a dimension table
 
+With GOODPULSE_ENGINE=spark (docs/scale-out.md), Spark writes what it builds as Parquet datasets
+of ``part-*.parquet`` files, in Spark's own layout::
+
+    silver/unified_user_lifecycle/_partition=<quarter>/part-*.parquet   one Hive folder a quarter
+    <gold|kpi>/<table>/part-*.parquet                                    an unpartitioned table
+
 Every module that names one of these paths asks this one.
 """
 
@@ -27,7 +33,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from goodpulse_dagster.schema import QUARANTINE
+from goodpulse_dagster.schema import PARTITION_COLUMN, QUARANTINE
 
 PARQUET = ".parquet"
 UNPARTITIONED_OBJECT = f"data{PARQUET}"
@@ -134,3 +140,23 @@ def quarantine_object(table: str, name: str) -> str:
 
 def is_parquet_object(relpath: str) -> bool:
     return relpath.endswith(PARQUET)
+
+
+# --- Spark's datasets (GOODPULSE_ENGINE=spark) ----------------------------------------------------
+
+
+def spark_partition_folder(folder: str, partition_key: str) -> str:
+    """Where Spark writes one quarter of a partitioned table (``partitionBy("_partition")``): the
+    Hive folder ``<folder>/_partition=<YYYY-MM-DD>``, holding ``part-*.parquet`` files."""
+    return f"{folder}/{PARTITION_COLUMN}={partition_key}"
+
+
+def spark_partitioned_files(folder: str) -> str:
+    """The glob of every file of a Spark-partitioned table (DuckDB reads it with
+    ``hive_partitioning = true`` to get ``_partition`` back from the folder names)."""
+    return f"{spark_partition_folder(folder, '*')}/*{PARQUET}"
+
+
+def spark_dataset_files(folder: str) -> str:
+    """The glob of the files of an unpartitioned table Spark wrote (gold, KPI)."""
+    return f"{folder}/*{PARQUET}"

@@ -52,6 +52,8 @@
 | GOODPULSE_BACKTEST_HOLDOUT_DAYS | 180 | the prediction backtest fits on orders up to as_of minus this many days |
 | GOODPULSE_BACKTEST_TIE_SHARE | 0.01 | the report calls model and baseline tied on a measure within this share of the baseline's figure |
 | GOODPULSE_CHURN_RISE_WARN_SHARE | 0.25 | the churn monitor WARNs when High-risk revenue of High Value + VIP grows by more than this share between its last two dates |
+| GOODPULSE_ENGINE | duckdb | `duckdb` or `spark`: the engine of the unified lifecycle, gold, KPI and prediction assets (docs/scale-out.md) |
+| GOODPULSE_SPARK_REMOTE | local[2] | with engine=spark: a Spark Connect URL (`sc://host:15002`, Databricks Connect) or `local[N]` (a local Spark Connect server, N threads) |
 | GOODPULSE_PREDICTION_MIN_REPEAT_CUSTOMERS | 20 | a churn-monitor date with fewer repeat customers is left out, and below it Gamma-Gamma is not fitted (spend = population mean) |
 
 Secrets embedded in URLs (``user:password@`` or a signed query) are masked by ``mask_url_secrets``
@@ -145,6 +147,44 @@ def alert_settings_from_env(env: dict[str, str] | None = None) -> AlertSettings:
     )
 
 
+# --- The engine (issue 18, docs/scale-out.md) ----------------------------------------------------
+
+ENGINE_DUCKDB = "duckdb"
+ENGINE_SPARK = "spark"
+ENGINES = (ENGINE_DUCKDB, ENGINE_SPARK)
+# Two worker threads: what a laptop or this CI machine (2 cores) can give a local server.
+DEFAULT_SPARK_REMOTE = "local[2]"
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Which engine runs the unified lifecycle, gold, KPI and prediction assets, and where Spark
+    is: ``spark_remote`` is a Spark Connect URL (``sc://host:15002``; Databricks Connect's
+    ``sc://<workspace>:443/;token=...;x-databricks-cluster-id=...``) or ``local[N]``, a local
+    Spark Connect server with N worker threads (the tests)."""
+
+    engine: str = ENGINE_DUCKDB
+    spark_remote: str = DEFAULT_SPARK_REMOTE
+
+    @property
+    def spark(self) -> bool:
+        return self.engine == ENGINE_SPARK
+
+
+def engine_settings_from_env(env: dict[str, str] | None = None) -> EngineSettings:
+    """``GOODPULSE_ENGINE`` and ``GOODPULSE_SPARK_REMOTE``, checked."""
+    engine = (_env("GOODPULSE_ENGINE", ENGINE_DUCKDB, env) or "").strip().lower()
+    if engine not in ENGINES:
+        raise UserSettingsError(f"GOODPULSE_ENGINE must be one of {ENGINES}, got {engine!r}")
+    remote = (_env("GOODPULSE_SPARK_REMOTE", DEFAULT_SPARK_REMOTE, env) or "").strip()
+    if not (remote.startswith("sc://") or remote.startswith("local")):
+        raise UserSettingsError(
+            "GOODPULSE_SPARK_REMOTE must be a Spark Connect URL (sc://host:15002) or local[N], "
+            f"got {mask_url_secrets(remote)!r}"
+        )
+    return EngineSettings(engine=engine, spark_remote=remote)
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path
@@ -170,6 +210,8 @@ class Settings:
     # Attempts of one S3 request, retried by boto3's standard mode (resources/storage.py).
     s3_max_attempts: int = 5
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    # GOODPULSE_ENGINE and GOODPULSE_SPARK_REMOTE.
+    engine: EngineSettings = field(default_factory=EngineSettings)
 
     # The folders of the home (lake_layout.py says what each holds).
     @property
@@ -429,4 +471,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             _env("GOODPULSE_S3_MAX_ATTEMPTS", "5", env), "GOODPULSE_S3_MAX_ATTEMPTS"
         ),
         alerts=alert_settings_from_env(env),
+        engine=engine_settings_from_env(env),
     )

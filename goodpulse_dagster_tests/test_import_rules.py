@@ -48,6 +48,10 @@ RANKS: dict[str, int] = {
     "run_trust": 4,
     "run_progress": 4,
     "layer.wrapper": 5,  # a layer's assets and checks
+    # GOODPULSE_ENGINE=spark's assets and checks: built from the layers' assets and checks (their
+    # specs and rules), so they rank with them.
+    "spark.assets": 5,
+    "spark.checks": 5,
     "automation": 6,
     "execution": 6,
     "definitions": 7,

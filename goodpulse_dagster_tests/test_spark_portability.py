@@ -15,7 +15,6 @@ import contextlib
 import glob
 import io
 import math
-import shutil
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -30,15 +29,13 @@ from goodpulse_dagster.engine import arrow_schema
 from goodpulse_dagster_tests.fixtures.handmade_raw import write_handmade_raw
 from goodpulse_dagster_tests.fixtures.handmade_silver import HANDMADE_AS_OF
 from goodpulse_dagster_tests.pipeline import lake_settings
+from goodpulse_dagster_tests.spark_server import skip_without_spark
 from goodpulse_dagster_tests.test_pipeline_olist import OLIST_SAMPLE
 
-pytest.importorskip("pyspark", reason="the spark extra is not installed (pip install -e .[spark])")
-if shutil.which("java") is None:
-    pytest.skip("no Java runtime for Spark (.ci/run installs openjdk-17)", allow_module_level=True)
+skip_without_spark()
 
 from goodpulse_dagster.spark.layers import SILVER_INPUTS, SparkBuild  # noqa: E402
 from goodpulse_dagster.spark.runner import read_input, write_parquet  # noqa: E402
-from goodpulse_dagster.spark.session import spark_session  # noqa: E402
 from goodpulse_dagster.spark.translate import translate_sql  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -50,11 +47,7 @@ TABLES = [(schema.GOLD, name) for name in (*schema.GOLD_TABLES, "customer_predic
 ]
 
 
-@pytest.fixture(scope="session")
-def spark():
-    """One local Spark Connect server for every Spark test, stopped at the end."""
-    with spark_session("local[2]") as session:
-        yield session
+# ``spark``: the one local server of the test session (conftest.py, spark_server.py).
 
 
 def test_quantiles_and_month_steps_agree_on_both_engines(spark):

@@ -1,11 +1,12 @@
-"""GOODPULSE_ENGINE and GOODPULSE_SPARK_REMOTE (spark/settings.py), and the session resource's
+"""GOODPULSE_ENGINE and GOODPULSE_SPARK_REMOTE (settings.py), and the session resource's
 remote (spark/session.py), without starting Spark."""
 
 import pytest
 
 from goodpulse_dagster.errors import UserSettingsError
+from goodpulse_dagster.settings import EngineSettings, load_settings
+from goodpulse_dagster.settings import engine_settings_from_env as engine_settings
 from goodpulse_dagster.spark.session import SparkConnectResource, local_conf
-from goodpulse_dagster.spark.settings import EngineSettings, engine_settings
 
 
 def test_duckdb_and_a_local_server_by_default():
@@ -43,3 +44,10 @@ def test_a_local_server_keeps_its_files_in_its_work_folder(tmp_path):
     assert conf["spark.ui.enabled"] == "false"
     assert conf["spark.sql.warehouse.dir"] == str(tmp_path / "warehouse")
     assert conf["spark.driver.extraJavaOptions"] == f"-Dderby.system.home={tmp_path / 'derby'}"
+
+
+def test_the_engine_is_part_of_the_settings(tmp_path):
+    env = {"GOODPULSE_HOME": str(tmp_path), "GOODPULSE_ENGINE": "spark"}
+    assert load_settings(env).engine == EngineSettings("spark", "local[2]")
+    assert load_settings(env).engine.spark
+    assert not load_settings({"GOODPULSE_HOME": str(tmp_path)}).engine.spark

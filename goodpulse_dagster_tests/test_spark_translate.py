@@ -238,3 +238,16 @@ def test_ordered_sums_lose_their_order_on_spark():
     assert _spark(sql, dialect.unordered_sums) == (
         "SELECT SUM(x) AS s, AVG(ABS(x - y)) AS a, COUNT(*) AS n FROM t"
     )
+
+
+def test_epoch_of_an_interval_is_its_seconds_from_microseconds():
+    """The lifecycle's delivery_days: 2018-01-02 12:00 - 2018-01-01 00:00 is 129,600 s (1.5
+    days); Spark gets it from the two timestamps' microseconds, not unix_timestamp(interval)."""
+    sql = "SELECT epoch(a - b) / 86400.0 FROM t"
+    spark = translate_sql(sql)
+    assert "unix_timestamp" not in spark.lower()
+    assert spark.count("UNIX_MICROS(CAST(") == 2, spark
+    duck = duckdb.sql(
+        "SELECT epoch(TIMESTAMP '2018-01-02 12:00:00' - TIMESTAMP '2018-01-01 00:00:00') / 86400.0"
+    ).fetchall()[0][0]
+    assert duck == 1.5

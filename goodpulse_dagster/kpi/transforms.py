@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
+from datetime import date
 
 import pandas as pd
 
@@ -42,7 +43,7 @@ from goodpulse_dagster.sql_params import (
 CANCELED_STATUS = "canceled"
 
 
-def _delivery_bucket_lows() -> list[int]:
+def delivery_bucket_lows() -> list[int]:
     """Lower bounds (whole days) of ``schema.DELIVERY_BUCKETS``: '0-3' -> 0, ..., '31+' -> 31."""
     return [int(label.split("-")[0].rstrip("+")) for label in schema.DELIVERY_BUCKETS]
 
@@ -55,79 +56,120 @@ def _run(table: str, inputs: dict[str, Frame], params: dict[str, object]) -> pd.
     return to_pandas(run_model(f"kpi/{table}", inputs, params, schema.KPI_TABLES[table]))
 
 
+# The parameters each KPI model binds, from the analytics settings and the run's as_of: the one
+# place both engines read them (these builders, and spark/layers.py's Spark build).
+SqlParams = Callable[[MetricParams, date | None], dict[str, object]]
+
+
+def _labels(params: MetricParams, as_of: date | None) -> dict[str, object]:
+    return label_params()
+
+
+def _metrics(params: MetricParams, as_of: date | None) -> dict[str, object]:
+    return metric_sql_params(params)
+
+
+KPI_SQL_PARAMS: dict[str, SqlParams] = {
+    "northstar": lambda params, as_of: {
+        **metric_sql_params(params),
+        "as_of": as_of,
+        "canceled_status": CANCELED_STATUS,
+    },
+    "frequency_distribution": _labels,
+    "value_concentration": _labels,
+    "recency_value_pivot": _labels,
+    "lifecycle_revenue": _labels,
+    "repeat_funnel": _metrics,
+    "period1_retention": _labels,
+    "monthly_revenue": lambda params, as_of: {
+        **metric_sql_params(params),
+        **span_sql_params(params),
+    },
+    "delivery_vs_review": lambda params, as_of: {
+        **metric_sql_params(params),
+        "bucket_labels": list(schema.DELIVERY_BUCKETS),
+        "bucket_orders": list(range(1, len(schema.DELIVERY_BUCKETS) + 1)),
+        "bucket_lows": delivery_bucket_lows(),
+    },
+    "channel_revenue": _labels,
+    "city_concentration": _metrics,
+    "health_by_value": _labels,
+}
+
+
+def kpi_sql_params(
+    name: str, params: MetricParams | None = None, as_of: date | None = None
+) -> dict[str, object]:
+    """The parameters ``models/kpi/<name>.sql`` binds (``KPI_SQL_PARAMS``)."""
+    return KPI_SQL_PARAMS[name](params or MetricParams(), as_of)
+
+
+def _build(name: str, inputs: dict[str, Frame], params: MetricParams | None = None):
+    return _run(name, inputs, kpi_sql_params(name, params))
+
+
 def build_frequency_distribution(customer_360: Frame) -> pd.DataFrame:
     """``kpi.frequency_distribution``: per frequency_tier."""
-    return _run("frequency_distribution", {"customer_360": customer_360}, label_params())
+    return _build("frequency_distribution", {"customer_360": customer_360})
 
 
 def build_value_concentration(customer_360: Frame) -> pd.DataFrame:
     """``kpi.value_concentration`` (KPI 4, monetization): per value_segment."""
-    return _run("value_concentration", {"customer_360": customer_360}, label_params())
+    return _build("value_concentration", {"customer_360": customer_360})
 
 
 def build_lifecycle_revenue(customer_360: Frame) -> pd.DataFrame:
     """``kpi.lifecycle_revenue`` (KPI 3): per lifecycle_stage; the Active share is the headline."""
-    return _run("lifecycle_revenue", {"customer_360": customer_360}, label_params())
+    return _build("lifecycle_revenue", {"customer_360": customer_360})
 
 
 def build_recency_value_pivot(customer_360: Frame) -> pd.DataFrame:
     """``kpi.recency_value_pivot``: customers and revenue per (value_segment, lifecycle_stage)."""
-    return _run("recency_value_pivot", {"customer_360": customer_360}, label_params())
+    return _build("recency_value_pivot", {"customer_360": customer_360})
 
 
 def build_health_by_value(customer_360: Frame) -> pd.DataFrame:
     """``kpi.health_by_value``: customers per (value_segment, lifecycle_stage) and their share
     within the value segment (NULL for an empty segment)."""
-    return _run("health_by_value", {"customer_360": customer_360}, label_params())
+    return _build("health_by_value", {"customer_360": customer_360})
 
 
 def build_northstar(customer_360: Frame, lifecycle: Frame, params: MetricParams) -> pd.DataFrame:
     """``kpi.northstar``: the one-row headline."""
-    sql_params = {
-        **metric_sql_params(params),
-        "as_of": compute_as_of(lifecycle, params),
-        "canceled_status": CANCELED_STATUS,
-    }
+    sql_params = kpi_sql_params("northstar", params, compute_as_of(lifecycle, params))
     return _run("northstar", {"customer_360": customer_360, "lifecycle": lifecycle}, sql_params)
 
 
 def build_repeat_funnel(customer_360: Frame, params: MetricParams) -> pd.DataFrame:
     """``kpi.repeat_funnel`` (KPI 2): one row."""
-    return _run("repeat_funnel", {"customer_360": customer_360}, metric_sql_params(params))
+    return _build("repeat_funnel", {"customer_360": customer_360}, params)
 
 
 def build_period1_retention(cohort_retention: Frame) -> pd.DataFrame:
     """``kpi.period1_retention`` (KPI 1): per-cohort index-1 retention plus a headline per grain
     pooled over the cohorts whose period 1 is complete."""
-    return _run("period1_retention", {"cohort_retention": cohort_retention}, label_params())
+    return _build("period1_retention", {"cohort_retention": cohort_retention})
 
 
 def build_monthly_revenue(lifecycle: Frame, params: MetricParams) -> pd.DataFrame:
     """``kpi.monthly_revenue``: completed orders per purchase month, ``is_complete`` when the data
     covers the whole month; ``mean_monthly_revenue`` averages the complete months."""
-    sql_params = {**metric_sql_params(params), **span_sql_params(params)}
-    return _run("monthly_revenue", {"lifecycle": lifecycle}, sql_params)
+    return _build("monthly_revenue", {"lifecycle": lifecycle}, params)
 
 
 def build_delivery_vs_review(lifecycle: Frame, params: MetricParams) -> pd.DataFrame:
     """``kpi.delivery_vs_review``: completed, delivered orders per delivery-days bucket."""
-    sql_params = {
-        **metric_sql_params(params),
-        "bucket_labels": list(schema.DELIVERY_BUCKETS),
-        "bucket_orders": list(range(1, len(schema.DELIVERY_BUCKETS) + 1)),
-        "bucket_lows": _delivery_bucket_lows(),
-    }
-    return _run("delivery_vs_review", {"lifecycle": lifecycle}, sql_params)
+    return _build("delivery_vs_review", {"lifecycle": lifecycle}, params)
 
 
 def build_channel_revenue(customer_360: Frame) -> pd.DataFrame:
     """``kpi.channel_revenue``: per acquisition_channel, and per channel x value_segment."""
-    return _run("channel_revenue", {"customer_360": customer_360}, label_params())
+    return _build("channel_revenue", {"customer_360": customer_360})
 
 
 def build_city_concentration(customer_360: Frame, params: MetricParams) -> pd.DataFrame:
     """``kpi.city_concentration``: per (customer_city, customer_state), ranked by revenue."""
-    return _run("city_concentration", {"customer_360": customer_360}, metric_sql_params(params))
+    return _build("city_concentration", {"customer_360": customer_360}, params)
 
 
 # --- Wiring conveniences -----------------------------------------------------------------------

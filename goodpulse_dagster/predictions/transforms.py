@@ -98,23 +98,23 @@ class ModelFit:
         }
 
 
-def _create_days(s: Session, params: MetricParams, until: date) -> None:
+def create_days(s: Session, params: MetricParams, until: date) -> None:
     """The ``days`` table: completed purchase days up to ``until``. The churn monitor makes it
     once and summarises it at every date (one scan of the lifecycle, not one per quarter)."""
     s.materialize(DAYS, {"completed_statuses": list(params.completed_statuses), "until": until})
 
 
-def _create_summary(s: Session, params: MetricParams, cut: date, days_ready: bool = False) -> None:
+def create_summary(s: Session, params: MetricParams, cut: date, days_ready: bool = False) -> None:
     """The ``summary`` table (the model inputs at ``cut``), from ``days``."""
     if not days_ready:
-        _create_days(s, params, cut)
+        create_days(s, params, cut)
     s.materialize(SUMMARY, {"cut": cut})
 
 
 def build_model_summary(lifecycle: Frame, params: MetricParams, cut: date) -> pd.DataFrame:
     """The per-customer model inputs at ``cut``, sorted by customer (tests and inspection)."""
     with session({"lifecycle": lifecycle}) as s:
-        _create_days(s, params, cut)
+        create_days(s, params, cut)
         table = s.run(SUMMARY, {"cut": cut}, SUMMARY_COLUMNS)
     return to_pandas(table.sort_by("customer_unique_id"))
 
@@ -125,7 +125,7 @@ def _columns(s: Session, model: str) -> dict[str, np.ndarray]:
     return {name: table.column(name).to_numpy() for name in table.column_names}
 
 
-def _fit(
+def fit_model(
     s: Session,
     cut: date,
     params: MetricParams,
@@ -158,7 +158,7 @@ def _fit(
     return ModelFit(cut, purchases, spend, float(mean_value), spend_fitted)
 
 
-def _register_scores(s: Session, fit: ModelFit, horizons: dict[str, float]) -> None:
+def register_scores(s: Session, fit: ModelFit, horizons: dict[str, float]) -> None:
     """Register ``scores``: probability_alive and each horizon's expected purchase days per
     distinct (frequency, recency, age), (0, 0, 0) included (a customer with no order yet)."""
     t = _columns(s, SCORE_KEYS)
@@ -174,7 +174,7 @@ def _register_scores(s: Session, fit: ModelFit, horizons: dict[str, float]) -> N
     s.register("scores", pa.table(columns))
 
 
-def _spend_params(fit: ModelFit) -> dict[str, object]:
+def spend_params(fit: ModelFit) -> dict[str, object]:
     gg = fit.spend.params
     assert isinstance(gg, GammaGammaParams)
     ok = fit.spend.converged
@@ -189,7 +189,7 @@ def _spend_params(fit: ModelFit) -> dict[str, object]:
     }
 
 
-def _band_params(params: MetricParams) -> dict[str, object]:
+def band_params(params: MetricParams) -> dict[str, object]:
     low, medium, high = schema.CHURN_RISK_BANDS
     return {
         "low_risk": low,
@@ -215,10 +215,10 @@ def _customer_predictions(lifecycle: Frame, customer_360: Frame, params: MetricP
     table). (what ``write`` returned, the fit)."""
     as_of = compute_as_of(lifecycle, params)
     with session({"lifecycle": lifecycle, "customer_360": customer_360}) as s:
-        _create_summary(s, params, as_of)
-        fit = _fit(s, as_of, params)
-        _register_scores(s, fit, HORIZONS_DAYS)
-        sql_params = {**_spend_params(fit), **_band_params(params), "as_of": as_of}
+        create_summary(s, params, as_of)
+        fit = fit_model(s, as_of, params)
+        register_scores(s, fit, HORIZONS_DAYS)
+        sql_params = {**spend_params(fit), **band_params(params), "as_of": as_of}
         return write(s, sql_params), fit
 
 
@@ -279,9 +279,9 @@ def build_prediction_backtest(
         "naive_name": naive_name,
     }
     with session({"lifecycle": lifecycle}) as s:
-        _create_summary(s, params, cut)
-        fit = _fit(s, cut, params, mbg)
-        _register_scores(s, fit, {"expected_holdout": params.backtest_holdout_days})
+        create_summary(s, params, cut)
+        fit = fit_model(s, cut, params, mbg)
+        register_scores(s, fit, {"expected_holdout": params.backtest_holdout_days})
         table = s.run(
             "kpi/prediction_backtest",
             sql_params,
@@ -318,17 +318,17 @@ def build_churn_risk_monitor(lifecycle: Frame, params: MetricParams) -> Monitor:
     columns = schema.PREDICTION_KPI_TABLES["churn_risk_monitor"]
     frames, fits, skipped = [], [], []
     with session({"lifecycle": lifecycle}) as s:
-        _create_days(s, params, dates[-1])
+        create_days(s, params, dates[-1])
         for cut in dates:  # a handful of quarters: one refit each
-            _create_summary(s, params, cut, days_ready=True)
+            create_summary(s, params, cut, days_ready=True)
             if s.run(FIT_REPEATERS).num_rows < params.prediction_min_repeat_customers:
                 skipped.append(cut)
                 continue
-            fit = _fit(s, cut, params)
-            _register_scores(s, fit, {})
+            fit = fit_model(s, cut, params)
+            register_scores(s, fit, {})
             sql_params = {
                 **label_params(),
-                **_band_params(params),
+                **band_params(params),
                 "value_quantiles": list(params.value_quantiles),
                 "cut": cut,
                 "is_latest": cut == dates[-1],

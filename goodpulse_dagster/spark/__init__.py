@@ -1,6 +1,7 @@
 """The same models on Apache Spark through Spark Connect (issue 18): docs/scale-out.md.
 
-- ``settings``: ``GOODPULSE_ENGINE`` and ``GOODPULSE_SPARK_REMOTE``.
+- the settings ``GOODPULSE_ENGINE`` and ``GOODPULSE_SPARK_REMOTE`` are settings.py's
+  (``EngineSettings``).
 - ``session``: the Dagster resource that owns a Spark Connect session (local or remote).
 - ``translate`` and ``dialect``: a model file -> Spark SQL, by SQLGlot, with the DuckDB
   constructs SQLGlot does not carry rewritten in one place.

@@ -91,6 +91,29 @@ def finite_test(tree: exp.Expression) -> exp.Expression:
     return tree.transform(visit)
 
 
+def interval_epochs(tree: exp.Expression) -> exp.Expression:
+    """``epoch(a - b)`` of two timestamps: the seconds of the interval between them (DuckDB's
+    epoch of an INTERVAL). SQLGlot writes ``unix_timestamp(a - b)``, which Spark refuses for an
+    interval. Spark: ``(unix_micros(a) - unix_micros(b)) / 1e6``, each timestamp cast to Spark's
+    TIMESTAMP (exact: sessions run in UTC, session.RUNTIME_CONF)."""
+
+    def micros(value: exp.Expression) -> exp.Expression:
+        return _call("unix_micros", exp.cast(value.copy(), exp.DataType.build("TIMESTAMP")))
+
+    def visit(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.TimeToUnix) and isinstance(node.this, exp.Sub):
+            later, earlier = node.this.this, node.this.expression
+            return exp.paren(
+                exp.Div(
+                    this=exp.paren(exp.Sub(this=micros(later), expression=micros(earlier))),
+                    expression=exp.Literal.number("1000000.0"),
+                )
+            )
+        return node
+
+    return tree.transform(visit)
+
+
 def hugeint(tree: exp.Expression) -> exp.Expression:
     """``::HUGEINT``: DuckDB's 128-bit integer, used for exact sums of whole microseconds. SQLGlot
     writes ``INT128``, which Spark lacks; ``DECIMAL(38,0)`` holds the same sums exactly."""
@@ -317,6 +340,7 @@ REWRITES: tuple[Callable[[exp.Expression], exp.Expression], ...] = (
     exact_quantiles,
     month_intervals,
     finite_test,
+    interval_epochs,
     hugeint,
     column_unit_date_diff,
     unordered_sums,

@@ -27,10 +27,10 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 
 from goodpulse_dagster import schema
-from goodpulse_dagster.engine import arrow_schema
+from goodpulse_dagster.engine import Input, arrow_schema
 from goodpulse_dagster.gold.as_of import compute_as_of
 from goodpulse_dagster.gold.transforms import CUSTOMER_STEPS, rfm_code_table
-from goodpulse_dagster.kpi.transforms import CANCELED_STATUS, _delivery_bucket_lows
+from goodpulse_dagster.kpi.transforms import kpi_sql_params
 from goodpulse_dagster.params import MetricParams
 from goodpulse_dagster.predictions import transforms as predictions
 from goodpulse_dagster.spark.runner import SparkSteps, read_input, write_parquet
@@ -51,42 +51,6 @@ def table_path(out: str, layer: str, table: str) -> str:
     return str(PurePosixPath(out) / layer / table) if "://" not in out else f"{out}/{layer}/{table}"
 
 
-def _kpi_params(
-    name: str, params: MetricParams, as_of: date | None
-) -> tuple[tuple[str, ...], dict[str, object]]:
-    """The inputs and parameters of ``models/kpi/<name>.sql``, as kpi/transforms.py's builder
-    of that table binds them. (Phase 2: one table of these in kpi/transforms.py, read by both
-    engines.)"""
-    metric = metric_sql_params(params)
-    c360 = ("customer_360",)
-    runs: dict[str, tuple[tuple[str, ...], dict[str, object]]] = {
-        "northstar": (
-            ("customer_360", "lifecycle"),
-            {**metric, "as_of": as_of, "canceled_status": CANCELED_STATUS},
-        ),
-        "frequency_distribution": (c360, label_params()),
-        "value_concentration": (c360, label_params()),
-        "recency_value_pivot": (c360, label_params()),
-        "lifecycle_revenue": (c360, label_params()),
-        "repeat_funnel": (c360, metric),
-        "period1_retention": (("cohort_retention",), label_params()),
-        "monthly_revenue": (("lifecycle",), {**metric, **span_sql_params(params)}),
-        "delivery_vs_review": (
-            ("lifecycle",),
-            {
-                **metric,
-                "bucket_labels": list(schema.DELIVERY_BUCKETS),
-                "bucket_orders": list(range(1, len(schema.DELIVERY_BUCKETS) + 1)),
-                "bucket_lows": _delivery_bucket_lows(),
-            },
-        ),
-        "channel_revenue": (c360, label_params()),
-        "city_concentration": (c360, metric),
-        "health_by_value": (c360, label_params()),
-    }
-    return runs[name]
-
-
 class SparkBuild:
     """One run of gold, KPIs and predictions on Spark over silver Parquet datasets."""
 
@@ -97,23 +61,37 @@ class SparkBuild:
         out: str,
         params: MetricParams,
         lifecycle_files: Sequence[str] | None = None,
+        as_of_input: Input | None = None,
     ):
-        """``silver``: silver table name -> its Parquet paths. ``lifecycle_files``: the local
-        lifecycle Parquet files for ``as_of`` (default: ``silver``'s lifecycle paths)."""
+        """``silver``: silver table name -> its Parquet paths. ``as_of`` is computed by DuckDB
+        over ``as_of_input`` (any ``engine.Input``: the Dagster assets pass a relation over the
+        Hive layout), else over ``lifecycle_files``, the local lifecycle Parquet files (default:
+        ``silver``'s lifecycle paths)."""
         self.steps = SparkSteps(
             spark, {view: silver[table] for view, table in SILVER_INPUTS.items()}
         )
         self.out = out
         self.params = params
-        files = lifecycle_files or silver[schema.LIFECYCLE]
-        self.as_of = compute_as_of(ds.dataset(list(_as_list(files))), params)
+        if as_of_input is None:
+            files = lifecycle_files or silver[schema.LIFECYCLE]
+            as_of_input = ds.dataset(list(_as_list(files)))
+        self.as_of = compute_as_of(as_of_input, params)
         self.written: dict[tuple[str, str], str] = {}
+        # Rows of each written table, and the CLV fit of customer_predictions (the assets' metadata).
+        self.rows: dict[tuple[str, str], int] = {}
+        self.fit = None
 
     def _write(self, layer: str, table: str, model: str, sql_params, columns) -> str:
         path = table_path(self.out, layer, table)
-        self.steps.create_table(model, path, sql_params, columns, view=table)
+        self.rows[(layer, table)] = self.steps.create_table(
+            model, path, sql_params, columns, view=table
+        )
         self.written[(layer, table)] = path
         return path
+
+    def use_written(self, layer: str, table: str) -> None:
+        """Read a table an earlier build wrote (another Dagster step) as the view ``table``."""
+        self.steps.register(table, table_path(self.out, layer, table))
 
     # --- gold ----------------------------------------------------------------------------------
 
@@ -146,7 +124,7 @@ class SparkBuild:
     def kpis(self) -> None:
         """The 12 KPI tables of ``schema.KPI_TABLES`` (after ``gold``)."""
         for name, columns in schema.KPI_TABLES.items():
-            _, sql_params = _kpi_params(name, self.params, self.as_of)
+            sql_params = kpi_sql_params(name, self.params, self.as_of)
             self._write(schema.KPI, name, f"kpi/{name}", sql_params, columns)
 
     # --- predictions ---------------------------------------------------------------------------
@@ -165,12 +143,13 @@ class SparkBuild:
 
     def _customer_predictions(self) -> None:
         s, params = self.steps, self.params
-        predictions._create_summary(s, params, self.as_of)
-        fit = predictions._fit(s, self.as_of, params)
-        predictions._register_scores(s, fit, predictions.HORIZONS_DAYS)
+        predictions.create_summary(s, params, self.as_of)
+        fit = predictions.fit_model(s, self.as_of, params)
+        self.fit = fit
+        predictions.register_scores(s, fit, predictions.HORIZONS_DAYS)
         sql_params = {
-            **predictions._spend_params(fit),
-            **predictions._band_params(params),
+            **predictions.spend_params(fit),
+            **predictions.band_params(params),
             "as_of": self.as_of,
         }
         self._write(
@@ -183,9 +162,9 @@ class SparkBuild:
         s, params = self.steps, self.params
         cut = self.as_of - timedelta(days=params.backtest_holdout_days)
         mbg_name, naive_name = schema.PREDICTION_MODELS
-        predictions._create_summary(s, params, cut)
-        fit = predictions._fit(s, cut, params)
-        predictions._register_scores(s, fit, {"expected_holdout": params.backtest_holdout_days})
+        predictions.create_summary(s, params, cut)
+        fit = predictions.fit_model(s, cut, params)
+        predictions.register_scores(s, fit, {"expected_holdout": params.backtest_holdout_days})
         self._write(
             schema.KPI, "prediction_backtest", "kpi/prediction_backtest",
             {
@@ -217,16 +196,16 @@ class SparkBuild:
         columns = schema.PREDICTION_KPI_TABLES["churn_risk_monitor"]
         path = table_path(self.out, schema.KPI, "churn_risk_monitor")
         frames = []
-        predictions._create_days(s, params, dates[-1])
+        predictions.create_days(s, params, dates[-1])
         for cut in dates:
-            predictions._create_summary(s, params, cut, days_ready=True)
+            predictions.create_summary(s, params, cut, days_ready=True)
             if s.run(predictions.FIT_REPEATERS).num_rows < params.prediction_min_repeat_customers:
                 continue
-            fit = predictions._fit(s, cut, params)
-            predictions._register_scores(s, fit, {})
+            fit = predictions.fit_model(s, cut, params)
+            predictions.register_scores(s, fit, {})
             sql_params = {
                 **label_params(),
-                **predictions._band_params(params),
+                **predictions.band_params(params),
                 "value_quantiles": list(params.value_quantiles),
                 "cut": cut,
                 "is_latest": cut == dates[-1],
@@ -237,6 +216,7 @@ class SparkBuild:
         table = pa.concat_tables(frames) if frames else arrow_schema(columns).empty_table()
         write_parquet(read_input(s.spark, table), path)
         self.written[(schema.KPI, "churn_risk_monitor")] = path
+        self.rows[(schema.KPI, "churn_risk_monitor")] = table.num_rows
 
     def close(self) -> None:
         self.steps.close()

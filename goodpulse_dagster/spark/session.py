@@ -26,7 +26,8 @@ from typing import Any
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import PrivateAttr
 
-from goodpulse_dagster.spark.settings import DEFAULT_REMOTE, engine_settings
+from goodpulse_dagster.settings import DEFAULT_SPARK_REMOTE as DEFAULT_REMOTE
+from goodpulse_dagster.settings import engine_settings_from_env
 
 # Settings every session gets, local or remote (runtime SQL settings, which a Connect client may
 # set on a cluster too):
@@ -72,10 +73,28 @@ def _start(remote: str, conf: Mapping[str, str]):
         # A local server takes its static settings (driver memory, UI) when it starts; pyspark
         # then tries to set them again as session settings and warns that it cannot.
         warnings.filterwarnings("ignore", message="Failed to set spark", category=UserWarning)
-        spark = builder.getOrCreate()
+        # A server URL gets a session of its own (``create``): ``getOrCreate`` would hand back
+        # the process's default session, e.g. the one of a local server started earlier.
+        spark = builder.getOrCreate() if _is_local(remote) else builder.create()
     for key, value in RUNTIME_CONF.items():
         spark.conf.set(key, value)
     return spark
+
+
+def _is_local(remote: str) -> bool:
+    return remote.startswith("local")
+
+
+def _release(spark, remote: str) -> None:
+    """End ``spark``: a local session stops its server with it. A session on a server URL only
+    releases its server-side session and closes its channel: ``stop()`` would also stop a local
+    server this process started for someone else (pyspark stops it whenever one runs)."""
+    if _is_local(remote):
+        spark.stop()
+        return
+    with contextlib.suppress(Exception):  # the server may be gone already
+        spark.client.release_session()
+    spark.client.close()
 
 
 @contextlib.contextmanager
@@ -85,14 +104,14 @@ def spark_session(
     driver_memory: str = "1g",
 ) -> Iterator[Any]:
     """A Spark Connect session to ``remote``, stopped on exit (with its local server)."""
-    local = remote.startswith("local")
+    local = _is_local(remote)
     work_dir = Path(tempfile.mkdtemp(prefix="goodpulse-spark-")) if local else None
     conf = local_conf(work_dir, shuffle_partitions, driver_memory) if work_dir else {}
     spark = _start(remote, conf)
     try:
         yield spark
     finally:
-        spark.stop()
+        _release(spark, remote)
         if work_dir is not None:
             shutil.rmtree(work_dir, ignore_errors=True)
 
@@ -109,7 +128,7 @@ class SparkConnectResource(ConfigurableResource):
     _stack: contextlib.ExitStack | None = PrivateAttr(default=None)
 
     def resolved_remote(self) -> str:
-        return self.remote or engine_settings().spark_remote
+        return self.remote or engine_settings_from_env().spark_remote
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
         self._stack = contextlib.ExitStack()
