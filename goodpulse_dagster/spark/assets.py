@@ -53,6 +53,7 @@ from goodpulse_dagster.schema import (
     silver_table_columns,
 )
 from goodpulse_dagster.silver.assets import LIFECYCLE_INPUTS, silver_assets
+from goodpulse_dagster.silver.cleaning import LIFECYCLE_STEPS
 from goodpulse_dagster.spark.lake import (
     lake_root,
     lifecycle_folder,
@@ -107,6 +108,7 @@ with single_run_backfills_allowed():
             output_path=folder,
             partition_by=[PARTITION_COLUMN],
             columns=silver_table_columns(LIFECYCLE),
+            steps=LIFECYCLE_STEPS,
         )
         quarters = ", ".join(f"DATE '{k}'" for k in keys)
         rows = written.where(f"{PARTITION_COLUMN} IN ({quarters})").count()

@@ -183,20 +183,24 @@ def run_model_on_spark(
     output_path: str | None = None,
     partition_by: Sequence[str] | None = None,
     columns: Mapping[str, str] | None = None,
+    steps: Sequence[str] = (),
 ):
     """Run model ``model`` on Spark over ``inputs`` (name -> Parquet paths, a DataFrame or an
-    Arrow table) with ``params``, shaped as ``columns``. With ``output_path``, the result is
+    Arrow table) with ``params``, shaped as ``columns``, after its ``steps`` (models kept as
+    cached views under their step names, as ``engine.Session.materialize`` keeps them). With ``output_path``, the result is
     written there as Parquet (partitioned by ``partition_by``, dynamic overwrite) and the written
     dataset is returned as a DataFrame; without, the result is collected to the driver as an
     Arrow table (a small table, or a test).
 
     The input views live only during the call: a DataFrame over them would be resolved again
     when it runs, after they are dropped, hence the written dataset or the collected rows."""
-    steps = SparkSteps(spark, inputs)
+    session = SparkSteps(spark, inputs)
     try:
+        for step in steps:
+            session.materialize(step, params)
         if output_path is None:
-            return steps.run(model, params, columns)
-        write_parquet(steps.frame(model, params, columns), output_path, partition_by)
+            return session.run(model, params, columns)
+        write_parquet(session.frame(model, params, columns), output_path, partition_by)
         return spark.read.parquet(output_path)
     finally:
-        steps.close()
+        session.close()
