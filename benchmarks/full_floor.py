@@ -59,7 +59,7 @@ from goodpulse_dagster.schema import (  # noqa: E402
     silver_references,
     silver_table_columns,
 )
-from goodpulse_dagster.silver.cleaning import LATEST_REVIEW_FIRST  # noqa: E402
+from goodpulse_dagster.silver.cleaning import LATEST_REVIEW_FIRST, LIFECYCLE_STEPS  # noqa: E402
 from goodpulse_dagster.sql_helpers import quote_ident, quote_literal  # noqa: E402
 
 SILVER_SCHEMA = schema.SILVER
@@ -183,10 +183,16 @@ def build_silver(con: duckdb.DuckDBPyConnection, raw: Path) -> None:
     for short, table in inputs.items():
         con.execute(f"CREATE OR REPLACE TEMP VIEW {short} AS SELECT * FROM {SILVER_SCHEMA}.{table}")
     lifecycle = schema.LIFECYCLE
+    # Its steps first, as silver/cleaning.py runs them (each a temporary table named after it).
+    steps = [step.rsplit("__", 1)[-1] for step in LIFECYCLE_STEPS]
+    for step, name in zip(LIFECYCLE_STEPS, steps, strict=True):
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {model_sql(step)}")
     con.execute(
         f"CREATE OR REPLACE TABLE {SILVER_SCHEMA}.{lifecycle} AS "
         + _cast(model_sql(f"silver/{lifecycle}"), silver_table_columns(lifecycle))
     )
+    for name in steps:
+        con.execute(f"DROP TABLE {name}")
     for short in inputs:
         con.execute(f"DROP VIEW {short}")
 
