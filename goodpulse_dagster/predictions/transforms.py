@@ -307,38 +307,46 @@ def monitor_dates(lifecycle: Frame, params: MetricParams) -> list[date]:
 
 @dataclass(frozen=True)
 class Monitor:
-    table: pd.DataFrame  # kpi.churn_risk_monitor
+    table: pd.DataFrame | pa.Table  # kpi.churn_risk_monitor
     fits: list[ModelFit]
     skipped: list[date]  # dates with fewer repeat customers than the minimum
+
+
+def churn_risk_monitor_rows(s, params: MetricParams, dates: list[date]) -> Monitor:
+    """The monitor's rows from session ``s`` (an ``engine.Session``, or ``spark.runner.SparkSteps``
+    with the same methods) over ``lifecycle``: per date of ``dates``, the model refitted on the
+    orders up to it. ``Monitor.table`` is an Arrow table here."""
+    columns = schema.PREDICTION_KPI_TABLES["churn_risk_monitor"]
+    frames, fits, skipped = [], [], []
+    create_days(s, params, dates[-1])
+    for cut in dates:  # a handful of quarters: one refit each
+        create_summary(s, params, cut, days_ready=True)
+        if s.run(FIT_REPEATERS).num_rows < params.prediction_min_repeat_customers:
+            skipped.append(cut)
+            continue
+        fit = fit_model(s, cut, params)
+        register_scores(s, fit, {})
+        sql_params = {
+            **label_params(),
+            **band_params(params),
+            "value_quantiles": list(params.value_quantiles),
+            "cut": cut,
+            "is_latest": cut == dates[-1],
+            "converged": fit.purchases.converged,
+        }
+        frames.append(s.run("kpi/churn_risk_monitor", sql_params, columns))
+        fits.append(fit)
+        s.unregister("scores")
+    table = pa.concat_tables(frames) if frames else arrow_schema(columns).empty_table()
+    return Monitor(table, fits, skipped)
 
 
 def build_churn_risk_monitor(lifecycle: Frame, params: MetricParams) -> Monitor:
     """``kpi.churn_risk_monitor``: per monitor date, the model refitted on the orders up to it."""
     dates = monitor_dates(lifecycle, params)
-    columns = schema.PREDICTION_KPI_TABLES["churn_risk_monitor"]
-    frames, fits, skipped = [], [], []
     with session({"lifecycle": lifecycle}) as s:
-        create_days(s, params, dates[-1])
-        for cut in dates:  # a handful of quarters: one refit each
-            create_summary(s, params, cut, days_ready=True)
-            if s.run(FIT_REPEATERS).num_rows < params.prediction_min_repeat_customers:
-                skipped.append(cut)
-                continue
-            fit = fit_model(s, cut, params)
-            register_scores(s, fit, {})
-            sql_params = {
-                **label_params(),
-                **band_params(params),
-                "value_quantiles": list(params.value_quantiles),
-                "cut": cut,
-                "is_latest": cut == dates[-1],
-                "converged": fit.purchases.converged,
-            }
-            frames.append(s.run("kpi/churn_risk_monitor", sql_params, columns))
-            fits.append(fit)
-            s.unregister("scores")
-    table = pa.concat_tables(frames) if frames else arrow_schema(columns).empty_table()
-    return Monitor(to_pandas(table), fits, skipped)
+        monitor = churn_risk_monitor_rows(s, params, dates)
+    return Monitor(to_pandas(monitor.table), monitor.fits, monitor.skipped)
 
 
 # --- kpi.early_warning ---------------------------------------------------------------------------

@@ -23,11 +23,10 @@ from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from pathlib import PurePosixPath
 
-import pyarrow as pa
 import pyarrow.dataset as ds
 
 from goodpulse_dagster import schema
-from goodpulse_dagster.engine import Input, arrow_schema
+from goodpulse_dagster.engine import Input
 from goodpulse_dagster.gold.as_of import compute_as_of
 from goodpulse_dagster.gold.transforms import CUSTOMER_STEPS, rfm_code_table
 from goodpulse_dagster.kpi.transforms import kpi_sql_params
@@ -192,28 +191,8 @@ class SparkBuild:
         """One refit per monitor date, each date's rows appended to one Parquet dataset (the
         dates are few: a handful of quarters)."""
         s, params = self.steps, self.params
-        dates = self._monitor_dates()
-        columns = schema.PREDICTION_KPI_TABLES["churn_risk_monitor"]
         path = table_path(self.out, schema.KPI, "churn_risk_monitor")
-        frames = []
-        predictions.create_days(s, params, dates[-1])
-        for cut in dates:
-            predictions.create_summary(s, params, cut, days_ready=True)
-            if s.run(predictions.FIT_REPEATERS).num_rows < params.prediction_min_repeat_customers:
-                continue
-            fit = predictions.fit_model(s, cut, params)
-            predictions.register_scores(s, fit, {})
-            sql_params = {
-                **label_params(),
-                **predictions.band_params(params),
-                "value_quantiles": list(params.value_quantiles),
-                "cut": cut,
-                "is_latest": cut == dates[-1],
-                "converged": fit.purchases.converged,
-            }
-            frames.append(s.run("kpi/churn_risk_monitor", sql_params, columns))
-            s.unregister("scores")
-        table = pa.concat_tables(frames) if frames else arrow_schema(columns).empty_table()
+        table = predictions.churn_risk_monitor_rows(s, params, self._monitor_dates()).table
         write_parquet(read_input(s.spark, table), path)
         self.written[(schema.KPI, "churn_risk_monitor")] = path
         self.rows[(schema.KPI, "churn_risk_monitor")] = table.num_rows
