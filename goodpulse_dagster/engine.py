@@ -239,7 +239,7 @@ class MemoryBudgetExceededError(UserError):
 
 
 @contextmanager
-def _within_budget(model: str) -> Iterator[None]:
+def within_budget(model: str) -> Iterator[None]:
     """DuckDB's out-of-memory error, said as what to do about it: the budget in force is a
     setting (an operator that cannot spill, such as a window over every customer, needs its
     working set in memory)."""
@@ -314,7 +314,7 @@ class Session:
             # (0.3-0.8 s for customer_360 at 1M customers). The result is the same table.
             result = self._arrow[projection[1]].select(projection[0])
         else:
-            with _within_budget(name):
+            with within_budget(name):
                 result = self.sql(sql, params or {}).to_arrow_table()
         return _shaped(result, name, columns)
 
@@ -342,7 +342,7 @@ class Session:
         statement = f"CREATE OR REPLACE TABLE {target} AS\n{sql}"
         self._con.execute("SET preserve_insertion_order = false")
         try:
-            with _within_budget(name):
+            with within_budget(name):
                 self._con.execute(statement, _bind(statement, params or {}))
         finally:
             self._con.execute("RESET preserve_insertion_order")
@@ -353,7 +353,7 @@ class Session:
         (``gold/customer_predictions__summary`` -> ``summary``)."""
         table = name.rsplit("/", 1)[-1].rsplit("__", 1)[-1]
         sql = f"CREATE OR REPLACE TEMP TABLE {table} AS\n{model_sql(name)}"
-        with _within_budget(name):
+        with within_budget(name):
             self._con.execute(sql, _bind(sql, params or {}))
 
 
@@ -427,7 +427,7 @@ def copy_to_parquet(
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     path = str(target).replace("'", "''")
-    with _within_budget(target.name):
+    with within_budget(target.name):
         con.execute(
             f"COPY ({_nullable(con, query)}) TO '{path}' (FORMAT parquet, COMPRESSION zstd)",
             list(params) if params else None,

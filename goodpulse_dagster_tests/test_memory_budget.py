@@ -167,7 +167,7 @@ def test_a_model_over_the_budget_says_which_setting_to_raise():
     # A list of five million integers is one value: DuckDB cannot spill it, so it runs out.
     with (
         pytest.raises(engine.MemoryBudgetExceededError) as raised,
-        engine._within_budget("kpi/example"),
+        engine.within_budget("kpi/example"),
     ):
         con.sql("SELECT list(i) FROM range(5000000) t(i)").fetchall()
     message = str(raised.value)

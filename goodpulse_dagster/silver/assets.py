@@ -170,15 +170,17 @@ def build_unified_user_lifecycle_asset():
         reviews: LakeDataset,
         products: LakeDataset,
     ):
-        output = write_unified_user_lifecycle(
-            orders,
-            customers,
-            items,
-            payments,
-            reviews,
-            products,
-            **_output_target(context, lake, "unified_user_lifecycle"),
-        )
+        # Out of the memory budget is a setting to change, not a transient error to retry.
+        with user_errors_fail_fast():
+            output = write_unified_user_lifecycle(
+                orders,
+                customers,
+                items,
+                payments,
+                reviews,
+                products,
+                **_output_target(context, lake, "unified_user_lifecycle"),
+            )
         return Output(output, metadata=profile_metadata(output, context.asset_key))
 
     return unified_user_lifecycle

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from goodpulse_dagster.engine import cast_select, model_sql, session
+from goodpulse_dagster.engine import cast_select, model_sql, session, within_budget
 from goodpulse_dagster.params import MetricParams
 from goodpulse_dagster.resources.lake_data import LakeOutput
 from goodpulse_dagster.schema import GEOLOCATION, ORDER_REVIEWS, SOURCE_TABLES, silver_table_columns
@@ -161,7 +161,8 @@ def write_unified_user_lifecycle(
         # Its steps, each a temporary table DuckDB can spill (the comment atop each says why).
         for step in LIFECYCLE_STEPS:
             s.materialize(step)
-        s.connection.execute(f"CREATE TEMP TABLE lifecycle AS {cast_select(model, columns)}")
+        with within_budget("silver/unified_user_lifecycle"):
+            s.connection.execute(f"CREATE TEMP TABLE lifecycle AS {cast_select(model, columns)}")
         return LakeOutput.write(s.connection, "lifecycle", folder, partition_keys, True)
 
 
