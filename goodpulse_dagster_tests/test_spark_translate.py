@@ -233,13 +233,6 @@ def test_not_materialized_hint_is_dropped():
     assert _spark(sql, dialect.plain_ctes) == "WITH c AS (SELECT 1 AS a) SELECT a FROM c"
 
 
-def test_ordered_sums_lose_their_order_on_spark():
-    sql = "SELECT sum(x ORDER BY k) AS s, avg(abs(x - y) ORDER BY k) AS a, count(*) AS n FROM t"
-    assert _spark(sql, dialect.unordered_sums) == (
-        "SELECT SUM(x) AS s, AVG(ABS(x - y)) AS a, COUNT(*) AS n FROM t"
-    )
-
-
 def test_epoch_of_an_interval_is_its_seconds_from_microseconds():
     """The lifecycle's delivery_days: 2018-01-02 12:00 - 2018-01-01 00:00 is 129,600 s (1.5
     days); Spark gets it from the two timestamps' microseconds, not unix_timestamp(interval)."""

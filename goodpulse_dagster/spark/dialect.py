@@ -315,20 +315,6 @@ def plain_ctes(tree: exp.Expression) -> exp.Expression:
     return tree
 
 
-def unordered_sums(tree: exp.Expression) -> exp.Expression:
-    """``sum(x ORDER BY k)`` / ``avg(x ORDER BY k)``: DuckDB adds the DOUBLEs in ``k``'s order,
-    so two runs give the same bits (kpi/prediction_backtest.sql). Spark has no ordered
-    aggregate but ``sum``/``avg``; the order is dropped: Spark's partial sums per task then
-    differ from DuckDB's in the last bits only (the portability test's 1e-9)."""
-
-    def visit(node: exp.Expression) -> exp.Expression:
-        if isinstance(node, exp.Sum | exp.Avg) and isinstance(node.this, exp.Order):
-            node.set("this", node.this.this)
-        return node
-
-    return tree.transform(visit)
-
-
 # In the order they run: the literal-list rewrites before SQLGlot's own unnest handling.
 REWRITES: tuple[Callable[[exp.Expression], exp.Expression], ...] = (
     plain_ctes,
@@ -343,7 +329,6 @@ REWRITES: tuple[Callable[[exp.Expression], exp.Expression], ...] = (
     interval_epochs,
     hugeint,
     column_unit_date_diff,
-    unordered_sums,
 )
 
 

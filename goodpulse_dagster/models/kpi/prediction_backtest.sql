@@ -24,7 +24,6 @@ baseline AS (
 per_customer AS (
     -- Calibration customers only: a customer new in the holdout is no prediction's miss.
     SELECT
-        s.customer_unique_id,
         coalesce(h.purchase_days, 0) AS actual,
         coalesce(h.orders, 0) AS actual_orders,
         sc.expected_holdout AS model,
@@ -35,11 +34,10 @@ per_customer AS (
     CROSS JOIN baseline b
 ),
 scored AS (
-    SELECT $mbg_name AS model, 1 AS model_order, customer_unique_id, actual, actual_orders,
-           model AS expected
+    SELECT $mbg_name AS model, 1 AS model_order, actual, actual_orders, model AS expected
     FROM per_customer
     UNION ALL
-    SELECT $naive_name, 2, customer_unique_id, actual, actual_orders, naive FROM per_customer
+    SELECT $naive_name, 2, actual, actual_orders, naive FROM per_customer
 )
 SELECT
     model,
@@ -49,13 +47,16 @@ SELECT
     count(*) AS customers,
     sum(actual_orders)::BIGINT AS actual_orders,
     sum(actual)::BIGINT AS actual_repeat_orders,
-    -- The DOUBLE sums add in customer order: unordered, they add in whatever order DuckDB's
-    -- threads finish, and two runs of the same input differed in the last bit.
-    sum(expected ORDER BY customer_unique_id) AS expected_repeat_orders,
-    (sum(expected ORDER BY customer_unique_id) - sum(actual)) / nullif(sum(actual), 0)
+    -- The DOUBLE sums are exact sums of values rounded to 1e-12 (HUGEINT): a DOUBLE sum depends
+    -- on the order DuckDB's threads add in, and two runs of the same input differed in the last
+    -- bit. (An ordered aggregate, sum(x ORDER BY id), holds every value in memory: at 10M
+    -- orders it ran out of a 2GB budget; an integer sum spills.)
+    sum(round(expected * 1e12)::HUGEINT)::DOUBLE / 1e12 AS expected_repeat_orders,
+    (sum(round(expected * 1e12)::HUGEINT)::DOUBLE / 1e12 - sum(actual)) / nullif(sum(actual), 0)
         AS aggregate_error,
-    avg(abs(expected - actual) ORDER BY customer_unique_id) AS mae,
-    sqrt(avg((expected - actual) * (expected - actual) ORDER BY customer_unique_id)) AS rmse
+    sum(round(abs(expected - actual) * 1e12)::HUGEINT)::DOUBLE / 1e12 / count(*) AS mae,
+    sqrt(sum(round((expected - actual) * (expected - actual) * 1e12)::HUGEINT)::DOUBLE / 1e12
+        / count(*)) AS rmse
 FROM scored
 GROUP BY model, model_order
 ORDER BY model_order
