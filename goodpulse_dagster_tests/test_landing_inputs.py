@@ -509,3 +509,27 @@ def test_restaging_gives_identical_bronze_and_a_forced_encoding_is_its_own_copy(
     staged = sorted(p.name for p in (tmp_path / "st" / "v4" / "sellers").glob("*.meta.json"))
     digest = first.files[0].content_hash
     assert staged == [f"{digest}.iso8859-1.meta.json", f"{digest}.meta.json"]
+
+
+def test_the_staged_copy_of_a_replaced_file_is_removed(tmp_path):
+    # A new full export replaces the old one: the old export's staged copy (three files) goes,
+    # the new one's is made; a file still in the zone keeps its copy.
+    raw = tmp_path / "raw"
+    sellers_csv(raw / file_of("sellers"), CP1252_BODY)
+    first = build_bronze("sellers", LocalLandingZone(raw), tmp_path / "st")
+    folder = tmp_path / "st" / "v4" / "sellers"
+    old = first.files[0].content_hash
+    assert sorted(p.name for p in folder.iterdir()) == [
+        f"{old}.meta.json",
+        f"{old}.rejected.parquet",
+        f"{old}.valid.parquet",
+    ]
+    sellers_csv(raw / file_of("sellers"), CP1252_BODY + b"s3,30000,belo horizonte,MG\n")
+    second = build_bronze("sellers", LocalLandingZone(raw), tmp_path / "st")
+    new = second.files[0].content_hash
+    assert new != old
+    assert sorted(p.name for p in folder.iterdir()) == [
+        f"{new}.meta.json",
+        f"{new}.rejected.parquet",
+        f"{new}.valid.parquet",
+    ]

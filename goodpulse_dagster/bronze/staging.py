@@ -117,6 +117,27 @@ def _staging_key(content_hash: str, encoding: str) -> str:
     return f"{content_hash}.{codecs.lookup(setting).name}"
 
 
+# The three files of a staged copy, named <key><suffix> (key: the content hash, and a forced
+# encoding); the meta file is written last.
+_VALID, _REJECTED, _META = ".valid.parquet", ".rejected.parquet", ".meta.json"
+
+
+def _prune_staged_copies(base: Path, content_hashes: set[str]) -> None:
+    """Remove the staged copies in ``base`` of files no longer in the landing zone (every copy
+    whose content hash no current file has; a copy under another forced encoding of a current
+    file is kept).
+
+    A staged copy exists so that a raw file is parsed once, however many partitions and runs read
+    it (parsing the 10M-order orders export takes about a minute; reading its staged Parquet
+    copy, a second). Once its file has been replaced or removed, nothing reads it again: a daily
+    full export would otherwise leave one more copy of every table each day."""
+    for path in base.glob("*"):
+        if not path.name.endswith((_VALID, _REJECTED, _META)):
+            continue
+        if path.name.split(".", 1)[0] not in content_hashes:
+            path.unlink(missing_ok=True)
+
+
 def stage_table(table_name: str, zone: LandingZone, staging_dir: Path) -> list[StagedFile]:
     """Parse (or reuse the parsed copy of) every distinct source file of a table, oldest first."""
     table = SOURCE_TABLES[table_name]
@@ -133,9 +154,9 @@ def stage_table(table_name: str, zone: LandingZone, staging_dir: Path) -> list[S
         uri = zone.object_uri(obj)
         content_hash = file_content_hash(local, staging_dir)
         key = _staging_key(content_hash, zone.encoding)
-        valid_path = base / f"{key}.valid.parquet"
-        rejected_path = base / f"{key}.rejected.parquet"
-        meta_path = base / f"{key}.meta.json"
+        valid_path = base / f"{key}{_VALID}"
+        rejected_path = base / f"{key}{_REJECTED}"
+        meta_path = base / f"{key}{_META}"
         if not meta_path.exists():
             ingested = ingest_file(
                 table,
@@ -167,6 +188,7 @@ def stage_table(table_name: str, zone: LandingZone, staging_dir: Path) -> list[S
                 meta["encoding"],
             )
         )
+    _prune_staged_copies(base, {f.content_hash for f in staged})
     return staged
 
 
