@@ -59,7 +59,11 @@ from goodpulse_dagster.schema import (  # noqa: E402
     silver_references,
     silver_table_columns,
 )
-from goodpulse_dagster.silver.cleaning import LATEST_REVIEW_FIRST, LIFECYCLE_STEPS  # noqa: E402
+from goodpulse_dagster.silver.cleaning import (  # noqa: E402
+    LATEST_REVIEW_FIRST,
+    LIFECYCLE_INPUTS,
+    LIFECYCLE_STEPS,
+)
 from goodpulse_dagster.sql_helpers import quote_ident, quote_literal  # noqa: E402
 
 SILVER_SCHEMA = schema.SILVER
@@ -171,15 +175,8 @@ def build_silver(con: duckdb.DuckDBPyConnection, raw: Path) -> None:
             + _cast(rows, silver_table_columns(name))
         )
     con.execute("DROP TABLE IF EXISTS kept")
-    # The lifecycle model names its inputs by their short names.
-    inputs = {
-        "orders": "orders",
-        "customers": "customers",
-        "items": "order_items",
-        "payments": "order_payments",
-        "reviews": "order_reviews",
-        "products": "products",
-    }
+    # The lifecycle's models name their inputs by their short names.
+    inputs = LIFECYCLE_INPUTS
     for short, table in inputs.items():
         con.execute(f"CREATE OR REPLACE TEMP VIEW {short} AS SELECT * FROM {SILVER_SCHEMA}.{table}")
     lifecycle = schema.LIFECYCLE

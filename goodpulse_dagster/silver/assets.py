@@ -37,6 +37,7 @@ from goodpulse_dagster.schema import (
     silver_references,
 )
 from goodpulse_dagster.silver.cleaning import (
+    LIFECYCLE_INPUTS,
     CleanResult,
     clean_geolocation,
     clean_order_reviews,
@@ -142,16 +143,6 @@ def build_silver_asset(table_name: str):
         return Output(result.output, metadata=metadata)
 
     return _silver
-
-
-LIFECYCLE_INPUTS = {
-    "orders": "orders",
-    "customers": "customers",
-    "items": "order_items",
-    "payments": "order_payments",
-    "reviews": "order_reviews",
-    "products": "products",
-}
 
 
 def build_unified_user_lifecycle_asset():

@@ -122,6 +122,15 @@ def clean_geolocation(bronze: Tabular, now: datetime, **output) -> CleanResult:
     return result
 
 
+# The silver tables the lifecycle's models read, by the names they read them under.
+LIFECYCLE_INPUTS = {
+    "orders": "orders",
+    "customers": "customers",
+    "items": "order_items",
+    "payments": "order_payments",
+    "reviews": "order_reviews",
+    "products": "products",
+}
 # The steps of models/silver/unified_user_lifecycle.sql, in order.
 LIFECYCLE_STEPS = (
     "silver/unified_user_lifecycle__order_customers",

@@ -52,8 +52,8 @@ from goodpulse_dagster.schema import (
     SILVER,
     silver_table_columns,
 )
-from goodpulse_dagster.silver.assets import LIFECYCLE_INPUTS, silver_assets
-from goodpulse_dagster.silver.cleaning import LIFECYCLE_STEPS
+from goodpulse_dagster.silver.assets import silver_assets
+from goodpulse_dagster.silver.cleaning import LIFECYCLE_INPUTS, LIFECYCLE_STEPS
 from goodpulse_dagster.spark.lake import (
     lake_root,
     lifecycle_folder,

@@ -38,25 +38,37 @@ scored AS (
     FROM per_customer
     UNION ALL
     SELECT $naive_name, 2, actual, actual_orders, naive FROM per_customer
+),
+sums AS (
+    -- The DOUBLE sums are exact sums of values rounded to 1e-12 (HUGEINT): a DOUBLE sum depends
+    -- on the order DuckDB's threads add in, and two runs of the same input differed in the last
+    -- bit. (An ordered aggregate, sum(x ORDER BY id), holds every value in memory: at 10M
+    -- orders it ran out of a 2GB budget; an integer sum spills.)
+    SELECT
+        model,
+        model_order,
+        count(*) AS customers,
+        sum(actual_orders)::BIGINT AS actual_orders,
+        sum(actual)::BIGINT AS actual_repeat_orders,
+        sum(round(expected * 1e12)::HUGEINT)::DOUBLE / 1e12 AS expected_repeat_orders,
+        sum(round(abs(expected - actual) * 1e12)::HUGEINT)::DOUBLE / 1e12 AS absolute_error,
+        sum(round((expected - actual) * (expected - actual) * 1e12)::HUGEINT)::DOUBLE / 1e12
+            AS squared_error
+    FROM scored
+    GROUP BY model, model_order
 )
 SELECT
     model,
     $cut::DATE AS calibration_end,
     $holdout_end::DATE AS holdout_end,
     $holdout_days::BIGINT AS holdout_days,
-    count(*) AS customers,
-    sum(actual_orders)::BIGINT AS actual_orders,
-    sum(actual)::BIGINT AS actual_repeat_orders,
-    -- The DOUBLE sums are exact sums of values rounded to 1e-12 (HUGEINT): a DOUBLE sum depends
-    -- on the order DuckDB's threads add in, and two runs of the same input differed in the last
-    -- bit. (An ordered aggregate, sum(x ORDER BY id), holds every value in memory: at 10M
-    -- orders it ran out of a 2GB budget; an integer sum spills.)
-    sum(round(expected * 1e12)::HUGEINT)::DOUBLE / 1e12 AS expected_repeat_orders,
-    (sum(round(expected * 1e12)::HUGEINT)::DOUBLE / 1e12 - sum(actual)) / nullif(sum(actual), 0)
+    customers,
+    actual_orders,
+    actual_repeat_orders,
+    expected_repeat_orders,
+    (expected_repeat_orders - actual_repeat_orders) / nullif(actual_repeat_orders, 0)
         AS aggregate_error,
-    sum(round(abs(expected - actual) * 1e12)::HUGEINT)::DOUBLE / 1e12 / count(*) AS mae,
-    sqrt(sum(round((expected - actual) * (expected - actual) * 1e12)::HUGEINT)::DOUBLE / 1e12
-        / count(*)) AS rmse
-FROM scored
-GROUP BY model, model_order
+    absolute_error / customers AS mae,
+    sqrt(squared_error / customers) AS rmse
+FROM sums
 ORDER BY model_order
