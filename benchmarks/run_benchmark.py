@@ -2,7 +2,7 @@
 
     python benchmarks/run_benchmark.py --scales 1000000 3000000 [10000000] --out benchmarks/results
         [--incremental-scale 1000000] [--refresh-pairs 3] [--work benchmarks/work]
-        [--regenerate] [--max-rss-gb 18] [--merge]
+        [--regenerate] [--max-rss-gb 18] [--merge] [--free-home]
 
 For each scale it
 
@@ -552,9 +552,12 @@ def _failure(step: str, error: Exception) -> dict:
     return {"step": step, "error": str(error)[-2000:], **partial}
 
 
-def measure_scale(orders: int, work: Path, regenerate: bool, say=print) -> dict:
+def measure_scale(
+    orders: int, work: Path, regenerate: bool, say=print, free_home: bool = False
+) -> dict:
     """Every measurement of one scale; a failed step is recorded in ``failures`` and the steps
-    that do not need it still run."""
+    that do not need it still run. With ``free_home`` the run's home is removed before the full
+    floor runs (at 30M orders the two together need more disk than the machine has)."""
     entry: dict = {
         "orders": orders,
         "measured_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -595,6 +598,8 @@ def measure_scale(orders: int, work: Path, regenerate: bool, say=print) -> dict:
             f"{disk['lake_by_layer_mb']}, warehouse {disk['warehouse_mb']} MB"
         )
         entry["warehouse"] = step("warehouse", lambda: warehouse_figures(home))
+    if free_home:  # its disk is recorded and its figures read: the floor gets the space
+        shutil.rmtree(home, ignore_errors=True)
     floor = step("floor", lambda: full_floor(raw, work, label))
     if floor is not None:
         entry["full_floor"] = floor
@@ -696,6 +701,11 @@ def main(argv: list[str] | None = None) -> dict:
         help="stop a child process whose process tree passes this RSS (recorded as a failure)",
     )
     parser.add_argument(
+        "--free-home",
+        action="store_true",
+        help="remove each run's home once its disk and figures are recorded, before the floor",
+    )
+    parser.add_argument(
         "--merge",
         action="store_true",
         help="keep the other scales of an existing <out>/benchmark.json (these replace theirs)",
@@ -721,7 +731,9 @@ def main(argv: list[str] | None = None) -> dict:
     }
     for orders in args.scales:
         print(f"== {orders:,} orders", flush=True)
-        results["scales"].append(measure_scale(orders, work, args.regenerate))
+        results["scales"].append(
+            measure_scale(orders, work, args.regenerate, free_home=args.free_home)
+        )
         write_results(args.out, merged(previous, results))
     if args.incremental_scale:
         print(f"== incremental refresh at {args.incremental_scale:,} orders", flush=True)
