@@ -170,17 +170,27 @@ def test_story_size_exports_are_pinned_byte_for_byte(tmp_path: Path) -> None:
     """As above at 20,000 orders (every messy problem present, more than one order chunk), pinned
     from the generator before it was made to run in bounded memory (issue 17): recomputing
     per-person and per-product values per chunk, instead of holding them, changed no byte."""
+    # Two digests each: the same code gave the first on an Intel Xeon machine with AVX-512 and
+    # the second on an AMD EPYC machine without it. numpy has AVX-512 code for float64 exp, log
+    # and cos whose last bit can differ from the AVX2 and scalar code, and at 20,000 orders one
+    # rounded value shows it (disabling AVX2 and FMA on the AMD machine changes no byte).
     pinned = {
-        False: "f850c764e33e9a4c176500b5c9c949ad982b10efe58717ea1a710167d597c644",
-        True: "2e14c05aaaa7eed32cdc11066548a8f78b17d93c6bae2ff9c57383dea125507c",
+        False: {
+            "f850c764e33e9a4c176500b5c9c949ad982b10efe58717ea1a710167d597c644",
+            "77eae673251ef1bb03fdcff122992d6349892fca30b68dea095fae7951024225",
+        },
+        True: {
+            "2e14c05aaaa7eed32cdc11066548a8f78b17d93c6bae2ff9c57383dea125507c",
+            "4e578b3cbc8ccf29d80d8112e8c79164e0a1cda6735fa19398ddf4e26e698e58",
+        },
     }
-    for is_messy, digest in pinned.items():
+    for is_messy, digests in pinned.items():
         out = tmp_path / str(is_messy)
         generate(out, orders=STORY_ORDERS, seed=42, messy=is_messy, chunk_orders=8_000)
         listing = "".join(
             f"{name} {hashlib.sha256(data).hexdigest()}\n" for name, data in data_files(out).items()
         )
-        assert hashlib.sha256(listing.encode()).hexdigest() == digest, is_messy
+        assert hashlib.sha256(listing.encode()).hexdigest() in digests, is_messy
 
 
 # --- building blocks ------------------------------------------------------------------------------
