@@ -172,8 +172,8 @@ def test_story_size_exports_are_pinned_byte_for_byte(tmp_path: Path) -> None:
     per-person and per-product values per chunk, instead of holding them, changed no byte."""
     # Two digests each: the same code gave the first on an Intel Xeon machine with AVX-512 and
     # the second on an AMD EPYC machine without it. numpy has AVX-512 code for float64 exp, log
-    # and cos whose last bit can differ from the AVX2 and scalar code, and at 20,000 orders one
-    # rounded value shows it (disabling AVX2 and FMA on the AMD machine changes no byte).
+    # and cos whose last bit can differ from the AVX2 and scalar code, and at 20,000 orders the
+    # rounded values show it (disabling AVX2 and FMA on the AMD machine changes no byte).
     pinned = {
         False: {
             "f850c764e33e9a4c176500b5c9c949ad982b10efe58717ea1a710167d597c644",
