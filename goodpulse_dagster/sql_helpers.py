@@ -32,6 +32,23 @@ def quote_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def unknown_keys_sql(column: str, child: str, parent: str) -> str:
+    """SQL: the distinct non-null values of ``column`` in the relation ``child`` that are no key
+    of the relation ``parent`` (same column name): what a reference check reports.
+
+    An anti-join, not ``NOT IN``: DuckDB builds an anti-join's hash table on the smaller side (a
+    ``NOT IN``'s always on the parent), so the check's memory follows a quarter of orders rather
+    than the customers dimension of every quarter, which out of a memory budget spilled on every
+    quarter; and a small parent (sellers) is still the side built. Same answer as ``NOT IN``
+    over the parent's non-null keys, for the child's non-null values.
+    """
+    c = quote_ident(column)
+    return (
+        f"SELECT DISTINCT {c} FROM (SELECT {c} FROM {child} WHERE {c} IS NOT NULL) AS named "
+        f"ANTI JOIN {parent} USING ({c})"
+    )
+
+
 def sql_list(values: list[str] | tuple[str, ...]) -> str:
     """A SQL list literal of strings: ('a', 'b')."""
     return "(" + ", ".join(quote_literal(v) for v in values) + ")"

@@ -602,6 +602,10 @@ def test_missing_references_and_orphan_severity():
     assert quality.missing_references(pa.table({"id": ["a", None]}), parent, "id").passed
     finding = quality.missing_references(pa.table({"id": ["a", "z", "z", "y"]}), parent, "id")
     assert (finding.violations, finding.samples) == (3, ["y", "z"])
+    # The same answer when the parent is the larger side (with an empty key of its own).
+    larger = pa.table({"id": [*(f"k{i}" for i in range(50)), None]})
+    finding = quality.missing_references(pa.table({"id": ["k7", "q", None, "q"]}), larger, "id")
+    assert (finding.violations, finding.samples, finding.counts["rows"]) == (2, ["q"], 4)
     assert quality.orphan_severity(0, 100, 0.01) is None
     assert quality.orphan_severity(1, 100, 0.01) == quality.SEVERITY_WARN
     assert quality.orphan_severity(2, 100, 0.01) == quality.SEVERITY_ERROR

@@ -1,6 +1,7 @@
 """The silver SQL models (models/silver/*.sql): one per silver table, the declared columns, and
 what each standardising step does to hand-made values."""
 
+import json
 from datetime import datetime
 from decimal import Decimal
 
@@ -17,7 +18,12 @@ from goodpulse_dagster.schema import (
     bronze_table_columns,
     silver_columns,
 )
-from goodpulse_dagster.silver.cleaning import clean_geolocation, clean_products, clean_source
+from goodpulse_dagster.silver.cleaning import (
+    clean_geolocation,
+    clean_order_reviews,
+    clean_products,
+    clean_source,
+)
 from goodpulse_dagster.silver.rules import standardised_sql
 
 NOW = datetime(2026, 1, 1)
@@ -185,3 +191,128 @@ def test_quarantine_rows_of_one_rule_come_in_a_stable_order():
         "price -2.00 < 0",
     ]
     assert again.equals(first)
+
+
+# --- the generic rules on hand-made rows --------------------------------------------------------
+
+EARLIER, LATER = datetime(2025, 12, 1), datetime(2025, 12, 20)
+Q1 = datetime(2017, 1, 1).date()
+
+
+def bronze_rows_from(table_name: str, rows: list[dict]) -> pa.Table:
+    """Like ``bronze_rows``, but each row may name its own file and ingestion time."""
+    schema = arrow_schema(bronze_table_columns(table_name))
+    ingestion = {SOURCE_FILE_COLUMN: FILE, INGESTED_AT_COLUMN: NOW}
+    full = [ingestion | {c: r.get(c) for c in schema.names if c in r} for r in rows]
+    return pa.Table.from_pylist([{c: r.get(c) for c in schema.names} for r in full], schema)
+
+
+def item(order_id, item_id, price, source_file="items_a.csv", ingested_at=EARLIER, **more):
+    return {
+        "order_id": order_id,
+        "order_item_id": item_id,
+        "product_id": more.get("product_id", "p1"),
+        "seller_id": more.get("seller_id", "s1"),
+        "price": Decimal(price),
+        "freight_value": Decimal("1.00"),
+        PARTITION_COLUMN: Q1,
+        SOURCE_FILE_COLUMN: source_file,
+        INGESTED_AT_COLUMN: ingested_at,
+    }
+
+
+def test_composite_key_keeps_the_latest_row_and_quarantines_the_rest():
+    """Every way a row of order_items (key order_id, order_item_id) can share a key, worked out
+    by hand: the kept rows, the quarantine's rules and reasons, and the counts."""
+    rows = [
+        item("o1", 1, "10.00"),  # replaced by the later file's row below
+        item("o1", 1, "12.00", "items_b.csv", LATER),  # kept: the latest file
+        item("o1", 2, "5.00"),  # its key's only row: kept
+        item("o2", 1, "7.00"),  # an exact duplicate of the next row (other file): kept once
+        item("o2", 1, "7.00", "items_b.csv", LATER),
+        item("o3", None, "3.00"),  # empty key part: both quarantined
+        item("o3", None, "4.00"),
+        item("o5", 1, "20.00", "items_b.csv", LATER),  # same file and time: the lower row wins
+        item("o5", 1, "10.00", "items_b.csv", LATER),
+    ]
+    result = clean_source("order_items", bronze_rows_from("order_items", rows), NOW)
+    kept = {(r["order_id"], r["order_item_id"]): r["price"] for r in result.table.to_pylist()}
+    assert kept == {
+        ("o1", 1): Decimal("12.00"),
+        ("o1", 2): Decimal("5.00"),
+        ("o2", 1): Decimal("7.00"),
+        ("o5", 1): Decimal("10.00"),
+    }
+    quarantine = sorted(
+        (r["rule"], r["source_file"], r["reason"]) for r in result.quarantine.to_pylist()
+    )
+    duplicate = "duplicate primary key (order_id={}, order_item_id=1) with different values; "
+    duplicate += "kept the row from the latest file"
+    assert quarantine == [
+        ("duplicate_key", "items_a.csv", duplicate.format("o1")),
+        ("duplicate_key", "items_b.csv", duplicate.format("o5")),
+        ("null_key", "items_a.csv", "primary key (order_id, order_item_id) is empty"),
+        ("null_key", "items_a.csv", "primary key (order_id, order_item_id) is empty"),
+    ]
+    assert result.counts == {
+        "input_rows": 9,
+        "exact_duplicates": 1,
+        "quarantined": 4,
+        "output_rows": 4,
+    }
+
+
+def test_reviews_superseded_are_counted_not_quarantined():
+    def review(review_id, answered, score):
+        return {
+            "review_id": review_id,
+            "order_id": "o1",
+            "review_score": score,
+            "review_answer_timestamp": answered,
+            PARTITION_COLUMN: Q1,
+        }
+
+    rows = [
+        review("r1", datetime(2017, 1, 5), 2),
+        review("r2", datetime(2017, 1, 9), 4),  # the latest answer: kept
+        review("r3", datetime(2017, 1, 7), 5),
+        {"review_id": "r4", "order_id": None, "review_score": 3, PARTITION_COLUMN: Q1},
+    ]
+    result = clean_order_reviews(bronze_rows_from("order_reviews", rows), NOW)
+    assert [(r["review_id"], r["review_score"]) for r in result.table.to_pylist()] == [("r2", 4)]
+    assert result.quarantine.column("rule").to_pylist() == ["null_key"]
+    assert result.counts["superseded"] == 2
+    assert result.counts["output_rows"] == 1
+
+
+@pytest.mark.parametrize("parent_rows", [1, 50], ids=["parent-smaller", "parent-larger"])
+def test_orphans_are_the_values_no_parent_has_whichever_side_is_larger(parent_rows):
+    """An item whose product or seller is unknown is quarantined with one reason per unknown
+    reference; the check's answer is the same whether the parent or the child is larger (the
+    anti-join builds on either)."""
+    products = pa.table({"product_id": [f"p{i}" for i in range(1, parent_rows + 1)]})
+    sellers = pa.table({"seller_id": ["s1"]})
+    rows = [
+        item("o1", 1, "1.00"),
+        item("o1", 2, "1.00", product_id="p-unknown"),
+        item("o2", 1, "1.00", product_id="p-unknown", seller_id="s-unknown"),
+        item("o3", 1, "1.00", product_id=None),  # no product: a malformed key, not an orphan
+    ]
+    references = {"product_id": ("products", products), "seller_id": ("sellers", sellers)}
+    result = clean_source(
+        "order_items", bronze_rows_from("order_items", rows), NOW, references=references
+    )
+    assert [(r["order_id"], r["order_item_id"]) for r in result.table.to_pylist()] == [("o1", 1)]
+    quarantine = sorted(
+        (json.loads(r["record"])["order_id"], r["rule"], r["reason"])
+        for r in result.quarantine.to_pylist()
+    )
+    unknown_product = "product_id p-unknown not found in products (see olist_products_dataset.csv "
+    unknown_product += "and quarantine.products)"
+    unknown_seller = "seller_id s-unknown not found in sellers (see olist_sellers_dataset.csv "
+    unknown_seller += "and quarantine.sellers)"
+    assert quarantine == [
+        ("o1", "orphan", unknown_product),
+        ("o2", "orphan", f"{unknown_product}; {unknown_seller}"),
+        ("o3", "invalid_key", "product_id is empty"),
+    ]

@@ -36,7 +36,7 @@ from goodpulse_dagster.schema import (
     TIMESTAMP,
 )
 from goodpulse_dagster.silver import rules as silver_rules
-from goodpulse_dagster.sql_helpers import quote_ident, quote_literal, run_sql
+from goodpulse_dagster.sql_helpers import quote_ident, quote_literal, run_sql, unknown_keys_sql
 
 # How many offending values a finding lists (metadata stays readable in the UI).
 SAMPLE_SIZE = 5
@@ -139,22 +139,19 @@ def key_violations(table: Any, key_columns: Sequence[str]) -> Finding:
 def missing_references(child: Any, parent: Any, column: str) -> Finding:
     """Rows of ``child`` whose non-null ``column`` has no row in ``parent`` (same column name)."""
     c = quote_ident(column)
+    unknown = f"WITH unknown AS ({unknown_keys_sql(column, 'child', 'parent')})"
     counts = _scalar_row(
         f"""
+        {unknown}
         SELECT count(*) AS rows,
-               count(*) FILTER (WHERE {c} IS NOT NULL AND {c} NOT IN
-                   (SELECT {c} FROM parent WHERE {c} IS NOT NULL)) AS missing
+               count(*) FILTER (WHERE {c} IN (SELECT {c} FROM unknown)) AS missing
         FROM child
         """,
         child=child,
         parent=parent,
     )
     samples = run_sql(
-        f"""
-        SELECT DISTINCT {c}::VARCHAR AS s FROM child
-        WHERE {c} IS NOT NULL AND {c} NOT IN (SELECT {c} FROM parent WHERE {c} IS NOT NULL)
-        ORDER BY 1 LIMIT {SAMPLE_SIZE}
-        """,
+        f"{unknown} SELECT DISTINCT {c}::VARCHAR AS s FROM unknown ORDER BY 1 LIMIT {SAMPLE_SIZE}",
         child=child,
         parent=parent,
     )

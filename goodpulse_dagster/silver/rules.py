@@ -48,7 +48,7 @@ from goodpulse_dagster.schema import (
     silver_columns,
     silver_table_columns,
 )
-from goodpulse_dagster.sql_helpers import quote_ident, quote_literal
+from goodpulse_dagster.sql_helpers import quote_ident, quote_literal, unknown_keys_sql
 
 # Brazil's bounding box with a small margin: geolocation points outside it are data errors.
 BRAZIL_LAT = (-34.0, 5.5)
@@ -162,7 +162,8 @@ class Cleaner:
     """One DuckDB connection working through the silver rules for one table.
 
     The steps build temporary tables in order: ``dedup`` (the model's standardised rows without
-    exact duplicates), ``ranked`` and ``kept`` (one row per key); each check moves the rows it
+    exact duplicates), ``repeated_keys`` and ``ranked`` (the rows of the keys that occur more
+    than once, ranked within their key) and ``kept`` (one row per key); each check moves the rows it
     rejects from ``kept`` to the temporary table ``quarantine``. ``result`` shapes ``kept`` into
     the silver table and writes it and the quarantine to Parquet (in ``folder``, one file per
     partition key of ``partition_keys`` for an order-grain table): no row passes through Python.
@@ -245,24 +246,31 @@ class Cleaner:
         ranking = order_by or (
             f"{INGESTED_AT_COLUMN} DESC, {SOURCE_FILE_COLUMN} DESC, {self.cols_sql}"
         )
+        null_key = " OR ".join(f"{c} IS NULL" for c in self.key_cols)
+        # Only the rows of a key that occurs more than once are ranked: a key's only row is
+        # its first. A narrow count of the keys finds them, instead of sorting every wide row by
+        # key (out of a memory budget, that sort spills the whole table).
+        self.con.execute(
+            f"CREATE TEMP TABLE repeated_keys AS "
+            f"SELECT {pk} FROM dedup WHERE NOT ({null_key}) GROUP BY ALL HAVING count(*) > 1"
+        )
         self.con.execute(
             f"""
             CREATE TEMP TABLE ranked AS
             SELECT *, row_number() OVER (PARTITION BY {pk} ORDER BY {ranking}) AS _rank
-            FROM dedup
+            FROM dedup SEMI JOIN repeated_keys USING ({pk})
             """
         )
-        null_key = " OR ".join(f"{c} IS NULL" for c in self.key_cols)
-        # Every row with an empty key (they share one "key", so only one of them has rank 1).
+        # Every row with an empty key.
         self.quarantine_rows(
             "null_key",
             f"'primary key ({pk.replace(chr(34), '')}) is empty'",
-            "ranked",
+            "dedup",
             null_key,
         )
         if supersede:
             self.counts["superseded"] = self.con.execute(
-                f"SELECT count(*) FROM ranked WHERE _rank > 1 AND NOT ({null_key})"
+                "SELECT count(*) FROM ranked WHERE _rank > 1"
             ).fetchall()[0][0]
         else:
             key_desc = " || ', ' || ".join(
@@ -273,11 +281,15 @@ class Cleaner:
                 f"'duplicate primary key (' || {key_desc} || ') with different values; "
                 f"kept the row from the latest file'",
                 "ranked",
-                f"_rank > 1 AND NOT ({null_key})",
+                "_rank > 1",
             )
         self.con.execute(
-            f"CREATE TEMP TABLE kept AS SELECT * EXCLUDE (_rank) FROM ranked "
-            f"WHERE _rank = 1 AND NOT ({null_key})"
+            f"""
+            CREATE TEMP TABLE kept AS
+            SELECT * FROM dedup ANTI JOIN repeated_keys USING ({pk}) WHERE NOT ({null_key})
+            UNION ALL
+            SELECT * EXCLUDE (_rank) FROM ranked WHERE _rank = 1
+            """
         )
 
     def check_references(self, references: dict[str, tuple[str, Tabular]]) -> None:
@@ -288,12 +300,15 @@ class Cleaner:
         """
         conditions, reasons = [], []
         for col, (parent_name, parent) in references.items():
-            view = f"parent_{col}"
+            view, unknown = f"parent_{col}", f"unknown_{col}"
             bind_input(self.con, view, parent)
-            c = quote_ident(col)
-            cond = (
-                f"({c} IS NOT NULL AND {c} NOT IN (SELECT {c} FROM {view} WHERE {c} IS NOT NULL))"
+            # The values no parent row has (``unknown_keys_sql`` says how), kept as a table: the
+            # quarantine and the delete below both look rows up in it.
+            self.con.execute(
+                f"CREATE TEMP TABLE {unknown} AS {unknown_keys_sql(col, 'kept', view)}"
             )
+            c = quote_ident(col)
+            cond = f"{c} IN (SELECT {c} FROM {unknown})"
             conditions.append(cond)
             # The reason names the parent's file: the parent row may be missing from it, or have
             # been set aside by silver (quarantine.<parent> says why).
