@@ -11,33 +11,54 @@ WITH
 grains AS (
     SELECT unnest($grain_names) AS grain, unnest($grain_months) AS months
 ),
-activity AS (
-    -- One row per (grain, customer, period) in which the customer had a completed order.
+customers AS (
+    -- One row per customer: the time of the first completed order, and how many there are.
+    SELECT customer_unique_id, min(order_purchase_timestamp) AS first_order_at, count(*) AS orders
+    FROM completed
+    GROUP BY customer_unique_id
+),
+cohorts AS (
+    -- A customer's cohort is the period of their first completed order.
+    SELECT g.grain, c.customer_unique_id, c.orders,
+           date_trunc(g.grain, c.first_order_at)::DATE AS cohort
+    FROM customers c
+    CROSS JOIN grains g
+),
+sizes AS (
+    SELECT grain, cohort, count(*) AS cohort_size FROM cohorts GROUP BY ALL
+),
+last_periods AS (
+    SELECT g.grain, date_trunc(g.grain, max(o.order_purchase_timestamp))::DATE AS last_period
+    FROM completed o
+    CROSS JOIN grains g
+    GROUP BY g.grain
+),
+repeat_activity AS (
+    -- One row per (grain, customer, period) in which a customer with more than one completed
+    -- order had one. Only they can be active after their cohort's period: the rest of the
+    -- customers (most of them) are counted by their cohort's size alone, so the distinct
+    -- (customer, period) pairs and their join to the cohorts are a few per cent of the rows
+    -- (out of a memory budget, over every customer they spilled at 30M orders).
     SELECT DISTINCT
         g.grain,
         o.customer_unique_id,
         date_trunc(g.grain, o.order_purchase_timestamp)::DATE AS period
     FROM completed o
     CROSS JOIN grains g
-),
-cohorts AS (
-    -- A customer's cohort is the period of their first completed order.
-    SELECT grain, customer_unique_id, min(period) AS cohort FROM activity GROUP BY ALL
-),
-sizes AS (
-    SELECT grain, cohort, count(*) AS cohort_size FROM cohorts GROUP BY ALL
-),
-last_periods AS (
-    SELECT grain, max(period) AS last_period FROM activity GROUP BY grain
+    WHERE o.customer_unique_id IN (SELECT customer_unique_id FROM customers WHERE orders > 1)
 ),
 active AS (
+    -- Index 0 is the cohort's own period, in which each of its customers was active.
+    SELECT grain, cohort, 0 AS period_index, cohort_size AS active_customers FROM sizes
+    UNION ALL
     SELECT
         a.grain,
         c.cohort,
         date_diff(a.grain, c.cohort, a.period) AS period_index,
         count(*) AS active_customers
-    FROM activity a
-    JOIN cohorts c USING (grain, customer_unique_id)
+    FROM repeat_activity a
+    JOIN (SELECT * FROM cohorts WHERE orders > 1) c USING (grain, customer_unique_id)
+    WHERE a.period > c.cohort
     GROUP BY ALL
 ),
 grid AS (

@@ -20,8 +20,6 @@ totals AS (
         -- Money is exact: the DECIMAL(38,2) sum cast back to DECIMAL(18,2).
         coalesce(sum(order_revenue), 0)::DECIMAL(18,2) AS lifetime_revenue,
         coalesce(sum(item_count), 0)::BIGINT AS total_items,
-        -- Month of the purchase time, derived here so it cannot disagree with the timestamp.
-        count(DISTINCT date_trunc('month', order_purchase_timestamp)) AS active_months,
         -- avg() skips NULLs: orders without a review / without a delivery date do not count.
         avg(review_score) AS avg_review_score,
         -- Averaged from an exact sum (whole microseconds, HUGEINT): a DOUBLE sum depends on the
@@ -30,5 +28,28 @@ totals AS (
             / nullif(count(delivery_days), 0) / 86400000000 AS avg_delivery_days
     FROM completed
     GROUP BY customer_unique_id
+),
+repeat_months AS (
+    -- The months with a completed order, of the customers with more than one: a customer with
+    -- one order was active in one month. A count of distinct months keeps a set per group, and
+    -- over every customer it spilled (23 s of this step's 39 s at 30M orders); over the repeat
+    -- customers it is a few per cent of the groups.
+    -- Month of the purchase time, derived here so it cannot disagree with the timestamp.
+    SELECT customer_unique_id,
+           count(DISTINCT date_trunc('month', order_purchase_timestamp)) AS active_months
+    FROM completed
+    WHERE customer_unique_id IN (SELECT customer_unique_id FROM totals WHERE total_orders > 1)
+    GROUP BY customer_unique_id
 )
-SELECT * FROM totals
+SELECT
+    t.customer_unique_id,
+    t.first_order_at,
+    t.last_order_at,
+    t.total_orders,
+    t.lifetime_revenue,
+    t.total_items,
+    coalesce(r.active_months, 1) AS active_months,
+    t.avg_review_score,
+    t.avg_delivery_days
+FROM totals t
+LEFT JOIN repeat_months r USING (customer_unique_id)
