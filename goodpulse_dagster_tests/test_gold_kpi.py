@@ -564,3 +564,67 @@ def test_top_n_cities_and_value_quantiles(silver):
 def test_params_validation_rejects_bad_values(kwargs):
     with pytest.raises(ValueError):
         MetricParams(**kwargs)
+
+
+# --- repeat customers: months and periods, worked out by hand ---------------------------------
+
+
+def _orders_of(silver, orders: list[tuple[str, str, str, str]]) -> pd.DataFrame:
+    """A lifecycle of ``orders`` (order_id, customer, purchase time, status): each a copy of the
+    fixture's o01 with those four values changed."""
+    template = silver["unified_user_lifecycle"].to_pandas().iloc[[0]]
+    rows = []
+    for order_id, customer, when, status in orders:
+        row = template.copy()
+        row["order_id"], row["customer_id"] = order_id, f"{order_id}_cust"
+        row["customer_unique_id"], row["order_status"] = customer, status
+        row["order_purchase_timestamp"] = pd.Timestamp(when)
+        rows.append(row)
+    return pd.concat(rows, ignore_index=True)
+
+
+# a: one order. b: two in January. c: two in January, one in March. d: one in February and one in
+# March. e: delivered in January, canceled in March (a canceled order is no activity).
+REPEAT_ORDERS = [
+    ("r1", "a", "2017-01-05 10:00", "delivered"),
+    ("r2", "b", "2017-01-10 10:00", "delivered"),
+    ("r3", "b", "2017-01-20 10:00", "delivered"),
+    ("r4", "c", "2017-01-03 10:00", "delivered"),
+    ("r5", "c", "2017-01-28 10:00", "delivered"),
+    ("r6", "c", "2017-03-15 10:00", "delivered"),
+    ("r7", "d", "2017-02-11 10:00", "delivered"),
+    ("r8", "d", "2017-03-02 10:00", "delivered"),
+    ("r9", "e", "2017-01-07 10:00", "delivered"),
+    ("r10", "e", "2017-03-09 10:00", "canceled"),
+]
+
+
+def test_active_months_count_the_months_with_a_completed_order(silver):
+    lifecycle = _orders_of(silver, REPEAT_ORDERS)
+    tables = build_customer_tables(silver, MetricParams(), lifecycle=lifecycle)
+    c360 = by_customer(gold.to_pandas(tables.customer_360))
+    assert c360[["customer_unique_id", "total_orders", "active_months"]].values.tolist() == [
+        ["a", 1, 1],
+        ["b", 2, 1],
+        ["c", 3, 2],
+        ["d", 2, 2],
+        ["e", 1, 1],
+    ]
+
+
+def test_cohort_retention_follows_repeat_customers_past_their_first_period(silver):
+    cohorts = gold.build_cohort_retention(_orders_of(silver, REPEAT_ORDERS), MetricParams())
+    got = cohorts[["grain", "cohort", "period_index", "cohort_size", "active_customers"]]
+    # Month cohorts: January is a, b, c, e (4): all active in January, none in February (b's
+    # second order is in January), c in March (e's March order is canceled). February is d:
+    # active then and in March. The data's last period is March 2017. Quarter: all five in Q1.
+    jan, feb, q1 = date(2017, 1, 1), date(2017, 2, 1), date(2017, 1, 1)
+    assert got.values.tolist() == [
+        ["quarter", q1, 0, 5, 5],
+        ["month", jan, 0, 4, 4],
+        ["month", jan, 1, 4, 0],
+        ["month", jan, 2, 4, 1],
+        ["month", feb, 0, 1, 1],
+        ["month", feb, 1, 1, 1],
+    ]
+    assert cohorts["retention_rate"].tolist() == [1.0, 1.0, 0.0, 0.25, 1.0, 1.0]
