@@ -31,10 +31,12 @@ FILE = "raw/export.csv"
 
 
 def bronze_rows(table_name: str, rows: list[dict]) -> pa.Table:
-    """A bronze table of ``table_name``: the given values, every other column NULL."""
+    """A bronze table of ``table_name``: the given values, every other column NULL; a row's
+    file and ingestion time are ``FILE`` and ``NOW`` unless it names its own."""
     schema = arrow_schema(bronze_table_columns(table_name))
     ingestion = {SOURCE_FILE_COLUMN: FILE, INGESTED_AT_COLUMN: NOW}
-    full = [{c: r.get(c) for c in schema.names} | ingestion for r in rows]
+    full = [{c: r.get(c) for c in schema.names} | {k: r.get(k, v) for k, v in ingestion.items()}
+            for r in rows]  # fmt: skip
     return pa.Table.from_pylist(full, schema=schema)
 
 
@@ -199,14 +201,6 @@ EARLIER, LATER = datetime(2025, 12, 1), datetime(2025, 12, 20)
 Q1 = datetime(2017, 1, 1).date()
 
 
-def bronze_rows_from(table_name: str, rows: list[dict]) -> pa.Table:
-    """Like ``bronze_rows``, but each row may name its own file and ingestion time."""
-    schema = arrow_schema(bronze_table_columns(table_name))
-    ingestion = {SOURCE_FILE_COLUMN: FILE, INGESTED_AT_COLUMN: NOW}
-    full = [ingestion | {c: r.get(c) for c in schema.names if c in r} for r in rows]
-    return pa.Table.from_pylist([{c: r.get(c) for c in schema.names} for r in full], schema)
-
-
 def item(order_id, item_id, price, source_file="items_a.csv", ingested_at=EARLIER, **more):
     return {
         "order_id": order_id,
@@ -235,7 +229,7 @@ def test_composite_key_keeps_the_latest_row_and_quarantines_the_rest():
         item("o5", 1, "20.00", "items_b.csv", LATER),  # same file and time: the lower row wins
         item("o5", 1, "10.00", "items_b.csv", LATER),
     ]
-    result = clean_source("order_items", bronze_rows_from("order_items", rows), NOW)
+    result = clean_source("order_items", bronze_rows("order_items", rows), NOW)
     kept = {(r["order_id"], r["order_item_id"]): r["price"] for r in result.table.to_pylist()}
     assert kept == {
         ("o1", 1): Decimal("12.00"),
@@ -278,7 +272,7 @@ def test_reviews_superseded_are_counted_not_quarantined():
         review("r3", datetime(2017, 1, 7), 5),
         {"review_id": "r4", "order_id": None, "review_score": 3, PARTITION_COLUMN: Q1},
     ]
-    result = clean_order_reviews(bronze_rows_from("order_reviews", rows), NOW)
+    result = clean_order_reviews(bronze_rows("order_reviews", rows), NOW)
     assert [(r["review_id"], r["review_score"]) for r in result.table.to_pylist()] == [("r2", 4)]
     assert result.quarantine.column("rule").to_pylist() == ["null_key"]
     assert result.counts["superseded"] == 2
@@ -300,7 +294,7 @@ def test_orphans_are_the_values_no_parent_has_whichever_side_is_larger(parent_ro
     ]
     references = {"product_id": ("products", products), "seller_id": ("sellers", sellers)}
     result = clean_source(
-        "order_items", bronze_rows_from("order_items", rows), NOW, references=references
+        "order_items", bronze_rows("order_items", rows), NOW, references=references
     )
     assert [(r["order_id"], r["order_item_id"]) for r in result.table.to_pylist()] == [("o1", 1)]
     quarantine = sorted(

@@ -139,23 +139,21 @@ def key_violations(table: Any, key_columns: Sequence[str]) -> Finding:
 def missing_references(child: Any, parent: Any, column: str) -> Finding:
     """Rows of ``child`` whose non-null ``column`` has no row in ``parent`` (same column name)."""
     c = quote_ident(column)
-    unknown = f"WITH unknown AS ({unknown_keys_sql(column, 'child', 'parent')})"
+    # One query: the unknown values are found once (MATERIALIZED), then counted and sampled.
     counts = _scalar_row(
         f"""
-        {unknown}
-        SELECT count(*) AS rows,
-               count(*) FILTER (WHERE {c} IN (SELECT {c} FROM unknown)) AS missing
-        FROM child
+        WITH unknown AS MATERIALIZED ({unknown_keys_sql(column, "child", "parent")})
+        SELECT (SELECT count(*) FROM child) AS rows,
+               (SELECT count(*) FROM child WHERE {c} IN (SELECT {c} FROM unknown)) AS missing,
+               (SELECT list(s ORDER BY s) FROM (
+                   SELECT DISTINCT {c}::VARCHAR AS s FROM unknown ORDER BY s LIMIT {SAMPLE_SIZE}
+               )) AS samples
         """,
         child=child,
         parent=parent,
     )
-    samples = run_sql(
-        f"{unknown} SELECT DISTINCT {c}::VARCHAR AS s FROM unknown ORDER BY 1 LIMIT {SAMPLE_SIZE}",
-        child=child,
-        parent=parent,
-    )
-    return Finding(counts["missing"], counts, samples.column("s").to_pylist())
+    samples = counts.pop("samples") or []
+    return Finding(counts["missing"], counts, samples)
 
 
 def orphan_severity(orphans: int, rows: int, error_rate: float) -> str | None:
