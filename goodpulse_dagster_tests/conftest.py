@@ -1,9 +1,23 @@
 """Shared pytest fixtures."""
 
+import tempfile
+
 import pytest
 
 from goodpulse_dagster_tests.s3_server import s3_endpoint_fixture
 from goodpulse_dagster_tests.spark_server import spark_server_fixture
+
+
+@pytest.fixture(scope="session", autouse=True)
+def temporary_files_in_the_session_folder(tmp_path_factory):
+    """Python's temporary files and folders of this session (the output folder of a transform
+    called without one, such as ``silver.clean_source`` in a test) in pytest's base folder,
+    which keeps the last three sessions only: before, each session left hundreds of
+    ``lake-out-*`` folders in /tmp."""
+    previous = tempfile.tempdir
+    tempfile.tempdir = str(tmp_path_factory.mktemp("tempfile"))
+    yield
+    tempfile.tempdir = previous
 
 
 @pytest.fixture
