@@ -61,6 +61,19 @@ def cross_scale_ratios(results: dict) -> dict[str, float]:
     return out
 
 
+def floor_scale_ratios(results: dict) -> dict[str, float]:
+    """The full floor's time ratios between the scales of ``LINEAR_PAIRS``: how the same analysis
+    scales as plain DuckDB SQL in one process under the same budget, against which the run's
+    ratios read."""
+    floors = {s["orders"]: s["full_floor"] for s in results["scales"] if s.get("full_floor")}
+    out = {}
+    for big, small in LINEAR_PAIRS:
+        if big in floors and small in floors:
+            key = f"floor_{big // 1000}k_over_{small // 1000}k"
+            out[key] = round(floors[big]["wall_seconds"] / floors[small]["wall_seconds"], 2)
+    return out
+
+
 def generator_peak(results: dict) -> dict | None:
     """The generator measurement with the highest peak RSS (not a reused data set)."""
     gens = [
@@ -154,13 +167,14 @@ def targets_issue_17(results: dict) -> list[str]:
             f"{big['peak_rss_mb']:,} MB at {big['orders']:,} orders",
             big["peak_rss_mb"] <= t["generator_rss_gb"] * 1024,
         )
-    ratios = cross_scale_ratios(results)
+    ratios, floor_ratios = cross_scale_ratios(results), floor_scale_ratios(results)
     for big_n, small_n in LINEAR_PAIRS:
         key = f"run_{big_n // 1000}k_over_{small_n // 1000}k"
         if key in ratios:
+            floor = floor_ratios.get(f"floor_{big_n // 1000}k_over_{small_n // 1000}k")
+            measured = f"{ratios[key]:.1f}x" + (f" (the full floor: {floor:.1f}x)" if floor else "")
             row(f"time linear: the {big_n // 10**6}M run <= {t['linear_ratio']}x the "
-                f"{small_n // 10**6}M run", f"{ratios[key]:.1f}x",
-                ratios[key] <= t["linear_ratio"])  # fmt: skip
+                f"{small_n // 10**6}M run", measured, ratios[key] <= t["linear_ratio"])  # fmt: skip
     for orders in FLOOR_RATIO_SCALES:
         ratio = (by_scale.get(orders) or {}).get("ratios", {}).get("whole_run_over_full_floor")
         if ratio is not None:
@@ -296,6 +310,8 @@ def _time_table(results: dict) -> list[str]:
         g, r, ff, f = (s.get(k) or {} for k in ("generator", "run", "full_floor", "floor"))
         lay, ratios = r.get("layers", {}), s.get("ratios", {})
         when = f"{s.get('measured_at', '-')} ({_fmt((s.get('load_average_at_start') or [None])[0], 2)})"
+        if s.get("run_measured_at"):  # --floor-only: the floors now, the run recorded earlier
+            when += f"; the run {s['run_measured_at']}"
         gen = (
             f"{_fmt(g.get('wall_seconds'))} ({_fmt(g.get('orders_per_second'))}, "
             f"{_fmt(g.get('peak_rss_mb'))})"
@@ -381,6 +397,12 @@ def _ratio_lines(results: dict) -> list[str]:
     for key, ratio in cross_scale_ratios(results).items():
         big, small = key.removeprefix("run_").split("_over_")
         lines.append(f"- whole run at {big} / at {small}: {ratio:.2f}x.")
+    for key, ratio in floor_scale_ratios(results).items():
+        big, small = key.removeprefix("floor_").split("_over_")
+        lines.append(
+            f"- full floor at {big} / at {small}: {ratio:.2f}x (the same analysis as plain DuckDB "
+            "SQL in one process, under the same budget)."
+        )
     big = generator_peak(results)
     if big:
         lines.append(

@@ -2,7 +2,7 @@
 
     python benchmarks/run_benchmark.py --scales 1000000 3000000 [10000000] --out benchmarks/results
         [--incremental-scale 1000000] [--refresh-pairs 3] [--work benchmarks/work]
-        [--regenerate] [--max-rss-gb 18] [--merge] [--free-home]
+        [--regenerate] [--max-rss-gb 18] [--merge] [--free-home] [--floor-only]
 
 For each scale it
 
@@ -30,7 +30,8 @@ its error and what was measured until then (wall seconds, peak RSS, spill, the l
 line), and the benchmark goes on: with the next step of that scale when it does not need the
 failed one, then the next scale. With ``--merge`` the scales measured now replace those of the
 same size in an existing ``<out>/benchmark.json`` and the others are kept: a 30M run can be run
-once, alone, and merged.
+once, alone, and merged. With ``--merge --floor-only`` only the floors of the given scales are
+measured, and each scale keeps the run it has recorded (its time says when it was measured).
 
 With ``--incremental-scale N`` it also generates N orders in the per-quarter layout, runs the
 pipeline on every quarter but the last, adds the last quarter's drops and times the refresh:
@@ -555,11 +556,22 @@ def _failure(step: str, error: Exception) -> dict:
 
 
 def measure_scale(
-    orders: int, work: Path, regenerate: bool, say=print, free_home: bool = False
+    orders: int,
+    work: Path,
+    regenerate: bool,
+    say=print,
+    free_home: bool = False,
+    recorded: dict | None = None,
 ) -> dict:
     """Every measurement of one scale; a failed step is recorded in ``failures`` and the steps
     that do not need it still run. With ``free_home`` the run's home is removed before the full
-    floor runs (at 30M orders the two together need more disk than the machine has)."""
+    floor runs (at 30M orders the two together need more disk than the machine has).
+
+    With ``recorded`` (this scale's entry of an earlier benchmark: ``--floor-only``) the run is
+    not measured again: its run, warehouse figures and disk are kept, with the time they were
+    measured (``run_measured_at``), and only the floors are measured, on data generated again
+    with the same seed (the generator is deterministic: the floor's figures are then compared
+    with the recorded warehouse's, as after a run)."""
     entry: dict = {
         "orders": orders,
         "measured_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -567,6 +579,14 @@ def measure_scale(
         "failures": [],
     }
     raw, home, label = work / f"raw_{orders}", work / f"home_{orders}", str(orders)
+    if recorded is not None:
+        entry["run_measured_at"] = recorded.get("run_measured_at", recorded["measured_at"])
+        entry["failures"] = [
+            f for f in recorded.get("failures", []) if f["step"] not in FLOOR_STEPS
+        ]
+        for key in ("run", "warehouse"):
+            if recorded.get(key) is not None:
+                entry[key] = recorded[key]
 
     def step(name: str, run):
         started = time.perf_counter()
@@ -586,8 +606,11 @@ def measure_scale(
         return entry
     entry["generator"] = gen
     say(f"   generator {gen['wall_seconds']} s, {gen['peak_rss_mb']} MB, {gen['csv_mb']} MB of CSV")
-    run = step("run", lambda: pipeline(raw, home, work, label))
-    if run is not None:
+    if recorded is not None:
+        run = entry.get("run")
+    else:
+        run = step("run", lambda: pipeline(raw, home, work, label))
+    if run is not None and recorded is None:
         entry["run"] = run
         lay, disk = run["layers"], run["disk"]
         say(
@@ -623,6 +646,10 @@ def measure_scale(
     entry["ratios"] = scale_ratios(entry)
     say(f"   ratios {entry['ratios']}")
     return entry
+
+
+# The steps of a scale that ``--floor-only`` measures again.
+FLOOR_STEPS = ("generate", "floor", "floor_customer_360")
 
 
 def scale_ratios(entry: dict) -> dict:
@@ -712,7 +739,16 @@ def main(argv: list[str] | None = None) -> dict:
         action="store_true",
         help="keep the other scales of an existing <out>/benchmark.json (these replace theirs)",
     )
+    parser.add_argument(
+        "--floor-only",
+        action="store_true",
+        help="measure only the floors of these scales, keeping the runs recorded in "
+        "<out>/benchmark.json (needs --merge): a 30M run and its floor need more disk together "
+        "than one machine may have",
+    )
     args = parser.parse_args(argv)
+    if args.floor_only and not args.merge:
+        parser.error("--floor-only keeps the recorded runs: it needs --merge")
     global MAX_RSS_MB
     MAX_RSS_MB = int(args.max_rss_gb * 1024) if args.max_rss_gb else None
     args.out.mkdir(parents=True, exist_ok=True)
@@ -731,10 +767,19 @@ def main(argv: list[str] | None = None) -> dict:
         "targets": TARGETS,
         "scales": [],
     }
+    recorded = {s["orders"]: s for s in (previous or {}).get("scales", [])}
     for orders in args.scales:
         print(f"== {orders:,} orders", flush=True)
+        if args.floor_only and orders not in recorded:
+            parser.error(f"--floor-only: {args.out}/benchmark.json has no run of {orders:,}")
         results["scales"].append(
-            measure_scale(orders, work, args.regenerate, free_home=args.free_home)
+            measure_scale(
+                orders,
+                work,
+                args.regenerate,
+                free_home=args.free_home,
+                recorded=recorded[orders] if args.floor_only else None,
+            )
         )
         write_results(args.out, merged(previous, results))
     if args.incremental_scale:

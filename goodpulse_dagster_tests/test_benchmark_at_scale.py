@@ -17,6 +17,7 @@ sys.path.insert(0, str(BENCHMARKS))
 import benchmark_report  # noqa: E402
 import full_floor  # noqa: E402
 import measure  # noqa: E402
+import out_of_core  # noqa: E402
 import run_benchmark  # noqa: E402
 
 OLIST_SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "olist_sample"
@@ -126,6 +127,53 @@ def test_the_spill_folder_peak_is_measured_while_the_child_runs(tmp_path):
     measured = measure.run_measured([sys.executable, "-c", code], spill_dir=spill, say=None)
     assert measured["peak_spill_mb"] == 8.0
     assert measure.folder_bytes(spill) == 0
+
+
+def test_floor_only_measures_the_floor_again_and_keeps_the_recorded_run(tmp_path):
+    out, work = tmp_path / "out", tmp_path / "work"
+    common = ["--scales", "3000", "--out", str(out), "--work", str(work)]
+    first = run_benchmark.main(common)["scales"][0]
+    (work / "run_3000.log").unlink()
+    # The data generated again, with the same seed: the floor must agree with the recorded run.
+    again = run_benchmark.main([*common, "--merge", "--floor-only", "--regenerate"])
+    [scale] = again["scales"]
+    assert not (work / "run_3000.log").exists()  # no run this time
+    assert scale["run"] == first["run"] and scale["warehouse"] == first["warehouse"]
+    assert scale["run_measured_at"] == first["measured_at"]
+    assert scale["generator"]["reused"] is False
+    assert scale["full_floor"]["wall_seconds"] != first["full_floor"]["wall_seconds"]
+    assert scale["floor_agrees"] == first["floor_agrees"]
+    assert all(scale["floor_agrees"].values()) and scale["failures"] == []
+    assert scale["ratios"]["whole_run_over_full_floor"] == round(
+        first["run"]["wall_seconds"] / scale["full_floor"]["wall_seconds"], 1
+    )
+    assert f"; the run {first['measured_at']} |" in (out / "README.md").read_text()
+    assert len(again["invocations"]) == 2
+    # Nothing recorded to keep: refused before anything is measured.
+    for argv in ([*common, "--floor-only"], [*common[:1], "4000", *common[2:], "--merge",
+                                               "--floor-only"]):  # fmt: skip
+        with pytest.raises(SystemExit):
+            run_benchmark.main(argv)
+
+
+def test_the_floor_ratios_between_scales_sit_beside_the_run_ratios():
+    results = {"scales": [_scale(3_000_000, 140.0), _scale(30_000_000, 1960.0)]}
+    results["scales"][0]["full_floor"] = {"wall_seconds": 60.0}
+    results["scales"][1]["full_floor"] = {"wall_seconds": 900.0}
+    assert benchmark_report.floor_scale_ratios(results) == {"floor_30000k_over_3000k": 15.0}
+    text = "\n".join(benchmark_report.targets_issue_17(results))
+    assert "| time linear: the 30M run <= 11x the 3M run | 14.0x (the full floor: 15.0x) |" in text
+
+
+def test_the_out_of_core_strategies_compute_the_same_aggregate(tmp_path):
+    # 20,000 rows on 19,400 keys (i * 7919 mod 19,400: 7919 is prime to 19,400, so every key
+    # occurs); revenue i mod 1000 sums to 20 * (0 + ... + 999) = 9,990,000.
+    whole, bucketed = (
+        out_of_core.measure(20_000, "100MB", strategy, 7, tmp_path, 1)
+        for strategy in out_of_core.STRATEGIES
+    )
+    assert whole["totals"] == bucketed["totals"] == [19_400, 20_000, "9990000.00"]
+    assert not (tmp_path / "buckets").exists() and not (tmp_path / "spill").exists()
 
 
 # --- results -------------------------------------------------------------------------------------
