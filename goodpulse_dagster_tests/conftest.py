@@ -4,6 +4,9 @@ import tempfile
 
 import pytest
 
+# Imported first: it reads the system's temporary folder before the session fixture below moves
+# Python's temporary files (its server runs as another user, who cannot enter pytest's folder).
+from goodpulse_dagster_tests import pg_server  # noqa: F401
 from goodpulse_dagster_tests.s3_server import s3_endpoint_fixture
 from goodpulse_dagster_tests.spark_server import spark_server_fixture
 

@@ -39,6 +39,11 @@ START_TIMEOUT_S = 30
 # The user the cluster runs as when the tests run as root (the Debian package creates it).
 SYSTEM_USER = "postgres"
 
+# The system's temporary folder, read when this module is imported: conftest.py imports it before
+# its session fixture moves Python's temporary files into pytest's base folder (as root, a 0700
+# folder of root's, which the server's user cannot enter).
+SYSTEM_TEMP_DIR = tempfile.gettempdir()
+
 
 @dataclass(frozen=True)
 class PostgresServer:
@@ -114,7 +119,7 @@ def postgres_server() -> Iterator[PostgresServer]:
             pytest.skip(f"running as root and there is no {SYSTEM_USER!r} user to run initdb as")
     # Not pytest's tmp_path: as root that is a 0700 folder of root's, which the server's user
     # cannot enter.
-    root = Path(tempfile.mkdtemp(prefix="goodpulse-pg-"))
+    root = Path(tempfile.mkdtemp(prefix="goodpulse-pg-", dir=SYSTEM_TEMP_DIR))
     data, sockets, pwfile = root / "data", root / "sockets", root / "pwfile"
     sockets.mkdir()
     pwfile.write_text(PASSWORD + "\n")
