@@ -50,15 +50,25 @@ def _runs(results: dict) -> dict[int, dict]:
     return {s["orders"]: s["run"] for s in results["scales"] if s.get("run")}
 
 
+def ratio_key(measured: str, big: int, small: int) -> str:
+    """The name of a ratio between scales: ``run_30000k_over_3000k``, ``floor_...``."""
+    return f"{measured}_{big // 1000}k_over_{small // 1000}k"
+
+
+def _wall_ratios(by_scale: dict[int, dict], measured: str, pairs) -> dict[str, float]:
+    """Wall-time ratios of ``by_scale``'s measurements between the ``pairs`` it holds both of."""
+    return {
+        ratio_key(measured, big, small): round(
+            by_scale[big]["wall_seconds"] / by_scale[small]["wall_seconds"], 2
+        )
+        for big, small in pairs
+        if big in by_scale and small in by_scale
+    }
+
+
 def cross_scale_ratios(results: dict) -> dict[str, float]:
     """Whole-run time ratios between scales (1M / 100k, 10M / 1M, 30M / 3M) as measured."""
-    runs = _runs(results)
-    out = {}
-    for big, small in ((1_000_000, 100_000), *LINEAR_PAIRS):
-        if big in runs and small in runs:
-            key = f"run_{big // 1000}k_over_{small // 1000}k"
-            out[key] = round(runs[big]["wall_seconds"] / runs[small]["wall_seconds"], 2)
-    return out
+    return _wall_ratios(_runs(results), "run", ((1_000_000, 100_000), *LINEAR_PAIRS))
 
 
 def floor_scale_ratios(results: dict) -> dict[str, float]:
@@ -66,12 +76,7 @@ def floor_scale_ratios(results: dict) -> dict[str, float]:
     scales as plain DuckDB SQL in one process under the same budget, against which the run's
     ratios read."""
     floors = {s["orders"]: s["full_floor"] for s in results["scales"] if s.get("full_floor")}
-    out = {}
-    for big, small in LINEAR_PAIRS:
-        if big in floors and small in floors:
-            key = f"floor_{big // 1000}k_over_{small // 1000}k"
-            out[key] = round(floors[big]["wall_seconds"] / floors[small]["wall_seconds"], 2)
-    return out
+    return _wall_ratios(floors, "floor", LINEAR_PAIRS)
 
 
 def generator_peak(results: dict) -> dict | None:
@@ -169,9 +174,9 @@ def targets_issue_17(results: dict) -> list[str]:
         )
     ratios, floor_ratios = cross_scale_ratios(results), floor_scale_ratios(results)
     for big_n, small_n in LINEAR_PAIRS:
-        key = f"run_{big_n // 1000}k_over_{small_n // 1000}k"
+        key = ratio_key("run", big_n, small_n)
         if key in ratios:
-            floor = floor_ratios.get(f"floor_{big_n // 1000}k_over_{small_n // 1000}k")
+            floor = floor_ratios.get(ratio_key("floor", big_n, small_n))
             measured = f"{ratios[key]:.1f}x" + (f" (the full floor: {floor:.1f}x)" if floor else "")
             row(f"time linear: the {big_n // 10**6}M run <= {t['linear_ratio']}x the "
                 f"{small_n // 10**6}M run", measured, ratios[key] <= t["linear_ratio"])  # fmt: skip

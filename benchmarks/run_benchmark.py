@@ -606,11 +606,12 @@ def measure_scale(
         return entry
     entry["generator"] = gen
     say(f"   generator {gen['wall_seconds']} s, {gen['peak_rss_mb']} MB, {gen['csv_mb']} MB of CSV")
-    if recorded is not None:
-        run = entry.get("run")
-    else:
-        run = step("run", lambda: pipeline(raw, home, work, label))
-    if run is not None and recorded is None:
+    run = (
+        entry.get("run")
+        if recorded is not None
+        else step("run", lambda: pipeline(raw, home, work, label))
+    )
+    if run is not None and recorded is None:  # a run measured now
         entry["run"] = run
         lay, disk = run["layers"], run["disk"]
         say(
